@@ -1,0 +1,521 @@
+"""The dataset catalog: what each dataset is, who answers for it, and the rules it must follow.
+
+One YAML file declares every dataset: its source, primary key, relationships, owner and steward,
+purpose and lawful basis, column classifications, Great Expectations suite, and retention and
+consent rules. It doubles as the record of processing activities (GDPR Art. 30).
+
+>>> cat = load("catalog.yaml")  # doctest: +SKIP
+>>> cat.dataset("customers").pii_columns()  # doctest: +SKIP
+['customer_id', 'first_name', ...]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from govlib.errors import CatalogError, UnknownDatasetError
+
+DEFAULT_CATALOG = "catalog.yaml"
+
+
+class PiiKind(StrEnum):
+    """Kinds of personal data govlib knows how to find and protect."""
+
+    EMAIL = "email"
+    PHONE = "phone"
+    PAYMENT_CARD = "payment_card"
+    IBAN = "iban"
+    IP_ADDRESS = "ip_address"
+    NATIONAL_ID = "national_id"
+    DATE_OF_BIRTH = "date_of_birth"
+    POSTCODE = "postcode"
+    PERSON_NAME = "person_name"
+    PERSON_ID = "person_id"
+    FREE_TEXT = "free_text"
+
+
+class Category(StrEnum):
+    """How a column relates to a person."""
+
+    DIRECT_IDENTIFIER = "direct_identifier"
+    QUASI_IDENTIFIER = "quasi_identifier"
+    SENSITIVE = "sensitive"
+    NON_PERSONAL = "non_personal"
+
+
+DEFAULT_CATEGORY: dict[PiiKind, Category] = {
+    PiiKind.EMAIL: Category.DIRECT_IDENTIFIER,
+    PiiKind.PHONE: Category.DIRECT_IDENTIFIER,
+    PiiKind.PAYMENT_CARD: Category.DIRECT_IDENTIFIER,
+    PiiKind.IBAN: Category.DIRECT_IDENTIFIER,
+    PiiKind.NATIONAL_ID: Category.DIRECT_IDENTIFIER,
+    PiiKind.PERSON_NAME: Category.DIRECT_IDENTIFIER,
+    PiiKind.PERSON_ID: Category.DIRECT_IDENTIFIER,
+    PiiKind.IP_ADDRESS: Category.QUASI_IDENTIFIER,
+    PiiKind.DATE_OF_BIRTH: Category.QUASI_IDENTIFIER,
+    PiiKind.POSTCODE: Category.QUASI_IDENTIFIER,
+    PiiKind.FREE_TEXT: Category.SENSITIVE,
+}
+
+ColumnType = Literal["string", "int64", "float64", "bool", "date", "datetime"]
+LawfulBasis = Literal[
+    "consent",
+    "contract",
+    "legal_obligation",
+    "vital_interests",
+    "public_task",
+    "legitimate_interests",
+]
+Dimension = Literal["completeness", "validity", "uniqueness", "consistency", "timeliness"]
+
+_PERIOD = re.compile(r"^P(?:(?P<y>\d+)Y)?(?:(?P<m>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A calendar period: whole months plus days (ISO-8601 `P2Y`, `P24M`, `P90D`, `P1Y6M`)."""
+
+    months: int = 0
+    days: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        """Parse an ISO-8601 duration of years, months, weeks and days."""
+        match = _PERIOD.match(text.strip().upper()) if isinstance(text, str) else None
+        if not match or not any(match.groupdict().values()):
+            raise ValueError(
+                f"expected an ISO-8601 period such as 'P24M', 'P2Y' or 'P90D', got {text!r}"
+            )
+        g = {k: int(v or 0) for k, v in match.groupdict().items()}
+        period = cls(months=12 * g["y"] + g["m"], days=7 * g["w"] + g["d"])
+        if period.months == 0 and period.days == 0:
+            raise ValueError(f"expected a period longer than zero, got {text!r}")
+        return period
+
+    @property
+    def polars_offset(self) -> str:
+        """The period as a polars `offset_by` string, e.g. `24mo` or `24mo90d`."""
+        parts = [f"{self.months}mo" if self.months else "", f"{self.days}d" if self.days else ""]
+        return "".join(parts)
+
+    def __str__(self) -> str:
+        years, months = divmod(self.months, 12)
+        text = "P" + (f"{years}Y" if years else "") + (f"{months}M" if months else "")
+        return text + (f"{self.days}D" if self.days else "")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnSpec(_Model):
+    """A declared column: its type and, where personal, its classification."""
+
+    type: ColumnType = "string"
+    pii: PiiKind | None = None
+    category: Category | None = None
+    sensitivity: Literal["low", "medium", "high"] | None = None
+    masked: bool = False
+    format: str | None = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _default_category(self) -> ColumnSpec:
+        if self.category is None:
+            category = DEFAULT_CATEGORY[self.pii] if self.pii else Category.NON_PERSONAL
+            object.__setattr__(self, "category", category)
+        return self
+
+    @property
+    def personal(self) -> bool:
+        """True when the column holds personal data of any kind."""
+        return self.category != Category.NON_PERSONAL
+
+
+class SourceSpec(_Model):
+    """Where a dataset's data lives and how to read it."""
+
+    path: str
+    format: Literal["csv", "parquet", "ndjson"] | None = None
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    null_values: list[str] = Field(default_factory=lambda: [""])
+    has_header: bool = True
+    compression: Literal["auto", "none", "gzip"] = "auto"
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, value: str) -> str:
+        if len(value) != 1:
+            raise ValueError(f"expected a single character, got {value!r}")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            return codecs.lookup(value).name
+        except LookupError:
+            raise ValueError(
+                f"unknown text encoding {value!r}; use e.g. 'utf-8' or 'latin-1'"
+            ) from None
+
+
+class Relationship(_Model):
+    """A foreign key: `column` of this dataset points at `references` (`dataset.column`)."""
+
+    column: str
+    references: str
+
+    @field_validator("references")
+    @classmethod
+    def _dotted(cls, value: str) -> str:
+        if value.count(".") != 1 or not all(value.split(".")):
+            raise ValueError(f"expected 'dataset.column', got {value!r}")
+        return value
+
+    @property
+    def target(self) -> tuple[str, str]:
+        """The referenced (dataset, column)."""
+        dataset, column = self.references.split(".")
+        return dataset, column
+
+
+class Condition(_Model):
+    """A row filter, e.g. `{column: status, op: eq, value: closed}`."""
+
+    column: str
+    op: Literal["eq", "ne", "in", "not_in", "is_null", "not_null"] = "eq"
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _value_fits_op(self) -> Condition:
+        if self.op in ("in", "not_in") and not isinstance(self.value, list):
+            raise ValueError(f"op {self.op!r} needs a list value")
+        if self.op in ("eq", "ne") and (self.value is None or isinstance(self.value, list)):
+            raise ValueError(f"op {self.op!r} needs a single value")
+        return self
+
+
+def _period(value: Any) -> Period:
+    if isinstance(value, Period):
+        return value
+    return Period.parse(value)
+
+
+PeriodField = Annotated[Period, PlainValidator(_period), PlainSerializer(str)]
+
+
+class RetentionRule(_Model):
+    """Keep matching records for `period` after `anchor`, then `action` them."""
+
+    name: str
+    where: Condition | None = None
+    anchor: str
+    period: PeriodField
+    action: Literal["delete", "anonymise", "review"]
+    description: str = ""
+
+
+class ConsentEvents(_Model):
+    """A consent event log where the latest event per subject and purpose wins."""
+
+    dataset: str
+    subject: str = "customer_id"
+    purpose_column: str = "purpose"
+    status_column: str = "status"
+    time_column: str = "occurred_at"
+    granted: str = "granted"
+    withdrawn: str = "withdrawn"
+
+
+class ConsentRule(_Model):
+    """Processing for `purpose` needs consent no older than `max_age`."""
+
+    purpose: str
+    flag: str | None = None
+    timestamp: str | None = None
+    events: ConsentEvents | None = None
+    max_age: PeriodField
+
+    @model_validator(mode="after")
+    def _has_evidence(self) -> ConsentRule:
+        if self.flag is None and self.events is None:
+            raise ValueError("give a consent 'flag' column, an 'events' log, or both")
+        return self
+
+
+class Gate(_Model):
+    """Minimum scores (0-100) a dataset must reach; unset dimensions are not gated."""
+
+    overall: float | None = Field(default=None, ge=0, le=100)
+    completeness: float | None = Field(default=None, ge=0, le=100)
+    validity: float | None = Field(default=None, ge=0, le=100)
+    uniqueness: float | None = Field(default=None, ge=0, le=100)
+    consistency: float | None = Field(default=None, ge=0, le=100)
+    timeliness: float | None = Field(default=None, ge=0, le=100)
+
+
+class Limits(_Model):
+    """Safety limits for reading sources."""
+
+    max_decompressed_mb: int = Field(default=2048, gt=0)
+
+
+class Dataset(_Model):
+    """One dataset of the catalog."""
+
+    description: str = ""
+    source: SourceSpec
+    primary_key: list[str] = Field(default_factory=list)
+    subject_key: str | None = None
+    relationships: list[Relationship] = Field(default_factory=list)
+    owner: str
+    steward: str
+    purpose: str
+    lawful_basis: LawfulBasis
+    data_subjects: str = "customers"
+    recipients: list[str] = Field(default_factory=list)
+    columns: dict[str, ColumnSpec]
+    suite: str | None = None
+    gate: Gate | None = None
+    retention: list[RetentionRule] = Field(default_factory=list)
+    consent: list[ConsentRule] = Field(default_factory=list)
+
+    _name: str = PrivateAttr(default="")
+    _catalog: Catalog | None = PrivateAttr(default=None)
+
+    @property
+    def name(self) -> str:
+        """The dataset's name in the catalog."""
+        return self._name
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog that declares this dataset."""
+        if self._catalog is None:  # pragma: no cover - only for hand-built datasets
+            raise RuntimeError("dataset is not attached to a catalog")
+        return self._catalog
+
+    def pii_columns(self) -> list[str]:
+        """Columns declared as personal data, in declaration order."""
+        return [name for name, spec in self.columns.items() if spec.personal]
+
+    @property
+    def rule_count(self) -> int:
+        """Number of retention and consent rules."""
+        return len(self.retention) + len(self.consent)
+
+    def schema(self) -> dict[str, ColumnType]:
+        """The declared column types."""
+        return {name: spec.type for name, spec in self.columns.items()}
+
+
+class Catalog(_Model):
+    """The whole catalog file."""
+
+    version: Literal[1] = 1
+    as_of: date | None = None
+    data_root: str = "."
+    limits: Limits = Field(default_factory=Limits)
+    gate: Gate = Field(default_factory=Gate)
+    datasets: dict[str, Dataset]
+
+    _path: Path = PrivateAttr(default=Path(DEFAULT_CATALOG))
+
+    @property
+    def path(self) -> Path:
+        """The file the catalog was loaded from."""
+        return self._path
+
+    @property
+    def root(self) -> Path:
+        """The folder that holds the catalog file; relative paths start here."""
+        return self._path.resolve().parent
+
+    @property
+    def data_dir(self) -> Path:
+        """The data root: no source may be read from outside it."""
+        return (self.root / self.data_root).resolve()
+
+    @property
+    def expectations_dir(self) -> Path:
+        """The folder of Great Expectations suites (`expectations/` beside the catalog)."""
+        return self.root / "expectations"
+
+    def names(self) -> list[str]:
+        """Dataset names in declaration order."""
+        return list(self.datasets)
+
+    def dataset(self, name: str) -> Dataset:
+        """The dataset called `name`, or a clear error listing the known ones."""
+        try:
+            return self.datasets[name]
+        except KeyError:
+            raise UnknownDatasetError(name, self.names(), self.path) from None
+
+    def gate_for(self, name: str) -> Gate:
+        """The dataset's gate, falling back to the catalog-wide one per dimension."""
+        own = self.dataset(name).gate
+        if own is None:
+            return self.gate
+        merged = self.gate.model_dump() | {
+            k: v for k, v in own.model_dump().items() if v is not None
+        }
+        return Gate(**merged)
+
+
+def load(path: str | Path = DEFAULT_CATALOG) -> Catalog:
+    """Load and validate a catalog file, reporting every problem at once."""
+    path = Path(path)
+    if not path.is_file():
+        raise CatalogError(
+            path, ["file not found. Pass --catalog PATH or create catalog.yaml (see README)"]
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise CatalogError(path, [f"{where}{problem}. Fix the YAML syntax"]) from None
+    except UnicodeDecodeError as exc:
+        raise CatalogError(
+            path, [f"not UTF-8 text at byte {exc.start}. Save it as UTF-8"]
+        ) from None
+    if not isinstance(raw, dict):
+        raise CatalogError(path, ["expected a mapping with a 'datasets' key at the top"])
+    try:
+        catalog = Catalog.model_validate(raw)
+    except ValidationError as exc:
+        raise CatalogError(path, [_describe(err) for err in exc.errors()]) from None
+    catalog._path = path
+    for name, ds in catalog.datasets.items():
+        ds._name = name
+        ds._catalog = catalog
+    problems = _cross_check(catalog)
+    if problems:
+        raise CatalogError(path, problems)
+    return catalog
+
+
+_FIXES = {
+    "missing": "Add it",
+    "extra_forbidden": "Remove it or check its spelling",
+    "literal_error": "Use one of the listed values",
+    "enum": "Use one of the listed values",
+}
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    if len(loc) >= 2 and loc[0] == "datasets":
+        key = _dotted(loc[2:]) or "(the dataset itself)"
+        return f"dataset {loc[1]!r}, key {key!r}"
+    return f"key {_dotted(loc)!r}"
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not str(part).startswith(("function-", "constrained-")):
+            text += ("." if text else "") + str(part)
+    return text
+
+
+def _describe(err: dict[str, Any]) -> str:
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "missing":
+        message = "required key is missing"
+    elif err["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif (
+        "input" in err
+        and err["type"] not in ("value_error",)
+        and not isinstance(err["input"], dict)
+    ):
+        message += f", got {err['input']!r}"
+    fix = _FIXES.get(err["type"], "")
+    return f"{_where(tuple(err['loc']))}: {message}" + (f". {fix}" if fix else "")
+
+
+def _cross_check(catalog: Catalog) -> list[str]:
+    """Checks that span keys: declared columns, datasets that relationships point at."""
+    problems: list[str] = []
+
+    def need_column(ds: Dataset, key: str, column: str | None, types: tuple[str, ...] = ()) -> None:
+        if column is None:
+            return
+        spec = ds.columns.get(column)
+        if spec is None:
+            problems.append(
+                f"dataset {ds.name!r}, key {key!r}: column {column!r} is not declared in "
+                "'columns'. Declare it or fix the name"
+            )
+        elif types and spec.type not in types:
+            problems.append(
+                f"dataset {ds.name!r}, key {key!r}: column {column!r} has type {spec.type!r}, "
+                f"expected one of {', '.join(types)}. Point it at a date column"
+            )
+
+    for ds in catalog.datasets.values():
+        for i, col in enumerate(ds.primary_key):
+            need_column(ds, f"primary_key[{i}]", col)
+        need_column(ds, "subject_key", ds.subject_key)
+        for i, rel in enumerate(ds.relationships):
+            need_column(ds, f"relationships[{i}].column", rel.column)
+            target, column = rel.target
+            if target not in catalog.datasets:
+                problems.append(
+                    f"dataset {ds.name!r}, key 'relationships[{i}].references': dataset "
+                    f"{target!r} is not in the catalog. Add it or fix the name"
+                )
+            else:
+                need_column(catalog.datasets[target], f"(referenced by {ds.name})", column)
+        for i, rule in enumerate(ds.retention):
+            need_column(ds, f"retention[{i}].anchor", rule.anchor, ("date", "datetime"))
+            if rule.where:
+                need_column(ds, f"retention[{i}].where.column", rule.where.column)
+        names = [rule.name for rule in ds.retention]
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            problems.append(
+                f"dataset {ds.name!r}, key 'retention': rule name {name!r} is used twice. "
+                "Give each rule its own name"
+            )
+        for i, rule in enumerate(ds.consent):
+            need_column(ds, f"consent[{i}].flag", rule.flag, ("bool",))
+            need_column(ds, f"consent[{i}].timestamp", rule.timestamp, ("date", "datetime"))
+            if rule.events is None:
+                continue
+            events = catalog.datasets.get(rule.events.dataset)
+            if events is None:
+                problems.append(
+                    f"dataset {ds.name!r}, key 'consent[{i}].events.dataset': dataset "
+                    f"{rule.events.dataset!r} is not in the catalog. Add it or fix the name"
+                )
+                continue
+            ev = rule.events
+            for key in ("subject", "purpose_column", "status_column", "time_column"):
+                need_column(events, f"(consent events of {ds.name}).{key}", getattr(ev, key))
+    return problems

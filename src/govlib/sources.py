@@ -1,0 +1,651 @@
+"""Read datasets into polars LazyFrames, safely.
+
+A source is either a catalog dataset (with its declared schema, delimiter, encoding and null
+tokens) or an ad-hoc file path. Reading checks what polars would otherwise get silently wrong:
+a missing header, a wrong delimiter, ragged rows, duplicate or drifting columns, undeclared
+encodings, sentinel strings in numeric columns, files that are not what their name says,
+truncated or oversized compressed files, and paths that lead outside the data root.
+
+Every problem raises `SourceError` with one line naming the file, line, column and expected
+type, and never quoting a cell value: values may be personal data.
+
+>>> frame = scan(catalog.load("catalog.yaml").dataset("customers"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import logging
+import re
+import zlib
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from govlib.catalog import Catalog, ColumnType, Dataset, SourceSpec
+from govlib.errors import SourceError
+
+log = logging.getLogger("govlib")
+
+DEFAULT_MAX_DECOMPRESSED = 2048 * 1024 * 1024
+SENTINELS = frozenset(
+    [*("N/A", "NA", "n/a", "na", "NULL", "null", "Null", "-", "--", "?", "NaN", "nan"),
+     *("None", "none", "#N/A", "missing", "MISSING")]
+)  # fmt: skip
+_BOOL = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+_DATETIME_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%.f")
+_SUFFIX_FORMAT = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+}
+_LOOKS_LIKE_VALUE = re.compile(
+    r"^(?:[-+]?\d+(?:[.,]\d+)?|\d{4}-\d{2}-\d{2}.*|[^@\s]+@[^@\s]+|\+?[\d ()-]{7,}|true|false)$",
+    re.IGNORECASE,
+)
+_POLARS_TYPE: dict[ColumnType, pl.DataType] = {
+    "string": pl.String(),
+    "int64": pl.Int64(),
+    "float64": pl.Float64(),
+    "bool": pl.Boolean(),
+    "date": pl.Date(),
+    "datetime": pl.Datetime("us"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LoadReport:
+    """What reading a source found: size, the null tokens and sentinels met, warnings."""
+
+    source: str
+    format: str
+    files: int
+    rows: int
+    columns: list[str]
+    null_tokens: dict[str, int] = field(default_factory=dict)  # column -> values read as null
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        """The report as a plain dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A source read into a LazyFrame, with its report."""
+
+    frame: pl.LazyFrame
+    report: LoadReport
+    dataset: Dataset | None = None
+
+
+def load(
+    target: Dataset | str | Path,
+    *,
+    data_root: str | Path | None = None,
+    max_decompressed_bytes: int | None = None,
+) -> Loaded:
+    """Read a catalog dataset, or an ad-hoc file, into a checked LazyFrame.
+
+    A catalog dataset is read from below the catalog's data root with its declared schema;
+    an ad-hoc path is read from below `data_root` (default: the working directory) with types
+    inferred. Reading is eager for text formats (they are checked whole) and lazy for Parquet.
+    """
+    formats: dict[str, str]
+    if isinstance(target, Dataset):
+        cat: Catalog = target.catalog
+        root = Path(data_root) if data_root is not None else cat.data_dir
+        limit = max_decompressed_bytes or cat.limits.max_decompressed_mb * 1024 * 1024
+        paths = _expand(target.source.path, root)
+        spec, schema, label = target.source, target.schema(), target.name
+        formats = {name: col.format for name, col in target.columns.items() if col.format}
+        kinds = {target.source.format or _format_of(p) for p in paths}
+    else:
+        root = Path(data_root) if data_root is not None else Path.cwd()
+        limit = max_decompressed_bytes or DEFAULT_MAX_DECOMPRESSED
+        paths = _expand(str(target), root)
+        spec, schema, label = _adhoc_spec(paths[0]), None, str(target)
+        formats = {}
+        kinds = {_format_of(p) for p in paths}
+    if len(kinds) != 1:
+        raise SourceError(label, "the matched files mix formats", "Match files of one format")
+    fmt = kinds.pop()
+    parts, reports = [], []
+    for path in paths:
+        frame, report = _read_one(path, fmt, spec, schema, formats, limit)
+        parts.append(frame)
+        reports.append(report)
+    frame = parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical_relaxed")
+    report = _merge_reports(label, fmt, reports)
+    for warning in report.warnings:
+        log.warning("%s", warning)
+    return Loaded(frame, report, target if isinstance(target, Dataset) else None)
+
+
+def scan(target: Dataset | str | Path, **options: object) -> pl.LazyFrame:
+    """The checked LazyFrame of `load()`, without the report."""
+    return load(target, **options).frame  # type: ignore[arg-type]
+
+
+def _merge_reports(label: str, fmt: str, reports: list[LoadReport]) -> LoadReport:
+    tokens: dict[str, int] = {}
+    for r in reports:
+        for column, count in r.null_tokens.items():
+            tokens[column] = tokens.get(column, 0) + count
+    return LoadReport(
+        source=label,
+        format=fmt,
+        files=len(reports),
+        rows=sum(r.rows for r in reports),
+        columns=reports[0].columns,
+        null_tokens=tokens,
+        warnings=[w for r in reports for w in r.warnings],
+    )
+
+
+# -- locating files ---------------------------------------------------------------------------
+
+
+def _expand(pattern: str, root: Path) -> list[Path]:
+    """Files matching `pattern` below `root`, each checked to stay inside the root."""
+    root = root.resolve()
+    candidate = Path(pattern)
+    base = candidate if candidate.is_absolute() else root / candidate
+    if any(ch in pattern for ch in "*?["):
+        anchor = Path(base.anchor)
+        paths = sorted(anchor.glob(str(base.relative_to(anchor))))
+        if not paths:
+            raise SourceError(base, "no file matches this pattern", "Check the source path")
+    else:
+        paths = [base]
+    for path in paths:
+        _check_inside(path, root)
+        if not path.exists():
+            raise SourceError(path, "file not found", "Check the source path in the catalog")
+        if not path.is_file():
+            raise SourceError(path, "not a regular file", "Point the source at a file")
+    return paths
+
+
+def _check_inside(path: Path, root: Path) -> None:
+    absolute = Path(*path.absolute().parts)
+    normal = Path(_normpath(absolute))
+    if not normal.is_relative_to(root):
+        raise SourceError(
+            path,
+            f"path is outside the data root {root}",
+            "Move the file below the data root, or set data_root (catalog) / --data-root",
+        )
+    if path.exists() and not path.resolve().is_relative_to(root):
+        raise SourceError(
+            path,
+            f"a symbolic link leads outside the data root {root}",
+            "Copy the file below the data root instead of linking to it",
+        )
+
+
+def _normpath(path: Path) -> str:
+    import os
+
+    return os.path.normpath(path)
+
+
+def _format_of(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    fmt = _SUFFIX_FORMAT.get(suffixes[-1] if suffixes else "")
+    if fmt is None:
+        raise SourceError(
+            path,
+            "unknown file type",
+            "Use .csv, .csv.gz, .parquet or .ndjson, or declare source.format in the catalog",
+        )
+    return fmt
+
+
+def _adhoc_spec(path: Path) -> SourceSpec:
+    delimiter = "\t" if ".tsv" in [s.lower() for s in path.suffixes] else ","
+    return SourceSpec(path=str(path), delimiter=delimiter)
+
+
+# -- bytes: magic numbers, compression, encoding ----------------------------------------------
+
+_MAGIC = {
+    b"PK\x03\x04": "a zip archive (or an xlsx/docx file)",
+    b"\xd0\xcf\x11\xe0": "an old Office document (xls/doc)",
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"BZh": "a bzip2 archive",
+    b"\xfd7zXZ": "an xz archive",
+    b"\x28\xb5\x2f\xfd": "a zstd archive",
+}
+
+
+def _read_bytes(path: Path, spec: SourceSpec, limit: int, fmt: str) -> bytes:
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if not head:
+        raise SourceError(path, "file is empty (0 bytes)", "Check the export that wrote it")
+    gz = head.startswith(b"\x1f\x8b")
+    if spec.compression == "gzip" and not gz:
+        raise SourceError(
+            path, "declared gzip but is not gzip-compressed", "Fix source.compression"
+        )
+    if head.startswith(b"PAR1"):
+        raise SourceError(path, f"is a Parquet file, not {fmt}", "Rename it or set source.format")
+    for magic, what in _MAGIC.items():
+        if head.startswith(magic):
+            raise SourceError(path, f"is {what}, not {fmt}", "Export the data as CSV or Parquet")
+    data = _gunzip(path, limit) if gz and spec.compression != "none" else path.read_bytes()
+    if len(data) > limit:
+        raise SourceError(
+            path,
+            f"is larger than the {limit // 2**20} MiB limit",
+            "Raise limits.max_decompressed_mb in the catalog if this is expected",
+        )
+    sniff = data[:65536]
+    if b"\x00" in sniff and not spec.encoding.startswith("utf-16"):
+        offset = sniff.index(b"\x00")
+        raise SourceError(
+            path,
+            f"holds binary data (a NUL byte at offset {offset}), not {fmt} text",
+            "Check that this is the right file",
+        )
+    return data
+
+
+def _gunzip(path: Path, limit: int) -> bytes:
+    """Decompress a gzip file, stopping as soon as the output passes `limit` bytes."""
+    out = io.BytesIO()
+    try:
+        with gzip.open(path, "rb") as gz:
+            while chunk := gz.read(1 << 20):
+                out.write(chunk)
+                if out.tell() > limit:
+                    raise SourceError(
+                        path,
+                        f"decompresses to more than the {limit // 2**20} MiB limit "
+                        "(a possible gzip bomb)",
+                        "Raise limits.max_decompressed_mb in the catalog if this is expected",
+                    )
+    except EOFError:
+        raise SourceError(
+            path, "gzip file is truncated (it ends before its end marker)", "Copy it again"
+        ) from None
+    except (gzip.BadGzipFile, zlib.error):
+        raise SourceError(path, "gzip data is corrupt", "Copy or export the file again") from None
+    return out.getvalue()
+
+
+def _decode(path: Path, data: bytes, encoding: str) -> str:
+    if encoding == "utf-8" and data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            path,
+            f"is not valid {encoding} text: undecodable byte at offset {exc.start}",
+            "Declare the real encoding in source.encoding (e.g. 'latin-1') or re-export as UTF-8",
+        ) from None
+
+
+# -- reading one file ------------------------------------------------------------------------
+
+
+def _read_one(
+    path: Path,
+    fmt: str,
+    spec: SourceSpec,
+    schema: dict[str, ColumnType] | None,
+    formats: dict[str, str],
+    limit: int,
+) -> tuple[pl.LazyFrame, LoadReport]:
+    if fmt == "parquet":
+        return _read_parquet(path, schema)
+    data = _read_bytes(path, spec, limit, fmt)
+    text = _decode(path, data, spec.encoding)
+    if fmt == "csv":
+        raw, lines = _read_csv(path, text, spec, schema)
+    else:
+        raw, lines = _read_ndjson(path, text, schema), None
+    frame, tokens, warnings = _apply_types(path, raw, spec, schema, formats, lines)
+    if frame.height == 0:
+        warnings.append(f"{path}: 0 rows (the file has a header but no data)")
+    report = LoadReport(str(path), fmt, 1, frame.height, frame.columns, tokens, warnings)
+    return frame.lazy(), report
+
+
+def _read_csv(
+    path: Path, text: str, spec: SourceSpec, schema: dict[str, ColumnType] | None
+) -> tuple[pl.DataFrame, bool]:
+    """Check the structure with the csv module, then parse with polars as strings.
+
+    Returns the frame and whether each record sits on one line (so row i is line i + 2).
+    """
+    if not text.strip():
+        raise SourceError(path, "file holds only whitespace", "Check the export that wrote it")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=spec.delimiter, strict=False)
+    header = next(reader)
+    if not spec.has_header:
+        if schema is None:
+            raise SourceError(path, "has_header is false but no schema is declared", "Declare it")
+        if len(header) != len(schema):
+            raise SourceError(
+                path,
+                f"ragged rows: line 1 has {len(header)} fields, expected {len(schema)}",
+                "Fix the row or the declared columns",
+            )
+        header = list(schema)
+    _check_header(path, header, spec, schema)
+    width, records, ragged = len(header), 0 if spec.has_header else 1, []
+    for row in reader:
+        records += 1
+        if len(row) != width and row:
+            ragged.append((reader.line_num, len(row)))
+    if ragged:
+        line, got = ragged[0]
+        more = f" (and {len(ragged) - 1} more rows)" if len(ragged) > 1 else ""
+        raise SourceError(
+            path,
+            f"ragged rows: line {line} has {got} fields, expected {width}{more}",
+            "Quote fields that contain the delimiter, or fix the rows",
+        )
+    one_line_each = reader.line_num == records + (1 if spec.has_header else 0)  # no multi-line
+    frame = pl.read_csv(
+        io.BytesIO(text.encode("utf-8")),
+        separator=spec.delimiter,
+        has_header=spec.has_header,
+        new_columns=None if spec.has_header else header,
+        infer_schema=False,
+        null_values=None,
+        raise_if_empty=False,
+    )
+    if frame.width == 0 and header:
+        frame = pl.DataFrame(schema={name: pl.String for name in header})
+    return frame, one_line_each
+
+
+def _check_header(
+    path: Path, header: list[str], spec: SourceSpec, schema: dict[str, ColumnType] | None
+) -> None:
+    names = [h.strip() for h in header]
+    if len(names) == 1:
+        for other in (";", "\t", "|", ","):
+            if other != spec.delimiter and other in names[0]:
+                shown = {"\t": "tab"}.get(other, repr(other))
+                raise SourceError(
+                    path,
+                    f"the header has one column but contains {shown}: the file seems to be "
+                    f"{shown}-delimited, not {spec.delimiter!r}-delimited",
+                    "Set source.delimiter in the catalog",
+                )
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SourceError(
+            path, f"duplicate column names: {', '.join(dupes)}", "Give each column its own name"
+        )
+    if any(not n for n in names):
+        position = names.index("") + 1
+        raise SourceError(path, f"column {position} of the header has no name", "Name it")
+    if schema is not None:
+        declared = set(schema)
+        if spec.has_header and not declared & set(names):
+            raise SourceError(
+                path,
+                "line 1 does not look like a header: none of the declared columns appear in it",
+                "Add the header line, or set source.has_header: false",
+            )
+        _check_drift(path, names, schema)
+    elif sum(bool(_LOOKS_LIKE_VALUE.match(n)) for n in names) > 0:
+        raise SourceError(
+            path,
+            "line 1 looks like data, not a header (it holds numbers, dates or emails)",
+            "Add a header line, or declare the dataset in the catalog with has_header: false",
+        )
+
+
+def _check_drift(path: Path, names: Iterable[str], schema: dict[str, ColumnType]) -> None:
+    names = list(names)
+    missing = [c for c in schema if c not in names]
+    extra = [c for c in names if c not in schema]
+    problems = []
+    if missing:
+        problems.append(f"missing declared columns: {', '.join(missing)}")
+    if extra:
+        problems.append(f"undeclared columns: {', '.join(extra)}")
+    if problems:
+        raise SourceError(
+            path,
+            "schema drift: " + "; ".join(problems),
+            "Update the catalog's columns, or fix the export",
+        )
+
+
+def _read_ndjson(path: Path, text: str, schema: dict[str, ColumnType] | None) -> pl.DataFrame:
+    import json
+
+    keys: dict[str, None] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SourceError(
+                path,
+                f"line {number} is not valid JSON (at character {exc.pos + 1})",
+                "Each line must hold one JSON object",
+            ) from None
+        if not isinstance(record, dict):
+            raise SourceError(path, f"line {number} is not a JSON object", "Write one per line")
+        keys.update(dict.fromkeys(record))
+    if schema is not None:
+        _check_drift(path, keys, schema)
+    columns = list(schema) if schema is not None else list(keys)
+    if not columns:
+        return pl.DataFrame()
+    return pl.read_ndjson(
+        io.BytesIO(text.encode("utf-8")), schema={c: pl.String for c in columns}
+    ).select(columns)
+
+
+def _read_parquet(
+    path: Path, schema: dict[str, ColumnType] | None
+) -> tuple[pl.LazyFrame, LoadReport]:
+    with path.open("rb") as fh:
+        head = fh.read(4)
+        fh.seek(-4 if path.stat().st_size >= 8 else 0, 2)
+        tail = fh.read(4)
+    if head != b"PAR1":
+        raise SourceError(path, "is not a Parquet file", "Check the file or its name")
+    if tail != b"PAR1":
+        raise SourceError(path, "Parquet file is truncated (no footer)", "Copy it again")
+    try:
+        found = pl.read_parquet_schema(path)
+        rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+    except (pl.exceptions.ComputeError, OSError):
+        raise SourceError(path, "Parquet file is corrupt", "Copy or export it again") from None
+    lf = pl.scan_parquet(path)
+    if schema is not None:
+        _check_drift(path, found, schema)
+        casts = []
+        for name, declared in schema.items():
+            actual = _kind_of(found[name])
+            if actual != declared and not (declared == "float64" and actual == "int64"):
+                raise SourceError(
+                    path,
+                    f"column {name!r} is {found[name]}, expected {declared}",
+                    "Fix the export or the declared type",
+                )
+            casts.append(pl.col(name).cast(_POLARS_TYPE[declared]))
+        lf = lf.select(casts)
+    warnings = [f"{path}: 0 rows"] if rows == 0 else []
+    return lf, LoadReport(str(path), "parquet", 1, rows, list(found), {}, warnings)
+
+
+def _kind_of(dtype: pl.DataType) -> str:
+    if dtype.is_integer():
+        return "int64"
+    if dtype.is_float():
+        return "float64"
+    if dtype == pl.Boolean:
+        return "bool"
+    if dtype == pl.Date:
+        return "date"
+    if isinstance(dtype, pl.Datetime):
+        return "datetime"
+    return "string"
+
+
+# -- types -----------------------------------------------------------------------------------
+
+
+def _parse(column: str, kind: ColumnType, fmt: str | None) -> pl.Expr:
+    raw = pl.col(column)
+    if kind == "string":
+        return raw
+    text = raw.str.strip_chars()
+    if kind == "int64":
+        return text.cast(pl.Int64, strict=False)
+    if kind == "float64":
+        return text.cast(pl.Float64, strict=False)
+    if kind == "bool":
+        return text.str.to_lowercase().replace_strict(_BOOL, default=None, return_dtype=pl.Boolean)
+    if kind == "date":
+        return text.str.to_date(fmt or "%Y-%m-%d", strict=False)
+    formats = (fmt,) if fmt else _DATETIME_FORMATS
+    return pl.coalesce(
+        [text.str.to_datetime(f, strict=False, time_unit="us") for f in formats]
+    ).dt.replace_time_zone(None)
+
+
+def _apply_types(
+    path: Path,
+    raw: pl.DataFrame,
+    spec: SourceSpec,
+    schema: dict[str, ColumnType] | None,
+    formats: dict[str, str],
+    one_line_each: bool | None,
+) -> tuple[pl.DataFrame, dict[str, int], list[str]]:
+    """Turn string columns into declared (or inferred) types, counting every value lost.
+
+    One pass computes, per column, how many values were null tokens, sentinels, or failed to
+    parse; any failure that is not a declared null token is an error.
+    """
+    tokens = [t for t in spec.null_values if t != ""]
+    nulled = raw.with_columns(
+        pl.when(pl.col(c).is_in(tokens)).then(None).otherwise(pl.col(c)).alias(c)
+        for c in raw.columns
+    )
+    warnings: list[str] = []
+    token_counts: dict[str, int] = {}
+    if tokens and raw.height:
+        counts = raw.select(pl.col(c).is_in(tokens).sum() for c in raw.columns).row(0, named=True)
+        token_counts = {c: n for c, n in counts.items() if n}
+    if schema is None:
+        schema, inferred_sentinels = _infer(nulled)
+        for column, count in inferred_sentinels.items():
+            warnings.append(
+                f"{path}: column {column!r} looks {schema[column]} but holds {count} sentinel "
+                "strings (such as N/A); they are read as null"
+            )
+            token_counts[column] = token_counts.get(column, 0) + count
+        nulled = nulled.with_columns(
+            pl.when(pl.col(c).str.strip_chars().is_in(list(SENTINELS)))
+            .then(None)
+            .otherwise(pl.col(c))
+            .alias(c)
+            for c in inferred_sentinels
+        )
+    typed = [c for c, kind in schema.items() if kind != "string"]
+    if not typed or nulled.height == 0:
+        out = nulled.select(_parse(c, schema[c], formats.get(c)).alias(c) for c in schema)
+        return out, token_counts, warnings
+    checks = nulled.select(
+        *(
+            (pl.col(c).is_not_null() & _parse(c, schema[c], formats.get(c)).is_null())
+            .sum()
+            .alias(f"f{i}")
+            for i, c in enumerate(typed)
+        ),
+        *(
+            (
+                pl.col(c).is_not_null()
+                & _parse(c, schema[c], formats.get(c)).is_null()
+                & pl.col(c).str.strip_chars().is_in(list(SENTINELS))
+            )
+            .sum()
+            .alias(f"s{i}")
+            for i, c in enumerate(typed)
+        ),
+        *(
+            (pl.col(c).is_not_null() & _parse(c, schema[c], formats.get(c)).is_null())
+            .arg_true()
+            .first()
+            .alias(f"r{i}")
+            for i, c in enumerate(typed)
+        ),
+    ).row(0, named=True)
+    problems = []
+    for i, c in enumerate(typed):
+        failed, sentinels, first = checks[f"f{i}"], checks[f"s{i}"], checks[f"r{i}"]
+        if not failed:
+            continue
+        where = f"line {first + 2}" if one_line_each else f"data row {first + 1}"
+        if sentinels == failed:
+            problems.append(
+                f"column {c!r} ({schema[c]}): {failed} values are sentinel strings such as "
+                f"N/A (first at {where}); declare them in source.null_values"
+            )
+        else:
+            problems.append(
+                f"column {c!r}: {failed} values are not valid {schema[c]} (first at {where})"
+            )
+    if problems:
+        raise SourceError(path, "; ".join(problems), "Fix the data or the declared type")
+    out = nulled.select(_parse(c, schema[c], formats.get(c)).alias(c) for c in schema)
+    return out, token_counts, warnings
+
+
+def _infer(frame: pl.DataFrame) -> tuple[dict[str, ColumnType], dict[str, int]]:
+    """Infer a type per string column; numeric columns with sentinels stay numeric."""
+    order: list[ColumnType] = ["int64", "float64", "bool", "datetime", "date"]
+    if frame.height == 0:
+        return dict.fromkeys(frame.columns, "string"), {}
+    stats = frame.select(
+        *(pl.col(c).is_not_null().sum().alias(f"n|{c}") for c in frame.columns),
+        *(
+            pl.col(c).str.strip_chars().is_in(list(SENTINELS)).sum().alias(f"s|{c}")
+            for c in frame.columns
+        ),
+        *(
+            _parse(c, kind, None).is_not_null().sum().alias(f"{kind}|{c}")
+            for c in frame.columns
+            for kind in order
+        ),
+    ).row(0, named=True)
+    schema: dict[str, ColumnType] = {}
+    sentinels: dict[str, int] = {}
+    for c in frame.columns:
+        present, sentinel = stats[f"n|{c}"], stats[f"s|{c}"]
+        schema[c] = "string"
+        for kind in order:
+            parsed = stats[f"{kind}|{c}"]
+            if parsed and parsed == present:
+                schema[c] = kind
+                break
+            if parsed and sentinel and parsed + sentinel == present and kind != "bool":
+                schema[c] = kind
+                sentinels[c] = sentinel
+                break
+    return schema, sentinels

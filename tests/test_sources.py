@@ -1,0 +1,304 @@
+import gzip
+import io
+import zipfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from govlib import catalog, sources
+from govlib.errors import SourceError
+
+CANARY = "canary.person@leak.example"
+
+
+def csv_file(tmp_path: Path, text: str | bytes, name: str = "data.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    return path
+
+
+def adhoc(path: Path, **options):
+    return sources.load(path, data_root=path.parent, **options)
+
+
+def declared(tmp_path: Path, source: dict, columns: dict) -> catalog.Dataset:
+    doc = {
+        "data_root": ".",
+        "datasets": {
+            "people": {
+                "source": source,
+                "owner": "o",
+                "steward": "s",
+                "purpose": "p",
+                "lawful_basis": "contract",
+                "columns": columns,
+            }
+        },
+    }
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return catalog.load(path).dataset("people")
+
+
+PEOPLE = {"id": {"type": "int64"}, "email": {"type": "string", "pii": "email"}}
+
+
+def test_reads_csv_with_inferred_types(tmp_path):
+    path = csv_file(tmp_path, "id,score,joined,ok\n1,2.5,2024-01-02,true\n2,,2024-02-03,false\n")
+    loaded = adhoc(path)
+    frame = loaded.frame.collect()
+    assert frame.schema == pl.Schema(
+        {"id": pl.Int64, "score": pl.Float64, "joined": pl.Date, "ok": pl.Boolean}
+    )
+    assert frame["score"].to_list() == [2.5, None]
+    assert (loaded.report.rows, loaded.report.warnings) == (2, [])
+
+
+def test_empty_file(tmp_path):
+    with pytest.raises(SourceError, match=r"data.csv: file is empty \(0 bytes\)"):
+        adhoc(csv_file(tmp_path, ""))
+
+
+def test_header_only_file_is_zero_rows_and_says_so(tmp_path, caplog):
+    loaded = adhoc(csv_file(tmp_path, "id,email\n"))
+    assert loaded.frame.collect().shape == (0, 2)
+    assert loaded.report.rows == 0
+    assert loaded.report.warnings == [
+        f"{tmp_path / 'data.csv'}: 0 rows (the file has a header but no data)"
+    ]
+    assert "0 rows" in caplog.text
+
+
+def test_missing_header_adhoc(tmp_path):
+    path = csv_file(tmp_path, f"1,{CANARY}\n2,b@example.com\n")
+    with pytest.raises(SourceError, match="line 1 looks like data, not a header") as info:
+        adhoc(path)
+    assert CANARY not in str(info.value)
+
+
+def test_missing_header_declared(tmp_path):
+    csv_file(tmp_path, f"1,{CANARY}\n2,b@example.com\n")
+    ds = declared(tmp_path, {"path": "data.csv"}, PEOPLE)
+    with pytest.raises(SourceError, match="does not look like a header") as info:
+        sources.load(ds)
+    assert CANARY not in str(info.value)
+    ds = declared(tmp_path, {"path": "data.csv", "has_header": False}, PEOPLE)
+    assert sources.scan(ds).collect()["id"].to_list() == [1, 2]
+
+
+def test_wrong_delimiter(tmp_path):
+    path = csv_file(tmp_path, "id;email\n1;a@example.com\n")
+    with pytest.raises(SourceError, match=r"seems to be ';'-delimited.*source\.delimiter"):
+        adhoc(path)
+    ds = declared(tmp_path, {"path": "data.csv", "delimiter": ";"}, PEOPLE)
+    assert sources.scan(ds).collect().shape == (1, 2)
+
+
+def test_invalid_encoding_gives_byte_offset_not_content(tmp_path):
+    path = csv_file(tmp_path, "id,name\n1,Zo\xeb Smith\n".encode("latin-1"))
+    with pytest.raises(
+        SourceError, match="not valid utf-8 text: undecodable byte at offset 12"
+    ) as info:
+        adhoc(path)
+    assert "Smith" not in str(info.value)
+    ds = declared(
+        tmp_path,
+        {"path": "data.csv", "encoding": "latin-1"},
+        {"id": {"type": "int64"}, "name": {"type": "string"}},
+    )
+    assert sources.scan(ds).collect()["name"].to_list() == ["Zoë Smith"]
+
+
+def test_unknown_declared_encoding_is_a_catalog_error(tmp_path):
+    with pytest.raises(catalog.CatalogError, match="unknown text encoding 'klingon'"):
+        declared(tmp_path, {"path": "data.csv", "encoding": "klingon"}, PEOPLE)
+
+
+def test_ragged_rows_give_line_numbers(tmp_path):
+    path = csv_file(tmp_path, f"id,email\n1,a@example.com\n2,{CANARY},x\n3\n")
+    with pytest.raises(
+        SourceError, match=r"line 3 has 3 fields, expected 2 \(and 1 more rows\)"
+    ) as info:
+        adhoc(path)
+    assert CANARY not in str(info.value)
+
+
+def test_quoted_delimiters_are_not_ragged(tmp_path):
+    path = csv_file(tmp_path, 'id,note\n1,"a, b"\n2,"multi\nline"\n')
+    assert adhoc(path).frame.collect()["note"].to_list() == ["a, b", "multi\nline"]
+
+
+def test_duplicate_column_names(tmp_path):
+    with pytest.raises(SourceError, match="duplicate column names: email"):
+        adhoc(csv_file(tmp_path, "id,email,email\n1,a,b\n"))
+
+
+@pytest.mark.parametrize(
+    ("payload", "what"),
+    [
+        ("zip", "a zip archive"),
+        ("xlsx", "a zip archive \\(or an xlsx/docx file\\)"),
+        ("binary", "binary data \\(a NUL byte at offset 2\\)"),
+        ("parquet", "is a Parquet file, not csv"),
+    ],
+)
+def test_files_that_are_not_csv(tmp_path, payload, what):
+    path = tmp_path / "data.csv"
+    if payload in ("zip", "xlsx"):
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("xl/workbook.xml" if payload == "xlsx" else "a.csv", "id\n1\n")
+    elif payload == "binary":
+        path.write_bytes(b"id\x00\x00\x00\x01\x02")
+    else:
+        pl.DataFrame({"id": [1]}).write_parquet(path)
+    with pytest.raises(SourceError, match=what):
+        adhoc(path)
+
+
+def test_gzip_csv_reads_and_truncated_gzip_fails(tmp_path):
+    text = "id,email\n" + "".join(f"{i},p{i}@example.com\n" for i in range(2000))
+    good = tmp_path / "data.csv.gz"
+    good.write_bytes(gzip.compress(text.encode()))
+    assert adhoc(good).frame.collect().height == 2000
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(SourceError, match="gzip file is truncated"):
+        adhoc(cut)
+
+
+def test_gzip_bomb_stops_at_the_limit(tmp_path):
+    bomb = tmp_path / "bomb.csv.gz"
+    bomb.write_bytes(gzip.compress(b"id\n" + b"1\n" * 5_000_000))
+    assert bomb.stat().st_size < 100_000
+    with pytest.raises(SourceError, match="decompresses to more than the 1 MiB limit"):
+        adhoc(bomb, max_decompressed_bytes=2**20)
+
+
+def test_truncated_parquet(tmp_path):
+    path = tmp_path / "data.parquet"
+    pl.DataFrame({"id": range(1000)}).write_parquet(path)
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(SourceError, match="Parquet file is truncated"):
+        adhoc(path)
+
+
+def test_schema_drift_missing_and_extra_columns(tmp_path):
+    csv_file(tmp_path, "id,mail,phone\n1,a@example.com,1\n")
+    ds = declared(tmp_path, {"path": "data.csv"}, PEOPLE)
+    with pytest.raises(
+        SourceError,
+        match="schema drift: missing declared columns: email; undeclared columns: mail, phone",
+    ):
+        sources.load(ds)
+
+
+def test_schema_drift_retyped_csv_column(tmp_path):
+    csv_file(tmp_path, f"id,email\n1,a@example.com\n{CANARY},b@example.com\nx,c@example.com\n")
+    ds = declared(tmp_path, {"path": "data.csv"}, PEOPLE)
+    with pytest.raises(
+        SourceError, match=r"column 'id': 2 values are not valid int64 \(first at line 3\)"
+    ) as info:
+        sources.load(ds)
+    assert CANARY not in str(info.value)
+
+
+def test_schema_drift_retyped_parquet_column(tmp_path):
+    pl.DataFrame({"id": ["1"], "email": ["a@example.com"]}).write_parquet(tmp_path / "p.parquet")
+    ds = declared(tmp_path, {"path": "p.parquet"}, PEOPLE)
+    with pytest.raises(SourceError, match="column 'id' is String, expected int64"):
+        sources.load(ds)
+
+
+def test_parquet_with_declared_schema_is_lazy_and_cast(tmp_path):
+    pl.DataFrame({"id": pl.Series([1, 2], dtype=pl.Int32), "email": ["a", None]}).write_parquet(
+        tmp_path / "p.parquet"
+    )
+    ds = declared(tmp_path, {"path": "p.parquet"}, PEOPLE)
+    loaded = sources.load(ds)
+    assert loaded.report.rows == 2
+    assert loaded.frame.collect_schema()["id"] == pl.Int64
+
+
+SENTINEL_CSV = "id,value\n1,10.5\n2,N/A\n3,-\n4,7\n5,N/A\n"
+
+
+def test_sentinels_in_declared_numeric_column_are_an_error(tmp_path):
+    csv_file(tmp_path, SENTINEL_CSV)
+    columns = {"id": {"type": "int64"}, "value": {"type": "float64"}}
+    ds = declared(tmp_path, {"path": "data.csv"}, columns)
+    with pytest.raises(
+        SourceError, match=r"'value' \(float64\): 3 values are sentinel strings.*null_values"
+    ):
+        sources.load(ds)
+    ds = declared(tmp_path, {"path": "data.csv", "null_values": ["", "N/A", "-"]}, columns)
+    loaded = sources.load(ds)
+    assert loaded.frame.collect()["value"].to_list() == [10.5, None, None, 7.0, None]
+    assert loaded.report.null_tokens == {"value": 3}
+
+
+def test_sentinels_in_adhoc_numeric_column_are_counted_not_stringified(tmp_path):
+    loaded = adhoc(csv_file(tmp_path, SENTINEL_CSV))
+    frame = loaded.frame.collect()
+    assert frame.schema["value"] == pl.Float64
+    assert frame["value"].null_count() == 3
+    assert loaded.report.null_tokens == {"value": 3}
+    assert "holds 3 sentinel strings" in loaded.report.warnings[0]
+
+
+def test_path_outside_data_root(tmp_path):
+    inside = tmp_path / "root"
+    inside.mkdir()
+    outside = csv_file(tmp_path, "id\n1\n", "secret.csv")
+    with pytest.raises(SourceError, match="outside the data root"):
+        sources.load(outside, data_root=inside)
+    with pytest.raises(SourceError, match="outside the data root"):
+        sources.load("../secret.csv", data_root=inside)
+
+
+def test_symlink_leading_out_of_data_root(tmp_path):
+    inside = tmp_path / "root"
+    inside.mkdir()
+    outside = csv_file(tmp_path, "id\n1\n", "secret.csv")
+    (inside / "link.csv").symlink_to(outside)
+    with pytest.raises(SourceError, match="symbolic link leads outside the data root"):
+        sources.load("link.csv", data_root=inside)
+
+
+def test_missing_file_and_unknown_type(tmp_path):
+    with pytest.raises(SourceError, match="file not found"):
+        sources.load("nope.csv", data_root=tmp_path)
+    csv_file(tmp_path, "x", "data.xlsx")
+    with pytest.raises(SourceError, match="unknown file type"):
+        sources.load("data.xlsx", data_root=tmp_path)
+
+
+def test_ndjson_with_declared_schema_and_bad_line(tmp_path):
+    path = tmp_path / "e.ndjson"
+    path.write_text('{"id": 1, "email": "a@example.com"}\n{"id": 2, "email": null}\n')
+    ds = declared(tmp_path, {"path": "e.ndjson"}, PEOPLE)
+    assert sources.scan(ds).collect()["id"].to_list() == [1, 2]
+    path.write_text(f'{{"id": 1, "email": "{CANARY}"}}\n{{"id": 2, "email": \n')
+    with pytest.raises(SourceError, match="line 2 is not valid JSON") as info:
+        sources.load(ds)
+    assert CANARY not in str(info.value)
+
+
+def test_glob_source_concatenates_files(tmp_path):
+    (tmp_path / "parts").mkdir()
+    for i in range(3):
+        csv_file(tmp_path / "parts", f"id,email\n{i},p{i}@example.com\n", f"p{i}.csv")
+    ds = declared(tmp_path, {"path": "parts/*.csv"}, PEOPLE)
+    loaded = sources.load(ds)
+    assert sorted(loaded.frame.collect()["id"].to_list()) == [0, 1, 2]
+    assert (loaded.report.files, loaded.report.rows) == (3, 3)
+
+
+def test_sample_datasets_all_load(sample_catalog, manifest):
+    for name in sample_catalog.names():
+        assert sources.load(sample_catalog.dataset(name)).report.rows == manifest["rows"][name]
+
+
+def test_bytes_io_unused():
+    assert io  # keeps the import honest for the zip helpers above
