@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 import traceback
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from govlib import __version__
-from govlib.errors import GovlibError
+from govlib.errors import GovlibError, ParameterError
 
 app = typer.Typer(
     name="govlib",
@@ -98,8 +99,108 @@ def sample_data_cmd(
     console.print(f"rows: {rows}; {len(sample.defects)} kinds of planted defect")
 
 
+def _as_of(text: str | None, cat_as_of: date | None) -> date:
+    from govlib.sampledata import parse_date
+
+    if text:
+        return parse_date(text)
+    return cat_as_of or date.today()
+
+
+def _resolve(target: str, catalog_path: Path, data_root: Path | None):
+    """A catalog dataset by name, or an ad-hoc file path (detection only)."""
+    from govlib import catalog as catalog_mod
+    from govlib import sources
+
+    if catalog_path.is_file():
+        cat = catalog_mod.load(catalog_path)
+        if target in cat.datasets:
+            ds = cat.dataset(target)
+            return sources.load(ds, data_root=data_root), ds, cat.as_of
+        if not Path(target).exists() and not any(ch in target for ch in "/\\."):
+            cat.dataset(target)  # raises: unknown dataset, with the known names
+    elif not Path(target).exists():
+        raise ParameterError(
+            f"{target!r} is neither a file nor a dataset (no catalog at {catalog_path}); "
+            "pass a file path or --catalog PATH"
+        )
+    root = data_root if data_root is not None else Path.cwd()
+    return sources.load(target, data_root=root), None, None
+
+
+DataRootOption = Annotated[
+    Path | None,
+    typer.Option("--data-root", help="Folder ad-hoc files must sit below (default: here)."),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Judge dates on this day, YYYY-MM-DD (default: catalog, today)."),
+]
+JsonOption = Annotated[
+    Path | None, typer.Option("--json", help="Also write the result record to this JSON file.")
+]
+
+
+@app.command("profile")
+def profile_cmd(
+    target: Annotated[str, typer.Argument(metavar="DATASET_OR_PATH")],
+    catalog: CatalogOption = Path("catalog.yaml"),
+    json_path: JsonOption = None,
+    as_of: AsOfOption = None,
+    data_root: DataRootOption = None,
+) -> None:
+    """Profile a dataset: statistics, PII detection, catalog findings and alerts."""
+    from govlib import outputs, profiling
+
+    loaded, ds, cat_as_of = _resolve(target, catalog, data_root)
+    day = _as_of(as_of, cat_as_of)
+    name = ds.name if ds is not None else Path(target).name
+    with console.status(f"profiling {name}"):
+        result = profiling.profile(loaded.frame, dataset=name, as_of=day, declared=ds)
+    _print_profile(result)
+    if json_path is not None:
+        outputs.write_json(json_path, result.to_dict())
+        console.print(f"wrote {json_path}")
+
+
+def _print_profile(p) -> None:
+    dup_keys = "-" if p.duplicate_keys is None else f"{p.duplicate_keys:,}"
+    console.print(
+        f"[bold]{p.dataset}[/bold]: {p.rows:,} rows, {p.columns} columns, "
+        f"{p.duplicate_rows:,} duplicate rows, {dup_keys} duplicate keys, "
+        f"{p.size_bytes / 2**20:.1f} MiB in memory (as of {p.as_of})"
+    )
+    table = Table(title_justify="left")
+    for header in ("column", "type", "nulls", "distinct", "PII", "category", "alerts"):
+        table.add_column(header, overflow="fold")
+    for c in p.column_profiles:
+        table.add_row(
+            c.column,
+            c.dtype,
+            f"{c.null_rate:.1%}",
+            f"{c.distinct:,}",
+            c.pii_kind or "-",
+            c.category,
+            "; ".join(c.alerts) or "-",
+        )
+    console.print(table)
+    if p.pii:
+        pii_table = Table(title="personal data", title_justify="left")
+        for header in ("column", "kind", "source", "confidence", "evidence"):
+            pii_table.add_column(header, overflow="fold")
+        for f in p.pii:
+            embedded = ", ".join(f"{k} in {n:,} rows" for k, n in sorted(f.embedded.items()))
+            evidence = f.evidence + (f" ({embedded})" if embedded else "")
+            pii_table.add_row(f.column, f.kind, f.source, f"{f.confidence:.2f}", evidence)
+        console.print(pii_table)
+    for f in p.findings:
+        count = f" ({f.count:,})" if f.count else ""
+        console.print(f"[yellow]finding[/yellow] {f.column}: {f.finding}: {f.detail}{count}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
+    _state["debug"] = bool(os.environ.get("GOVLIB_DEBUG"))
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("govlib: %(levelname)s: %(message)s"))
     logger = logging.getLogger("govlib")

@@ -1,0 +1,225 @@
+import hashlib
+import json
+from datetime import date
+
+import polars as pl
+import pytest
+
+from govlib import profiling, sources
+from govlib.cli import main
+from govlib.profiling import compare, profile, psi
+
+AS_OF = date(2025, 1, 31)
+
+
+def test_profile_counts_nulls_and_distinct_non_null():
+    lf = pl.LazyFrame({"email": ["a@x.io", None, "a@x.io"]})
+    [p] = profiling.profile_columns(lf, dataset="t", as_of=AS_OF)
+    assert (p.rows, p.nulls, p.distinct) == (3, 1, 1)
+
+
+def test_numeric_temporal_and_string_statistics():
+    lf = pl.LazyFrame(
+        {
+            "amount": [-5.0, 0.0, 10.0, 20.0, None],
+            "when": [date(2024, 1, 1), date(2025, 3, 1), None, date(2026, 1, 1), date(2020, 5, 5)],
+            "code": ["ab", "  ", "abcd", None, "ab"],
+        }
+    )
+    p = profile(lf, dataset="t", as_of=AS_OF)
+    amount, when, code = p.column_profiles
+    assert (amount.min, amount.max, amount.mean, amount.zeros, amount.negatives) == (
+        -5.0, 20.0, 6.25, 1, 1,
+    )  # fmt: skip
+    assert amount.quantiles["p50"] == 10.0
+    assert sum(b["count"] for b in amount.histogram) == 0  # 4 values, all bins below k=5
+    assert amount.suppressed == 4
+    assert (when.min, when.max, when.future) == ("2020-05-05", "2026-01-01", 2)
+    assert (code.length_min, code.length_max, code.empty) == (2, 4, 1)
+    assert p.duplicate_rows == 0
+
+
+def test_dataset_level_counts_duplicates():
+    lf = pl.LazyFrame({"id": [1, 1, 2, 3], "v": ["x", "x", "y", "y"]})
+    p = profile(lf, dataset="t", as_of=AS_OF)
+    assert (p.rows, p.columns, p.duplicate_rows) == (4, 2, 1)
+
+
+def test_alerts():
+    lf = pl.LazyFrame(
+        {
+            "const": ["a"] * 60,
+            "empty": pl.Series([None] * 60, dtype=pl.String),
+            "order_no": list(range(60)),
+            "mixed": [str(i) if i % 2 else f"v{i}" for i in range(60)],
+            "skewed": [1.0] * 59 + [1000.0],
+        }
+    )
+    p = profile(lf, dataset="t", as_of=AS_OF)
+    assert p.column("const").alerts == ["constant"]
+    assert p.column("empty").alerts == ["all null"]
+    assert p.column("order_no").alerts == ["id-like numeric (every value distinct)"]
+    assert "mixed types (50% of values are numbers)" in p.column("mixed").alerts
+    assert p.column("skewed").alerts[0].startswith("skewed")
+
+
+def test_sample_customers_profile(sample_catalog, planted, manifest):
+    ds = sample_catalog.dataset("customers")
+    p = profile(sources.scan(ds), dataset="customers", as_of=AS_OF, declared=ds)
+    assert p.rows == manifest["rows"]["customers"]
+    assert p.duplicate_keys == 0
+    assert p.column("email").nulls == planted["null_email"]
+    assert p.column("email").top_values is None
+    assert p.column("email").min is None
+    assert p.column("customer_id").min is None
+    assert {t["value"] for t in p.column("status").top_values} == {"active", "closed"}
+    notes = next(f for f in p.pii if f.column == "notes")
+    assert notes.embedded == {"email": planted["email_in_notes"]}
+    assert p.findings == []
+
+
+def test_sample_orders_finds_raw_cards_and_future_dates(sample_catalog, planted):
+    ds = sample_catalog.dataset("orders")
+    p = profile(sources.scan(ds), dataset="orders", as_of=AS_OF, declared=ds)
+    [finding] = p.findings
+    assert (finding.column, finding.finding, finding.count) == (
+        "card", "unmasked_card", planted["raw_card_number"],
+    )  # fmt: skip
+    assert p.column("ordered_at").future == planted["future_order"]
+    assert p.column("amount").negatives == planted["negative_amount"]
+
+
+def test_embedded_pii_in_tickets_is_exact(sample_catalog, planted):
+    ds = sample_catalog.dataset("support_tickets")
+    p = profile(sources.scan(ds), dataset="support_tickets", as_of=AS_OF, sample_rows=500)
+    assert p.sampled_rows < p.rows  # embedded counts still cover every row
+    message = next(f for f in p.pii if f.column == "message")
+    assert message.embedded == {
+        "email": planted["email_in_ticket"],
+        "phone": planted["phone_in_ticket"],
+        "iban": planted["iban_in_ticket"],
+    }
+
+
+def test_detection_precision_and_recall_on_the_sample(sample_catalog):
+    truth, predicted = set(), set()
+    for name in sample_catalog.names():
+        ds = sample_catalog.dataset(name)
+        truth |= {(name, c, s.pii.value) for c, s in ds.columns.items() if s.pii}
+        p = profile(sources.scan(ds), dataset=name, as_of=AS_OF)  # detection only
+        predicted |= {(name, f.column, f.kind) for f in p.pii}
+    hits = len(truth & predicted)
+    precision, recall = hits / len(predicted), hits / len(truth)
+    assert len(truth) == 13
+    assert (precision, recall) == (1.0, 1.0), truth ^ predicted
+
+
+def test_catalog_mismatches_are_findings(sample_catalog):
+    ds = sample_catalog.dataset("customers")
+    lf = sources.scan(ds).with_columns(contact=pl.col("email"), first_name=pl.lit("x"))
+    p = profile(lf, dataset="customers", as_of=AS_OF, declared=ds)
+    kinds = {(f.column, f.finding) for f in p.findings}
+    assert ("contact", "undeclared_pii") in kinds
+    assert ("first_name", "declared_not_found") in kinds
+
+
+CANARIES = {
+    "email": [f"zelda.quark{i}@canary-mail.example" for i in range(8)],
+    "phone": [f"+44 7700 90{i:04d}" for i in range(8)],
+    "name": [
+        "Xanthippe Quillfeather",
+        "Zebedee Quarrington",
+        "Ottoline Fenwhistle",
+        "Barnaby Crumpwell",
+        "Perpetua Dunstable",
+        "Cornelius Wickstaff",
+        "Henrietta Blotchley",
+        "Ignatius Pebbleworth",
+    ],
+}
+
+
+def test_canaries_never_reach_json_or_console(tmp_path, capsys):
+    rows = 8
+    frame = pl.DataFrame(
+        {
+            "email": CANARIES["email"],
+            "phone": CANARIES["phone"],
+            "full_name": CANARIES["name"],
+            "status": ["active"] * rows,
+            "notes": [
+                f"call {p} or write {e}"
+                for p, e in zip(CANARIES["phone"], CANARIES["email"], strict=True)
+            ],
+        }
+    )
+    path = tmp_path / "people.csv"
+    frame.write_csv(path)
+    out_json = tmp_path / "profile.json"
+    assert main(["profile", str(path), "--data-root", str(tmp_path), "--json", str(out_json)]) == 0
+    console = capsys.readouterr()
+    written = out_json.read_text()
+    record = json.loads(written)
+    assert {f["column"]: f["kind"] for f in record["pii"]} == {
+        "email": "email", "phone": "phone", "full_name": "person_name", "notes": "free_text",
+    }  # fmt: skip
+    haystacks = [written, console.out, console.err]
+    for values in CANARIES.values():
+        for value in values:
+            forms = [value, value.lower(), value.replace(" ", "")]
+            forms += [hashlib.new(h, value.encode()).hexdigest() for h in ("md5", "sha1", "sha256")]
+            for form in forms:
+                for hay in haystacks:
+                    assert form not in hay
+
+
+def test_frequency_tables_suppress_small_groups():
+    lf = pl.LazyFrame({"tier": ["gold"] * 7 + ["silver"] * 5 + ["rare"] * 4})
+    [p] = profile(lf, dataset="t", as_of=AS_OF).column_profiles
+    assert p.top_values == [{"value": "gold", "count": 7}, {"value": "silver", "count": 5}]
+    assert p.suppressed == 4  # 'rare'; all three share the shape 'a', a group of 16
+
+
+def test_compare_reports_drift_and_schema_changes():
+    base = pl.LazyFrame({"amount": [float(i % 100) for i in range(1000)], "gone": [1] * 1000})
+    shifted = pl.LazyFrame(
+        {"amount": [float(i % 100) + 60 for i in range(1000)], "new": ["x"] * 1000}
+    )
+    a = profile(base, dataset="t", as_of=AS_OF)
+    b = profile(shifted, dataset="t", as_of=AS_OF)
+    report = compare(a, b)
+    assert (report.added_columns, report.removed_columns) == (["new"], ["gone"])
+    [amount] = report.columns
+    assert amount.drifted
+    assert amount.psi > 1.0
+    assert amount.mean_shift == pytest.approx(60 / a.column("amount").std, rel=1e-6)
+    same = compare(a, profile(base, dataset="t", as_of=AS_OF))
+    assert same.columns[0].psi == 0.0
+    assert not same.columns[0].drifted
+
+
+def test_compare_flags_type_changes():
+    a = profile(pl.LazyFrame({"x": [1, 2]}), dataset="t", as_of=AS_OF)
+    b = profile(pl.LazyFrame({"x": ["1", "2"]}), dataset="t", as_of=AS_OF)
+    assert compare(a, b).type_changes == [{"column": "x", "before": "int64", "after": "string"}]
+
+
+def test_psi_of_identical_histograms_is_zero():
+    h = [{"start": 0.0, "end": 1.0, "count": 10}, {"start": 1.0, "end": 2.0, "count": 30}]
+    assert psi(h, h) == 0.0
+
+
+def test_profile_json_round_trips(sample_catalog, tmp_path):
+    ds = sample_catalog.dataset("orders")
+    p = profile(sources.scan(ds), dataset="orders", as_of=AS_OF, declared=ds)
+    path = tmp_path / "p.json"
+    path.write_text(p.to_json())
+    assert profiling.DatasetProfile.load(path) == p
+
+
+def test_profile_cli_errors_are_one_line(tmp_path, capsys):
+    (tmp_path / "bad.csv").write_text("id;email\n1;a@example.com\n")
+    assert main(["profile", str(tmp_path / "bad.csv"), "--data-root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "';'-delimited" in err[0]
