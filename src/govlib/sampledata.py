@@ -64,6 +64,7 @@ COUNTRY_VARIANTS = {
     "US": ["USA", "United States", "us"],
     "IE": ["Ireland", "ie"],
 }
+COUNTRY_CODES = {"GB": "44", "DE": "49", "FR": "33", "NL": "31", "US": "1", "IE": "353"}
 CURRENCY = {"GB": "GBP", "US": "USD", "DE": "EUR", "FR": "EUR", "NL": "EUR", "IE": "EUR"}
 EMAIL_DOMAINS = ["example.com", "example.org", "example.net", "mail.example.com"]
 MALFORMED_PHONES = ["12345", "+44 12", "call me", "0000", "+1 (212)", "ext. 42"]
@@ -294,9 +295,7 @@ def _phones(rng: np.random.Generator, country: pl.Series, n: int) -> pl.Series:
         .then(pl.lit("87") + u)
         .otherwise(pl.lit("61") + u)  # FR and NL mobiles
     )
-    code = pl.col("country").replace_strict(
-        {"GB": "44", "DE": "49", "FR": "33", "NL": "31", "US": "1", "IE": "353"}
-    )
+    code = pl.col("country").replace_strict(COUNTRY_CODES)
     s = pl.col("nat").str.slice
     intl = (
         pl.when(c == "GB")
@@ -850,9 +849,7 @@ def generate(
 
 def _reformat_same_phone(phone: pl.Series, country: pl.Series) -> pl.Series:
     """The same number in another format: E.164 becomes spaced, anything else becomes E.164."""
-    code = country.replace_strict(
-        {"GB": "44", "DE": "49", "FR": "33", "NL": "31", "US": "1", "IE": "353"}
-    )
+    code = country.replace_strict(COUNTRY_CODES)
     df = pl.DataFrame({"phone": phone, "code": code})
     digits = pl.col("phone").str.replace_all(r"[^0-9+]", "")
     national = (
