@@ -223,3 +223,15 @@ def test_profile_cli_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "';'-delimited" in err[0]
+
+
+def test_streaming_engine_gives_the_same_statistics_with_estimated_distinct_counts():
+    lf = pl.LazyFrame({"amount": [float(i % 50) for i in range(2000)], "tier": ["a", "b"] * 1000})
+    exact = profile(lf, dataset="t", as_of=AS_OF)
+    streamed = profile(lf, dataset="t", as_of=AS_OF, streaming=True)
+    assert (exact.approximate, streamed.approximate) == (False, True)
+    assert streamed.duplicate_rows == exact.duplicate_rows == 1950
+    a, b = exact.column("amount"), streamed.column("amount")
+    assert (b.quantiles, b.histogram, b.mean) == (a.quantiles, a.histogram, a.mean)
+    assert b.distinct == a.distinct == 50  # small sets are counted exactly
+    assert streamed.column("tier").top_values == exact.column("tier").top_values

@@ -35,6 +35,7 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 HIGH_NULL_RATE = 0.3
 SKEW_LIMIT = 2.0
 SHAPE_MAX_LENGTH = 40
+EXACT_DISTINCT_UP_TO = 100_000  # streaming: below this estimate, distinct values are counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,7 @@ class DatasetProfile:
     duplicate_keys: int | None
     size_bytes: int
     sampled_rows: int
+    approximate: bool  # streaming: distinct counts above EXACT_DISTINCT_UP_TO are estimates
     column_profiles: list[ColumnProfile]
     pii: list[pii.PiiFinding]
     findings: list[pii.CatalogFinding]
@@ -184,17 +186,24 @@ def profile(
     strings = [c for c, t in schema.items() if t == pl.String]
     step = max(1, math.ceil(rows / sample_rows)) if rows else 1
     sample = (
-        lf.select(strings).gather_every(step).collect(engine=engine) if strings else pl.DataFrame()
+        lf.select(strings)
+        .with_row_index("__row")
+        .filter(pl.col("__row") % step == 0)
+        .drop("__row")
+        .collect(engine=engine)
+        if strings
+        else pl.DataFrame()
     )
 
-    # The aggregation pass does not depend on detection: start it now, detect meanwhile.
     # Statistics of columns that turn out personal are computed but never kept.
     key = declared.primary_key if declared is not None and declared.primary_key else None
-    exprs = _aggregations(schema, as_of)
-    exprs.append((pl.len() - pl.struct(pl.all()).hash().n_unique()).alias("__dup_rows"))
+    exprs = _aggregations(schema, as_of, approximate=streaming)
     if key:
         exprs.append((pl.len() - pl.struct(key).n_unique()).alias("__dup_keys"))
-    pending = lf.select(exprs).collect(engine=engine, background=True) if rows else None
+    whole_column: list[pl.Expr] = []
+    if streaming:  # quantiles and histograms hold whole columns: give them a pass of their own
+        whole_column = [e for e in exprs if _holds_whole_column(e)]
+        exprs = [e for e in exprs if not _holds_whole_column(e)]
 
     detections: dict[str, pii.Detection] = {}
     for column, dtype in schema.items():
@@ -212,7 +221,30 @@ def profile(
             detections[column] = replace(det, embedded=pii.embedded_counts(candidates))
     findings, mismatches = pii.classify(dataset, detections, declared)
     personal = {f.column: f for f in findings}
-    stats = pending.fetch_blocking().row(0, named=True) if pending is not None else {}
+    # One pass for every statistic (background collection would drop the streaming engine).
+    stats = lf.select(exprs).collect(engine=engine).row(0, named=True) if rows else {}
+    # A column whose values are all present and distinct proves there are no duplicate rows;
+    # only without one (or with estimated counts) is the costlier row hash worth a pass.
+    exact_key = not streaming and any(
+        stats[f"{c}|distinct"] == rows and stats[f"{c}|nulls"] == 0 for c in schema
+    )
+    if streaming and rows:  # estimates are coarse for small sets, where exact counts are cheap
+        whole_column += [
+            (pl.col(c).n_unique() - pl.col(c).null_count().clip(0, 1)).alias(f"{c}|distinct")
+            for c in schema
+            if stats[f"{c}|distinct"] <= EXACT_DISTINCT_UP_TO
+        ]
+    if whole_column and rows:
+        stats |= lf.select(whole_column).collect(engine=engine).row(0, named=True)
+    if rows and not exact_key:
+        stats["__dup_rows"] = (
+            lf.select(pl.struct(pl.all()).hash().alias("row"))
+            .group_by("row")
+            .len()
+            .select((pl.col("len") - 1).sum())
+            .collect(engine=engine)
+            .item()
+        )
 
     low = [
         c
@@ -271,6 +303,7 @@ def profile(
         duplicate_keys=dup_keys,
         size_bytes=size,
         sampled_rows=sample.height if strings else 0,
+        approximate=streaming,
         column_profiles=profiles,
         pii=findings,
         findings=mismatches,
@@ -285,14 +318,27 @@ def profile_columns(
     return profile(lf, dataset=dataset, as_of=as_of or date.today()).column_profiles
 
 
-def _aggregations(schema: pl.Schema, as_of: date) -> list[pl.Expr]:
+def _holds_whole_column(expr: pl.Expr) -> bool:
+    statistic = expr.meta.output_name().rsplit("|", 1)[-1]
+    return statistic == "hist" or statistic.startswith("q")
+
+
+def _aggregations(schema: pl.Schema, as_of: date, *, approximate: bool = False) -> list[pl.Expr]:
+    """Every statistic of every column, as one list of scalar expressions.
+
+    `approximate=True` counts distinct values with HyperLogLog (`approx_n_unique`), which keeps
+    memory flat on data larger than memory.
+    """
     exprs: list[pl.Expr] = []
     for c, dtype in schema.items():
         col = pl.col(c)
         kind = _kind(dtype)
         exprs += [
             col.null_count().alias(f"{c}|nulls"),
-            (col.n_unique() - col.null_count().clip(0, 1)).alias(f"{c}|distinct"),
+            (
+                (col.approx_n_unique() if approximate else col.n_unique())
+                - col.null_count().clip(0, 1)
+            ).alias(f"{c}|distinct"),
         ]
         if kind == "numeric":
             exprs.append((col.len() * 8).alias(f"{c}|bytes"))
