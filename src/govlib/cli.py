@@ -198,6 +198,87 @@ def _print_profile(p) -> None:
         console.print(f"[yellow]finding[/yellow] {f.column}: {f.finding}: {f.detail}{count}")
 
 
+@app.command("validate")
+def validate_cmd(
+    dataset: Annotated[str, typer.Argument(metavar="DATASET")],
+    catalog: CatalogOption = Path("catalog.yaml"),
+    suite: Annotated[
+        str | None, typer.Option("--suite", help="Suite name (default: the catalog's).")
+    ] = None,
+    json_path: JsonOption = None,
+    as_of: AsOfOption = None,
+) -> int:
+    """Validate a dataset with its Great Expectations suite; exit 1 if the gate fails."""
+    from govlib import catalog as catalog_mod
+    from govlib import outputs, quality
+
+    cat = catalog_mod.load(catalog)
+    ds = cat.dataset(dataset)
+    day = _as_of(as_of, cat.as_of)
+    with console.status(f"validating {dataset}"):
+        result = quality.validate(ds, as_of=day, suite=suite)
+    _print_quality(result)
+    if json_path is not None:
+        outputs.write_json(json_path, result.to_dict())
+        console.print(f"wrote {json_path}")
+    return result.exit_code
+
+
+def _print_quality(r) -> None:
+    table = Table(
+        title=f"{r.dataset}: suite {r.suite or '-'}, {r.rows:,} rows", title_justify="left"
+    )
+    for header in ("check", "column", "dimension", "status", "unexpected", "%"):
+        table.add_column(header, overflow="fold")
+    colour = {"passed": "green", "failed": "red", "error": "magenta"}
+    for c in r.checks:
+        table.add_row(
+            c.check.removeprefix("expect_"),
+            c.column or "-",
+            c.dimension,
+            f"[{colour[c.status]}]{c.status}[/]",
+            f"{c.unexpected_count:,}" if c.status != "error" else "-",
+            f"{c.unexpected_percent:.2f}" if c.status != "error" else c.reason,
+        )
+    console.print(table)
+    scores = ", ".join(f"{d} {v:.2f}" for d, v in r.scores.items() if v is not None)
+    console.print(f"scores: {scores}; overall {r.overall}")
+    if r.status == "error":
+        console.print(f"[magenta]error[/]: {r.counts['error']} checks could not run; fix the suite")
+    elif r.gate_failures:
+        console.print(f"[red]gate failed[/]: {'; '.join(r.gate_failures)}")
+    else:
+        console.print("[green]gate passed[/]")
+
+
+@app.command("suggest")
+def suggest_cmd(
+    target: Annotated[str, typer.Argument(metavar="DATASET_OR_PATH")],
+    catalog: CatalogOption = Path("catalog.yaml"),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the suite here (default: print it).")
+    ] = None,
+    as_of: AsOfOption = None,
+    data_root: DataRootOption = None,
+) -> None:
+    """Write a starter Great Expectations suite from a profile of the data."""
+    import json
+
+    from govlib import outputs, profiling, quality
+
+    loaded, ds, cat_as_of = _resolve(target, catalog, data_root)
+    name = ds.name if ds is not None else Path(target).name.split(".")[0]
+    result = profiling.profile(
+        loaded.frame, dataset=name, as_of=_as_of(as_of, cat_as_of), declared=ds
+    )
+    suite = quality.suggest(result, name=out.stem if out else name)
+    if out is None:
+        print(json.dumps(suite, indent=2))
+        return
+    outputs.write_json(out, suite)
+    console.print(f"wrote {out}: {len(suite['expectations'])} expectations")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
     _state["debug"] = bool(os.environ.get("GOVLIB_DEBUG"))

@@ -221,6 +221,17 @@ def profile(
             detections[column] = replace(det, embedded=pii.embedded_counts(candidates))
     findings, mismatches = pii.classify(dataset, detections, declared)
     personal = {f.column: f for f in findings}
+    # Low-cardinality candidates: a sample can only under-count distinct values, so every
+    # column that is low-cardinality in full is among them. Their value counts join the pass.
+    candidates = [
+        c
+        for c, t in schema.items()
+        if c not in personal
+        and (t in (pl.Boolean, pl.Categorical) or (t == pl.String and
+             sample[c].n_unique() <= LOW_CARDINALITY + 1))
+    ]  # fmt: skip
+    if not streaming:
+        exprs += [_top_values(c) for c in candidates]
     # One pass for every statistic (background collection would drop the streaming engine).
     stats = lf.select(exprs).collect(engine=engine).row(0, named=True) if rows else {}
     # A column whose values are all present and distinct proves there are no duplicate rows;
@@ -248,19 +259,16 @@ def profile(
 
     low = [
         c
-        for c, t in schema.items()
-        if c not in personal
-        and t in (pl.String, pl.Boolean, pl.Categorical)
-        and rows
-        and stats[f"{c}|distinct"] <= LOW_CARDINALITY
+        for c in candidates
+        if rows and stats[f"{c}|distinct"] <= LOW_CARDINALITY and stats.get(f"{c}|top") is None
     ]
-    tops = (
-        lf.select(pl.col(c).value_counts(sort=True, name="count").implode().alias(c) for c in low)
-        .collect(engine=engine)
-        .row(0, named=True)
-        if low
-        else {}
-    )
+    if low:  # streaming: value counts get a pass of their own
+        stats |= lf.select(_top_values(c) for c in low).collect(engine=engine).row(0, named=True)
+    tops = {
+        c: stats[f"{c}|top"]
+        for c in candidates
+        if rows and stats[f"{c}|distinct"] <= LOW_CARDINALITY and stats.get(f"{c}|top") is not None
+    }
 
     masked = declared.columns if declared is not None else {}
     for column, spec in masked.items():
@@ -316,6 +324,10 @@ def profile_columns(
 ) -> list[ColumnProfile]:
     """Just the column profiles of `profile()`."""
     return profile(lf, dataset=dataset, as_of=as_of or date.today()).column_profiles
+
+
+def _top_values(column: str) -> pl.Expr:
+    return pl.col(column).value_counts(sort=True, name="count").implode().alias(f"{column}|top")
 
 
 def _holds_whole_column(expr: pl.Expr) -> bool:
