@@ -279,6 +279,195 @@ def suggest_cmd(
     console.print(f"wrote {out}: {len(suite['expectations'])} expectations")
 
 
+KeyFileOption = Annotated[
+    Path | None,
+    typer.Option("--key-file", help="Pseudonymisation key file (default: $GOVLIB_KEY)."),
+]
+
+
+@app.command("retention")
+def retention_cmd(
+    words: Annotated[list[str], typer.Argument(metavar="[apply] DATASET")],
+    catalog: CatalogOption = Path("catalog.yaml"),
+    as_of: AsOfOption = None,
+    json_path: JsonOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="apply: folder for the new copy and the log.")
+    ] = None,
+    execute: Annotated[
+        bool, typer.Option("--execute", help="apply: write the copy (default: a dry run).")
+    ] = False,
+    key_file: KeyFileOption = None,
+) -> int:
+    """Judge retention and consent rules (exit 1 if any record is overdue), or apply them.
+
+    `govlib retention DATASET` prints what is overdue and due; `govlib retention apply DATASET
+    --out DIR` prints what applying the rules would change, and with --execute writes a new copy
+    of the affected datasets and an erasure log into DIR. The source is never modified.
+    """
+    from govlib import catalog as catalog_mod
+    from govlib import retention
+
+    if words[0] == "apply":
+        if len(words) != 2:
+            raise ParameterError("usage: govlib retention apply DATASET --out DIR [--execute]")
+        cat = catalog_mod.load(catalog)
+        return _apply(cat, cat.dataset(words[1]), _as_of(as_of, cat.as_of), out, execute, key_file)
+    if len(words) != 1:
+        raise ParameterError("usage: govlib retention DATASET (or: retention apply DATASET)")
+    cat = catalog_mod.load(catalog)
+    ds = cat.dataset(words[0])
+    report = retention.evaluate(ds, as_of=_as_of(as_of, cat.as_of))
+    _print_retention(report)
+    if json_path is not None:
+        retention.write_report(report, json_path)
+        console.print(f"wrote {json_path}")
+    return report.exit_code
+
+
+def _print_retention(report) -> None:
+    table = Table(title=f"{report.dataset}: retention on {report.as_of}", title_justify="left")
+    for header in ("rule", "action", "in scope", "compliant", "due 30d", "due 90d", "overdue",
+                   "anchor missing", "anchor future"):  # fmt: skip
+        table.add_column(header)
+    for r in report.rules:
+        table.add_row(
+            r.rule, r.action, *(f"{n:,}" for n in (r.in_scope, r.compliant, r.due_within_30,
+            r.due_within_90, r.overdue, r.anchor_missing, r.anchor_future)),
+        )  # fmt: skip
+    console.print(table)
+    if report.consent:
+        consent = Table(title="consent", title_justify="left")
+        for header in ("purpose", "records", "given", "withdrawn", "expired", "missing",
+                       "flagged", "without consent"):  # fmt: skip
+            consent.add_column(header)
+        for c in report.consent:
+            consent.add_row(
+                c.purpose, *(f"{n:,}" for n in (c.records, c.given, c.withdrawn, c.expired,
+                c.missing, c.flagged, c.processed_without_consent)),
+            )  # fmt: skip
+        console.print(consent)
+    verdict = f"[red]{report.overdue:,} records overdue[/]" if report.overdue else "none overdue"
+    console.print(verdict)
+
+
+def _apply(cat, ds, day: date, out: Path | None, execute: bool, key_file: Path | None) -> int:
+    from datetime import UTC, datetime
+
+    from govlib import privacy, retention
+
+    if out is None:
+        raise ParameterError("retention apply needs --out DIR for the new copy")
+    key = privacy.load_key(key_file) if execute else None
+    plan = retention.plan_retention(cat, ds.name, as_of=day)
+    _print_plan(plan, "would change" if not execute else "to change")
+    if not execute:
+        console.print("dry run: nothing written. Add --execute to write the copy.")
+        return 0
+    summary = retention.execute(cat, plan, out, key=key, run_at=datetime.now(UTC), kind="retention")
+    _print_written(summary, out)
+    return 0
+
+
+def _print_plan(plan, verb: str) -> None:
+    table = Table(title=f"plan on {plan.as_of}", title_justify="left")
+    for header in ("dataset", "rule", "action", "rows"):
+        table.add_column(header)
+    for a in plan.actions:
+        table.add_row(a.dataset, a.rule, a.action, f"{a.rows:,}")
+    console.print(table)
+    console.print(f"{plan.changes:,} rows {verb}")
+
+
+def _print_written(summary: dict, out: Path) -> None:
+    if summary.get("unchanged"):
+        console.print(f"{out} already holds this result (same inputs and as_of): nothing changed")
+        return
+    console.print(f"wrote {', '.join(summary['files'])} into {out}")
+    console.print(f"erasure log: {summary['log_entries']:,} entries (pseudonymised subjects)")
+
+
+subject_app = typer.Typer(help="Data-subject rights: find, export and erase a person's data.")
+app.add_typer(subject_app, name="subject")
+EmailOption = Annotated[str | None, typer.Option("--email", help="The subject's email.")]
+PhoneOption = Annotated[str | None, typer.Option("--phone", help="The subject's phone.")]
+IdOption = Annotated[
+    str | None, typer.Option("--customer-id", help="The subject's id (the catalog's subject_key).")
+]
+
+
+@subject_app.command("find")
+def subject_find_cmd(
+    email: EmailOption = None,
+    phone: PhoneOption = None,
+    customer_id: IdOption = None,
+    catalog: CatalogOption = Path("catalog.yaml"),
+    export: Annotated[
+        Path | None,
+        typer.Option("--export", help="Write the subject's rows here (restricted output)."),
+    ] = None,
+) -> None:
+    """List every dataset that holds the subject, with its row count there."""
+    from govlib import catalog as catalog_mod
+    from govlib import rights
+
+    cat = catalog_mod.load(catalog)
+    match, plan = rights.find(
+        cat, email=email, phone=phone, subject_id=customer_id, as_of=date.today()
+    )
+    _print_match(match)
+    if export is not None:
+        written = rights.export(plan, export)
+        console.print(
+            f"exported {len(written)} files into {export} (restricted: holds personal data)"
+        )
+
+
+def _print_match(match) -> None:
+    table = Table(title=f"subject found ({match.subjects} id(s))", title_justify="left")
+    table.add_column("dataset")
+    table.add_column("rows")
+    for name, rows in match.rows.items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+
+
+@subject_app.command("erase")
+def subject_erase_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the new copy and the log.")],
+    email: EmailOption = None,
+    phone: PhoneOption = None,
+    customer_id: IdOption = None,
+    catalog: CatalogOption = Path("catalog.yaml"),
+    key_file: KeyFileOption = None,
+) -> None:
+    """Erase the subject everywhere into a new copy, log it, and prove it."""
+    from datetime import UTC, datetime
+
+    from govlib import catalog as catalog_mod
+    from govlib import privacy, retention, rights
+
+    cat = catalog_mod.load(catalog)
+    key = privacy.load_key(key_file)
+    frames = retention._load_all(cat)
+    day = date.today()
+    match, plan = rights.find(
+        cat, email=email, phone=phone, subject_id=customer_id, as_of=day, frames=frames
+    )
+    _print_match(match)
+    summary = retention.execute(cat, plan, out, key=key, run_at=datetime.now(UTC), kind="erasure")
+    _print_written(summary, out)
+    after = rights.copy_frames(cat, Path(out), frames)
+    remaining = rights.remaining(cat, after, email=email, phone=phone, subject_id=customer_id)
+    for name, rows in remaining.items():
+        console.print(
+            f"proof: {name}: {rows} rows of the subject remain (were {match.rows.get(name, 0)})"
+        )
+    if any(remaining.values()):
+        raise GovlibError("the subject is still findable in the new copy")
+    console.print("proof: the subject is findable nowhere in the new copy")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
     _state["debug"] = bool(os.environ.get("GOVLIB_DEBUG"))

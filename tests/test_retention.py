@@ -1,0 +1,197 @@
+import json
+from datetime import date
+
+import polars as pl
+import pytest
+
+from govlib import catalog, privacy, retention, sources
+from govlib.cli import main
+
+from .conftest import CATALOG, SAMPLE
+
+AS_OF = date(2025, 1, 31)
+KEY = "test-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def report(sample_catalog):
+    return retention.evaluate(sample_catalog.dataset("customers"), as_of=AS_OF)
+
+
+def test_retention_counts_equal_the_planted_ones(report, planted):
+    closed, inactive = report.rules
+    assert (closed.rule, closed.action) == ("closed_accounts", "delete")
+    assert closed.overdue == planted["closed_overdue"]
+    assert closed.due_within_30 == planted["closed_due_30"]
+    assert closed.due_within_90 == planted["closed_due_30"] + planted["closed_due_90"]
+    assert closed.anchor_missing == planted["closed_anchor_missing"]
+    assert closed.compliant == closed.in_scope - closed.overdue - closed.anchor_missing
+    assert sum(closed.overdue_by_age.values()) == closed.overdue
+    assert inactive.overdue == planted["inactive_overdue"]
+    assert inactive.due_within_30 == planted["inactive_due_30"]
+    assert report.overdue == planted["closed_overdue"] + planted["inactive_overdue"]
+    assert report.exit_code == 1
+
+
+def test_forecast_covers_twelve_months(report, planted):
+    closed = report.rules[0]
+    months = [f["month"] for f in closed.forecast]
+    assert months[0] == "2025-01"
+    assert len(months) == 12
+    assert months[-1] == "2025-12"
+    february = next(f["expiring"] for f in closed.forecast if f["month"] == "2025-02")
+    assert february == planted["closed_due_30"]
+
+
+def test_consent_counts(report, planted):
+    [marketing] = report.consent
+    assert marketing.expired == planted["consent_stale"]
+    without = planted["consent_missing"] + planted["consent_withdrawn"] + planted["consent_stale"]
+    assert marketing.processed_without_consent == without
+    assert (
+        marketing.given + marketing.withdrawn + marketing.expired + marketing.missing
+        == marketing.records
+    )
+
+
+def test_anchor_in_the_future_and_missing_need_review(sample_catalog):
+    ds = sample_catalog.dataset("customers")
+    lf = pl.LazyFrame(
+        {
+            "status": ["closed"] * 4,
+            "closed_at": [None, "2026-01-01", "2020-01-01", "2024-12-01"],
+        }
+    ).with_columns(pl.col("closed_at").str.to_datetime())
+    result = retention.evaluate_rule(ds, ds.retention[0], lf, AS_OF)
+    assert (result.in_scope, result.anchor_missing, result.anchor_future) == (4, 1, 1)
+    assert (result.overdue, result.compliant) == (1, 1)
+    assert result.overdue_by_age["366+"] == 1
+
+
+def test_retention_cli_exit_codes(capsys, tmp_path):
+    assert main(["retention", "customers", "--catalog", str(CATALOG)]) == 1
+    assert "120 records overdue" in capsys.readouterr().out
+    assert main(["retention", "orders", "--catalog", str(CATALOG)]) == 0
+    out = tmp_path / "r.json"
+    assert (
+        main(
+            [
+                "retention",
+                "customers",
+                "--catalog",
+                str(CATALOG),
+                "--as-of",
+                "2020-01-01",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )  # fmt: skip: nothing is overdue yet in 2020
+    assert json.loads(out.read_text())["as_of"] == "2020-01-01"
+    assert main(["retention", "customers", "--catalog", str(CATALOG), "--as-of", "soon"]) == 2
+    assert "expected a date as YYYY-MM-DD, got 'soon'" in capsys.readouterr().err
+
+
+def sha(path):
+    return privacy.file_sha256(path)
+
+
+def test_apply_dry_run_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "copy"
+    code = main(["retention", "apply", "customers", "--catalog", str(CATALOG), "--out", str(out)])
+    assert code == 0
+    assert not out.exists()
+    assert "dry run" in capsys.readouterr().out
+
+
+def test_apply_execute_deletes_anonymises_cascades_and_logs(tmp_path, monkeypatch, frames,
+                                                            planted, capsys):  # fmt: skip
+    monkeypatch.setenv("GOVLIB_KEY", KEY)
+    before = {p.name: sha(p) for p in SAMPLE.iterdir()}
+    out = tmp_path / "copy"
+    args = ["retention", "apply", "customers", "--catalog", str(CATALOG), "--out", str(out),
+            "--execute"]  # fmt: skip
+    assert main(args) == 0
+    assert {p.name: sha(p) for p in SAMPLE.iterdir()} == before  # the source is untouched
+    customers = pl.read_parquet(out / "customers.parquet")
+    source = frames["customers"]
+    assert customers.height == source.height - planted["closed_overdue"]
+    anonymised = customers.filter(pl.col("email").is_null() & pl.col("first_name").is_null())
+    assert anonymised.height == planted["inactive_overdue"]
+    assert anonymised["date_of_birth"].dt.month().unique().to_list() == [1]
+    assert anonymised["phone"].null_count() == anonymised.height
+    gone = source.join(customers, on="customer_id", how="anti")["customer_id"]
+    orders = pl.read_parquet(out / "orders.parquet")
+    expected_orders = frames["orders"].filter(~pl.col("customer_id").is_in(gone.implode()))
+    assert orders.height == expected_orders.height
+    log = [json.loads(line) for line in (out / "retention_log.ndjson").read_text().splitlines()]
+    assert len(log) == planted["closed_overdue"] + planted["inactive_overdue"]
+    assert {e["subject"][:2] for e in log} == {"p_"}
+    text = (out / "retention_log.ndjson").read_text() + capsys.readouterr().out
+    for value in gone.to_list():
+        assert f'"{value}"' not in text
+        assert f": {value}," not in text
+    for email in source.filter(pl.col("customer_id").is_in(gone.implode()))["email"].drop_nulls():
+        assert email.strip() not in text
+    assert KEY not in text
+
+    # twice: nothing changes
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    assert main(args) == 0
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stamps
+    assert "nothing changed" in capsys.readouterr().out
+
+
+def test_applying_to_the_new_copy_changes_nothing_more(sample_catalog, tmp_path):
+    plan = retention.plan_retention(sample_catalog, "customers", as_of=AS_OF)
+    new = retention.apply_plan(sample_catalog, plan)
+    frames = {**plan.frames, **new}
+    again = retention.plan_retention(sample_catalog, "customers", as_of=AS_OF, frames=frames)
+    assert again.changes == 0
+
+
+def test_cascade_follows_relationships(sample_catalog, frames):
+    ids = frames["customers"]["customer_id"].head(3).to_list()
+    plan = retention.plan_erasure(sample_catalog, ids, as_of=AS_OF)
+    rows = {a.dataset: a.rows for a in plan.actions if a.rule == "erasure_request"}
+    for name in ("orders", "consent_events", "support_tickets"):
+        assert rows[name] == frames[name].filter(pl.col("customer_id").is_in(ids)).height
+    assert rows["customers"] == 3
+
+
+def test_missing_or_short_key(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("GOVLIB_KEY", raising=False)
+    monkeypatch.delenv("GOVLIB_KEY_FILE", raising=False)
+    args = ["retention", "apply", "customers", "--catalog", str(CATALOG), "--out",
+            str(tmp_path / "o"), "--execute"]  # fmt: skip
+    assert main(args) == 2
+    assert "no pseudonymisation key: set GOVLIB_KEY" in capsys.readouterr().err
+    monkeypatch.setenv("GOVLIB_KEY", "short")
+    assert main(args) == 2
+    assert "is 5 bytes; use at least 16" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_pseudonyms_are_keyed_not_plain_hashes(tmp_path):
+    import hashlib
+
+    key = b"k" * 32
+    p = privacy.pseudonym("jane@example.com", key)
+    assert p == privacy.pseudonym("jane@example.com", key)
+    assert p != privacy.pseudonym("jane@example.com", b"x" * 32)
+    assert p[2:] not in hashlib.sha256(b"jane@example.com").hexdigest()
+    keyfile = tmp_path / "key"
+    keyfile.write_bytes(b"0123456789abcdef0123\n")
+    assert privacy.load_key(keyfile) == b"0123456789abcdef0123"
+    series = privacy.pseudonymise(pl.Series(["a", None, "a"]), key)
+    assert series[0] == series[2]
+    assert series[1] is None
+
+
+def test_scan_of_catalog_dataset_is_unchanged_by_apply(sample_catalog, manifest):
+    assert (
+        sources.load(sample_catalog.dataset("customers")).report.rows
+        == (manifest["rows"]["customers"])
+    )
+    assert catalog.load(CATALOG).as_of == AS_OF

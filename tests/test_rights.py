@@ -1,0 +1,132 @@
+import csv
+import json
+
+import polars as pl
+import pytest
+import yaml
+
+from govlib import catalog, rights
+from govlib.cli import main
+
+from .conftest import CATALOG
+
+KEY = "test-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def subject(frames):
+    """A customer with orders and tickets, and a duplicate-free email."""
+    c = frames["customers"]
+    with_tickets = frames["support_tickets"]["customer_id"].unique()
+    row = c.filter(
+        pl.col("customer_id").is_in(with_tickets.implode())
+        & pl.col("email").str.contains(r"^[a-z.]+\d+@example\.(com|org)$")
+        & (pl.col("country") == "GB")
+    ).row(0, named=True)
+    return row
+
+
+def counts(frames, cid):
+    return {
+        name: frames[name].filter(pl.col("customer_id") == cid).height
+        for name in ("consent_events", "customers", "orders", "support_tickets")
+    }
+
+
+def test_find_by_email_phone_and_id_agree(sample_catalog, frames, subject):
+    expected = counts(frames, subject["customer_id"])
+    by_email, _ = rights.find(
+        sample_catalog, email=f"  {subject['email'].upper()} ", as_of=None, frames=frames
+    )
+    by_id, _ = rights.find(
+        sample_catalog, subject_id=str(subject["customer_id"]), as_of=None, frames=frames
+    )
+    digits = "".join(ch for ch in subject["phone"] if ch.isdigit())
+    e164 = "+44" + digits[1:] if subject["phone"].startswith("0") else "+" + digits
+    by_phone, _ = rights.find(sample_catalog, phone=e164, as_of=None, frames=frames)
+    assert by_email.rows == by_id.rows == by_phone.rows == expected
+    assert by_email.subjects == 1
+
+
+def test_unknown_subject_and_bad_parameters(capsys):
+    assert main(["subject", "find", "--email", "nobody@nowhere.example", "--catalog",
+                 str(CATALOG)]) == 2  # fmt: skip
+    assert "no dataset holds that subject" in capsys.readouterr().err
+    assert main(["subject", "find", "--catalog", str(CATALOG)]) == 2
+    assert "exactly one of" in capsys.readouterr().err
+    assert main(["subject", "find", "--customer-id", "abc", "--catalog", str(CATALOG)]) == 2
+    assert "--customer-id must be" in capsys.readouterr().err
+
+
+def test_export_writes_json_and_csv_of_every_row(tmp_path, frames, subject, capsys):
+    out = tmp_path / "export"
+    cid = subject["customer_id"]
+    assert main(["subject", "find", "--customer-id", str(cid), "--catalog", str(CATALOG),
+                 "--export", str(out)]) == 0  # fmt: skip
+    console = capsys.readouterr().out
+    assert subject["email"] not in console
+    expected = counts(frames, cid)
+    for name, n in expected.items():
+        if n:
+            assert len(json.loads((out / f"{name}.json").read_text())) == n
+            with (out / f"{name}.csv").open() as fh:
+                assert len(list(csv.DictReader(fh))) == n
+
+
+@pytest.mark.parametrize(
+    ("value", "safe"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1 555", "'+1 555"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("\rcmd", "'\rcmd"),
+        ("plain", "plain"),
+        (12, 12),
+    ],
+)
+def test_formula_injection_is_neutralised(value, safe):
+    assert rights.neutralise(value) == safe
+
+
+def test_export_csv_neutralises_cells(tmp_path):
+    pl.DataFrame(
+        {"customer_id": [1, 2], "email": ["a@example.com", "b@example.com"],
+         "notes": ["=cmd|' /C calc'!A0", "fine"]}
+    ).write_csv(tmp_path / "people.csv")  # fmt: skip
+    doc = {"data_root": ".", "datasets": {"people": {
+        "source": {"path": "people.csv"}, "owner": "o", "steward": "s", "purpose": "p",
+        "lawful_basis": "contract", "subject_key": "customer_id",
+        "columns": {"customer_id": {"type": "int64", "pii": "person_id"},
+                    "email": {"type": "string", "pii": "email"},
+                    "notes": {"type": "string", "pii": "free_text"}}}}}  # fmt: skip
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    _, plan = rights.find(catalog.load(path), email="A@example.com", as_of=None)
+    [csv_path] = [p for p in rights.export(plan, tmp_path / "out") if p.suffix == ".csv"]
+    assert "'=cmd|' /C calc'!A0" in csv_path.read_text()
+
+
+def test_erase_proves_the_subject_is_gone_and_is_idempotent(tmp_path, monkeypatch, frames,
+                                                            subject, capsys):  # fmt: skip
+    monkeypatch.setenv("GOVLIB_KEY", KEY)
+    out = tmp_path / "erased"
+    args = ["subject", "erase", "--email", subject["email"], "--catalog", str(CATALOG),
+            "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    console = capsys.readouterr().out
+    assert "proof: the subject is findable nowhere in the new copy" in console
+    cid = subject["customer_id"]
+    for name in ("customers", "orders", "support_tickets", "consent_events"):
+        copy = pl.read_parquet(out / f"{name}.parquet")
+        assert copy.filter(pl.col("customer_id") == cid).height == 0
+        assert copy.height == frames[name].height - counts(frames, cid)[name]
+    log = (out / "erasure_log.ndjson").read_text()
+    assert subject["email"] not in log
+    for entry in map(json.loads, log.splitlines()):
+        assert cid not in entry.values()
+        assert str(cid) not in entry.values()
+    assert subject["email"] not in console
+    assert main(args) == 0
+    assert "nothing changed" in capsys.readouterr().out
