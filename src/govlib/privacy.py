@@ -84,3 +84,103 @@ def file_sha256(path: str | Path) -> str:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+# -- the leak scanner ------------------------------------------------------------------------
+
+EMAIL_TOKEN = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+DIGIT_RUN = r"\+?\d[\d .()-]{6,22}\d"
+HEX_TOKEN = r"\b[0-9a-f]{32}\b|\b[0-9a-f]{40}\b|\b[0-9a-f]{64}\b"
+IBAN_TOKEN = r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"
+
+
+class LeakError(GovlibError):
+    """A shared output holds personal data; it was not published."""
+
+
+class LeakScanner:
+    """Finds personal data in text meant for a shared folder, without ever quoting it.
+
+    It knows the raw values of the catalog's personal columns (emails, phones, names) in exact
+    and normalised forms and as plain MD5/SHA-1/SHA-256 hashes, and it looks for email, phone,
+    card-number and IBAN patterns anywhere. Subject ids are left to the records' design: they
+    hold counts, and a bare number is too common in a report to call it an id.
+    """
+
+    def __init__(self, emails: set[str], phones: set[str], names: set[str]) -> None:
+        self.emails, self.phones, self.names = emails, phones, names
+        self.phone_tails = {p[-9:] for p in phones if len(p) >= 9}
+        self.hashes: set[str] = set()
+        for value in emails | phones:
+            for algorithm in ("md5", "sha1", "sha256"):
+                self.hashes.add(hashlib.new(algorithm, value.encode()).hexdigest())
+
+    @classmethod
+    def from_frames(cls, catalog, frames: dict[str, pl.DataFrame]) -> LeakScanner:
+        """Collect the personal values of every catalog dataset."""
+        from govlib.catalog import PiiKind
+
+        emails: set[str] = set()
+        phones: set[str] = set()
+        names: set[str] = set()
+        for name in catalog.names():
+            ds, frame = catalog.dataset(name), frames[name]
+            name_columns = []
+            for column, spec in ds.columns.items():
+                if column not in frame.columns or frame.schema[column] != pl.String:
+                    continue
+                values = frame[column].drop_nulls().str.strip_chars()
+                if spec.pii is PiiKind.EMAIL:
+                    emails |= set(values.str.to_lowercase().to_list())
+                elif spec.pii is PiiKind.PHONE:
+                    digits = values.str.replace_all(r"\D", "")
+                    phones |= {d for d in digits.to_list() if len(d) >= 7}
+                elif spec.pii is PiiKind.PERSON_NAME:
+                    name_columns.append(column)
+            if len(name_columns) >= 2:
+                parts = [pl.col(c).str.strip_chars() for c in name_columns]
+                full = frame.select(pl.concat_str(parts, separator=" ")).to_series()
+                names |= {n.lower() for n in full.drop_nulls().to_list()}
+        return cls(emails, phones, names)
+
+    def scan(self, text: str) -> dict[str, int]:
+        """Counts of hits by kind; an empty dict means the text is clean."""
+        import re
+
+        from govlib import pii
+
+        hits: dict[str, int] = {}
+
+        def hit(kind: str, n: int = 1) -> None:
+            hits[kind] = hits.get(kind, 0) + n
+
+        for token in re.findall(EMAIL_TOKEN, text):
+            hit("known email" if token.lower() in self.emails else "email pattern")
+        for run in re.findall(DIGIT_RUN, text):
+            digits = re.sub(r"\D", "", run)
+            if digits in self.phones or (len(digits) >= 9 and digits[-9:] in self.phone_tails):
+                hit("known phone")
+            elif pii._valid_card(run):
+                hit("card number")
+            elif run.startswith("+") and pii._text_has_phone(run):
+                hit("phone pattern")
+        for token in re.findall(IBAN_TOKEN, text):
+            if pii._valid_iban(token):
+                hit("iban")
+        for token in re.findall(HEX_TOKEN, text):
+            if token in self.hashes:
+                hit("hash of a known value")
+        words = re.findall(r"\w[\w'’-]*", text.lower())
+        grams = {" ".join(words[i : i + n]) for n in (2, 3, 4) for i in range(len(words) - n + 1)}
+        if found := len(grams & self.names):
+            hit("known name", found)
+        return hits
+
+    def check(self, label: str, text: str) -> None:
+        """Raise `LeakError` (quoting no value) when `text` holds personal data."""
+        hits = self.scan(text)
+        if hits:
+            found = ", ".join(f"{n} {kind}" for kind, n in sorted(hits.items()))
+            raise LeakError(
+                f"{label}: holds personal data ({found}); not published. Show aggregates only"
+            )

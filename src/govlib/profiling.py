@@ -96,6 +96,20 @@ class DatasetProfile:
     findings: list[pii.CatalogFinding]
     alerts: list[str] = field(default_factory=list)
 
+    def summary(self) -> dict[str, object]:
+        """The dataset-level figures as one flat record."""
+        return {
+            "dataset": self.dataset,
+            "as of": self.as_of,
+            "rows": self.rows,
+            "columns": self.columns,
+            "duplicate rows": self.duplicate_rows,
+            "duplicate keys": self.duplicate_keys,
+            "size (MiB)": round(self.size_bytes / 2**20, 2),
+            "personal columns": len(self.pii),
+            "catalog findings": len(self.findings),
+        }
+
     def column(self, name: str) -> ColumnProfile:
         """The profile of column `name`."""
         return next(c for c in self.column_profiles if c.column == name)

@@ -1,0 +1,76 @@
+"""JupyterLab as analysts use it: open quality.ipynb, run all cells, see a chart."""
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .browser import chromium
+from .conftest import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def lab(tmp_path):
+    for part in ("notebooks", "data", "expectations"):
+        shutil.copytree(ROOT / part, tmp_path / part)
+    shutil.copy(ROOT / "catalog.yaml", tmp_path / "catalog.yaml")
+    port, token = free_port(), secrets.token_hex(16)
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / ".jupyter"),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / ".runtime")}  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
+         f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}",
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail("JupyterLab did not start")
+                time.sleep(0.5)
+        yield url, token, tmp_path
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.browser
+@pytest.mark.notebook
+def test_quality_notebook_runs_in_jupyterlab_and_shows_a_chart(lab):
+    url, token, root = lab
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/lab/tree/notebooks/quality.ipynb?token={token}")
+        page.wait_for_selector(".jp-Notebook", timeout=60_000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                               timeout=60_000)  # fmt: skip
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_text("Run All Cells", exact=True).click()
+        page.wait_for_selector(".jp-RenderedSVG", timeout=120_000)
+        page.wait_for_function(
+            "document.querySelectorAll('.jp-RenderedSVG').length >= 2", timeout=120_000
+        )
+        page.screenshot(path=str(root / "lab.png"))
+        assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+                            ).count() == 0  # fmt: skip
+    assert (root / "build" / "notebooks" / "results.json").is_file()
+    assert Path(root / "lab.png").stat().st_size > 10_000
