@@ -20,8 +20,13 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m ipykernel install --sys-prefix --name govlib --display-name "govlib (Python 3.11)" >/dev/null
 	@touch $(STAMP)
 
+# The sample has planted defects, so its gates fail by design: exit 1 is a finding, not an
+# error. Exit 2 (configuration) and 3 (a notebook failed) still fail the target.
 run: venv
-	$(BIN)/govlib catalog --catalog catalog.yaml
+	@$(BIN)/govlib catalog --catalog catalog.yaml >/dev/null
+	@rc=0; $(BIN)/govlib run --catalog catalog.yaml --out reports || rc=$$?; \
+	if [ $$rc -eq 1 ]; then echo "gates failed on the sample, as planted: see the index page above"; fi; \
+	test $$rc -le 1
 
 lint: venv
 	$(BIN)/ruff check .

@@ -60,9 +60,9 @@ def test_quality_notebook_runs_in_jupyterlab_and_shows_a_chart(lab):
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/lab/tree/notebooks/quality.ipynb?token={token}")
-        page.wait_for_selector(".jp-Notebook", timeout=60_000)
+        page.wait_for_selector(".jp-Notebook", timeout=120_000)
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                               timeout=60_000)  # fmt: skip
+                               timeout=120_000)  # fmt: skip
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_text("Run All Cells", exact=True).click()
         page.wait_for_selector(".jp-RenderedSVG", timeout=120_000)

@@ -468,6 +468,147 @@ def subject_erase_cmd(
     console.print("proof: the subject is findable nowhere in the new copy")
 
 
+def _csv(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _param(text: str) -> tuple[str, object]:
+    import json
+
+    name, sep, raw = text.partition("=")
+    if not sep:
+        raise ParameterError(f"-p takes NAME=VALUE, got {text!r}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw  # a plain string: 01234 stays "01234"
+    return name.strip(), value
+
+
+def _batch_file(path: Path) -> dict:
+    import yaml
+
+    known = {"catalog", "datasets", "notebooks", "as_of", "workers", "timeout", "out",
+             "parameters"}  # fmt: skip
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ParameterError(f"{path}: cannot read the batch file ({type(exc).__name__})") from None
+    if not isinstance(data, dict) or set(data) - known:
+        extra = ", ".join(sorted(set(data) - known)) if isinstance(data, dict) else "not a mapping"
+        raise ParameterError(f"{path}: unknown keys in the batch file: {extra}")
+    return data
+
+
+@app.command("run")
+def run_cmd(
+    catalog: CatalogOption = Path("catalog.yaml"),
+    datasets: Annotated[
+        str | None, typer.Option("--datasets", help="Comma-separated datasets (default: all).")
+    ] = None,
+    notebooks: Annotated[
+        str | None,
+        typer.Option("--notebooks", help="Comma-separated notebooks (default: all four)."),
+    ] = None,
+    as_of: AsOfOption = None,
+    workers: Annotated[int, typer.Option("--workers", help="Notebooks run at once.")] = 2,
+    timeout: Annotated[
+        int, typer.Option("--timeout", help="Seconds any one cell may run before its kernel stops.")
+    ] = 600,
+    out: Annotated[Path, typer.Option("--out", help="Folder of runs and history.")] = Path(
+        "reports"
+    ),
+    param: Annotated[
+        list[str] | None,
+        typer.Option("-p", "--param", help="Notebook parameter NAME=VALUE (JSON values typed)."),
+    ] = None,
+    batch: Annotated[
+        Path | None, typer.Option("--batch", help="YAML file with the same settings.")
+    ] = None,
+    notebook_dir: Annotated[
+        Path | None,
+        typer.Option("--notebook-dir", help="Folder of notebooks (default: beside the catalog)."),
+    ] = None,
+) -> int:
+    """Run notebooks over datasets and publish the reports atomically to OUT/<run-id>.
+
+    Exit codes: 0 all passed, 1 a quality or retention gate failed, 2 a usage or
+    configuration error, 3 a notebook failed to execute.
+    """
+    from govlib import batch as batch_mod
+
+    settings = _batch_file(batch) if batch else {}
+    params = dict(settings.get("parameters") or {})
+    params |= dict(_param(p) for p in param or [])
+    cat_path = Path(settings.get("catalog", catalog))
+    day = _as_of(as_of or (settings.get("as_of") and str(settings["as_of"])), None) if (
+        as_of or settings.get("as_of")) else None  # fmt: skip
+    p = batch_mod.plan(
+        catalog_path=cat_path,
+        datasets=_csv(datasets) or settings.get("datasets"),
+        notebooks=_csv(notebooks) or settings.get("notebooks"),
+        as_of=day,
+        parameters=params,
+        out=Path(settings.get("out", out)),
+        workers=int(settings.get("workers", workers)),
+        timeout=int(settings.get("timeout", timeout)),
+        notebook_dir=notebook_dir,
+    )
+    batch_mod.clean_stale_staging(p.out)
+    print(f"govlib run: {len(p.jobs)} notebooks on {p.workers} workers, as of {p.as_of}",
+          file=sys.stderr)  # fmt: skip
+    outcome = batch_mod.execute(p)
+    verdict = {0: "all gates passed", 1: "a gate failed", 3: "a notebook failed to execute"}
+    print(f"govlib run: {outcome.run_id}: {verdict[outcome.exit_code]} "
+          f"({outcome.summary['seconds']} s)", file=sys.stderr)  # fmt: skip
+    console.print(str(outcome.index))
+    return outcome.exit_code
+
+
+def _dash(value: object) -> str:
+    return "-" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+
+
+@app.command("history")
+def history_cmd(
+    words: Annotated[list[str] | None, typer.Argument(metavar="[DATASET | verify]")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder of runs and history.")] = Path(
+        "reports"
+    ),
+) -> int:
+    """Print quality and retention trends across runs, or verify the hash chain."""
+    from govlib import history
+
+    words = words or []
+    if words == ["verify"]:
+        result = history.verify(out)
+        if result.ok:
+            console.print(f"history OK: {result.entries} entries, chain intact")
+            return 0
+        for problem in result.problems:
+            print(f"govlib: history: {problem}", file=sys.stderr)
+        return 1
+    if len(words) > 1:
+        raise ParameterError("usage: govlib history [DATASET] | govlib history verify")
+    rows = history.rows(out, words[0] if words else None)
+    if not rows and not (out / history.DB_NAME).is_file():
+        raise ParameterError(f"no run history in {out}; run `govlib run --out {out}` first")
+    table = Table(title=f"history in {out}", title_justify="left")
+    for header in ("run", "dataset", "status", "overall", "failed checks", "overdue",
+                   "without consent", "undeclared PII"):  # fmt: skip
+        table.add_column(header)
+    for r in rows:
+        checks = r.get("checks") or {}
+        table.add_row(
+            r["run"], r["dataset"], _dash(r.get("status")),
+            "-" if r.get("overall") is None else f"{r['overall']:.2f}",
+            _dash(checks.get("failed")), _dash(r.get("overdue")),
+            _dash(r.get("without_consent")), _dash(r.get("undeclared_pii")),
+        )  # fmt: skip
+    console.print(table)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
     _state["debug"] = bool(os.environ.get("GOVLIB_DEBUG"))
