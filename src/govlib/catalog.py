@@ -134,6 +134,7 @@ class ColumnSpec(_Model):
     category: Category | None = None
     sensitivity: Literal["low", "medium", "high"] | None = None
     masked: bool = False
+    standardise: Literal["email", "phone", "name", "country", "date"] | None = None
     format: str | None = None
     description: str = ""
 

@@ -29,7 +29,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
 _state = {"debug": bool(os.environ.get("GOVLIB_DEBUG"))}
 
 CatalogOption = Annotated[
@@ -385,6 +385,74 @@ def _print_written(summary: dict, out: Path) -> None:
         return
     console.print(f"wrote {', '.join(summary['files'])} into {out}")
     console.print(f"erasure log: {summary['log_entries']:,} entries (pseudonymised subjects)")
+
+
+@app.command("cleanse")
+def cleanse_cmd(
+    dataset: Annotated[str, typer.Argument(metavar="DATASET")],
+    catalog: CatalogOption = Path("catalog.yaml"),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the cleansed copy (with --execute).")
+    ] = None,
+    execute: Annotated[
+        bool, typer.Option("--execute", help="Write the copy (default: a dry run).")
+    ] = False,
+    as_of: AsOfOption = None,
+    key_file: KeyFileOption = None,
+) -> None:
+    """Standardise values, merge duplicate people and quarantine corrupted rows, into a copy.
+
+    A dry run (the default) prints the plan as counts; --execute writes a new copy of the
+    dataset and the datasets that point at it, a quarantine (restricted) and a change log with
+    pseudonymised subjects into OUT. The source is never modified.
+    """
+    from datetime import UTC, datetime
+
+    from govlib import catalog as catalog_mod
+    from govlib import cleansing, privacy, retention
+
+    cat = catalog_mod.load(catalog)
+    cat.dataset(dataset)
+    if execute and out is None:
+        raise ParameterError("cleanse --execute needs --out DIR for the new copy")
+    key = privacy.load_key(key_file) if execute else None
+    frames = retention._load_all(cat)
+    with console.status(f"planning the cleanse of {dataset}"):
+        plan = cleansing.plan(cat, dataset, frames=frames)
+    _print_cleanse(plan.summary())
+    if not execute:
+        console.print("dry run: nothing written. Add --out DIR --execute to write the copy.")
+        return
+    summary = cleansing.execute(cat, plan, out, key=key, run_at=datetime.now(UTC))
+    if summary.get("unchanged"):
+        console.print(f"{out} already holds this cleanse (same inputs): nothing changed")
+    else:
+        console.print(f"wrote {', '.join(summary['files'])} into {out}")
+        console.print(f"change log: {summary['log_entries']:,} entries (pseudonymised subjects)")
+    with console.status("scoring the copy with the same suite"):
+        scores = cleansing.scores_before_after(cat, plan, frames, _as_of(as_of, cat.as_of))
+    table = Table(title="quality before and after", title_justify="left")
+    for header in ("dimension", "before", "after"):
+        table.add_column(header)
+    for dim, pair in scores.items():
+        table.add_row(dim, *("-" if v is None else f"{v:.2f}" for v in pair.values()))
+    console.print(table)
+
+
+def _print_cleanse(summary: dict) -> None:
+    table = Table(title=f"cleanse of {summary['dataset']}", title_justify="left")
+    for header in ("column", "rule", "changed", "could not standardise"):
+        table.add_column(header)
+    for r in summary["standardisation"]:
+        table.add_row(r["column"], r["rule"], f"{r['changed']:,}", f"{r['unable']:,}")
+    console.print(table)
+    reasons = ", ".join(f"{k} {v}" for k, v in summary["pairs_by_reason"].items())
+    console.print(f"duplicate pairs: {summary['duplicate_pairs']} ({reasons}); "
+                  f"records merged: {summary['records_merged']}")  # fmt: skip
+    moved = ", ".join(f"{k} {v:,}" for k, v in summary["repointed"].items()) or "none"
+    console.print(f"related rows re-pointed to survivors: {moved}")
+    held = ", ".join(f"{k} {v:,}" for k, v in summary["quarantined"].items() if v) or "none"
+    console.print(f"quarantined (restricted): {held}")
 
 
 subject_app = typer.Typer(help="Data-subject rights: find, export and erase a person's data.")

@@ -31,3 +31,44 @@ def write_text(path: str | Path, text: str) -> Path:
 def write_json(path: str | Path, record: object) -> Path:
     """Write a JSON-serialisable record (sorted keys, indented) atomically."""
     return write_text(path, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def write_bundle(
+    out_dir: str | Path,
+    files: dict[str, object],
+    *,
+    manifest: str,
+    fingerprint: dict,
+    extra: dict | None = None,
+) -> dict:
+    """Write a set of files and a manifest into `out_dir` as one step; repeat-safe.
+
+    `files` maps a file name to a writer `fn(path)`. Everything is written into a staging
+    folder first and renamed into place, the manifest last: a reader sees the old set or the
+    new one. When `out_dir/manifest` already records the same `fingerprint`, nothing is written
+    and the old manifest comes back with `unchanged: True`.
+    """
+    import shutil
+
+    out = Path(out_dir)
+    target = out / manifest
+    if target.is_file():
+        previous = json.loads(target.read_text(encoding="utf-8"))
+        if previous.get("fingerprint") == fingerprint:
+            return previous | {"unchanged": True}
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{Path(manifest).stem}-", dir=out))
+    try:
+        for name, writer in files.items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            writer(staging / name)  # type: ignore[operator]
+        summary = {"fingerprint": fingerprint, "files": sorted(files), **(extra or {})}
+        (staging / manifest).write_text(
+            json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
+        )
+        for name in [*sorted(files), manifest]:
+            (out / name).parent.mkdir(parents=True, exist_ok=True)
+            (staging / name).replace(out / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return summary | {"unchanged": False}

@@ -1,0 +1,544 @@
+"""Cleansing: standard forms, duplicate people merged, corrupted rows quarantined, in a new copy.
+
+`plan()` works out everything a cleanse would change and counts it; `execute()` writes the new
+copy of the dataset and its related datasets, a change log and a quarantine, atomically, and
+never modifies the source. Outdated records are the retention rules' business, not this one's.
+
+- Standardisation, per column from the catalog's `standardise`, or from the PII kind: emails
+  trimmed with the domain lower-cased; phones in E.164 via `phonenumbers`, the region taken from
+  the record's country; names with whitespace collapsed, NFC, and all-caps or all-lower words in
+  title case; countries as ISO-3166 alpha-2 via `pycountry`; dates as ISO.
+- Duplicate subjects: exact matches on the normalised email or phone, and fuzzy matches of the
+  full name (rapidfuzz) within blocks of the same date of birth and postcode. The most recently
+  active record survives and keeps its values, filling gaps from the others; consent merges to
+  the most restrictive state (a withdrawal anywhere beats a grant); related rows are re-pointed.
+- Quarantine: rows failing the suite's blocking expectations go to a restricted file with the
+  reason for each.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from govlib import privacy, quality, sources
+from govlib.catalog import Catalog, Dataset, PiiKind
+from govlib.errors import GovlibError
+
+FUZZY_THRESHOLD = 90.0
+COUNTRY_ALIASES = {
+    "uk": "GB", "great britain": "GB", "britain": "GB", "england": "GB", "scotland": "GB",
+    "wales": "GB", "northern ireland": "GB", "deutschland": "DE", "holland": "NL",
+    "the netherlands": "NL", "america": "US", "united states of america": "US",
+    "éire": "IE", "eire": "IE", "españa": "ES", "espana": "ES", "italia": "IT",
+}  # fmt: skip
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y")
+
+
+class CleanseError(GovlibError):
+    """A cleanse that cannot be planned (no subject key, no such dataset)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleCount:
+    """What one standardisation rule did to one column: counts only."""
+
+    column: str
+    rule: str
+    changed: int
+    unable: int  # values the rule could not standardise, left as they were
+
+    def to_dict(self) -> dict[str, object]:
+        """The count as a plain dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchPair:
+    """Two subject ids that look like one person, and why (ids stay in restricted outputs)."""
+
+    a: object
+    b: object
+    reason: str  # "email", "phone", "name+dob+postcode", or several joined by ", "
+    score: float
+
+
+@dataclass(slots=True)
+class CleansePlan:
+    """Everything a cleanse changes, with counts for the dry run."""
+
+    dataset: str
+    frames: dict[str, pl.DataFrame]
+    standardised: pl.DataFrame
+    rules: list[RuleCount]
+    pairs: list[MatchPair]
+    merges: dict[object, object]  # merged id -> survivor id
+    quarantine: dict[str, pl.DataFrame]  # dataset -> rows with a `_reason` column
+    repointed: dict[str, int] = field(default_factory=dict)
+    changes: list[tuple[object, str, str, str]] = field(
+        default_factory=list
+    )  # id, rule, field, kind
+
+    def summary(self) -> dict[str, Any]:
+        """The plan as counts: the dry run's output and the record of an executed cleanse."""
+        return {
+            "dataset": self.dataset,
+            "standardisation": [r.to_dict() for r in self.rules],
+            "duplicate_pairs": len(self.pairs),
+            "pairs_by_reason": {
+                reason: sum(reason in p.reason.split(", ") for p in self.pairs)
+                for reason in ("email", "phone", "name+dob+postcode")
+            },
+            "records_merged": len(self.merges),
+            "repointed": self.repointed,
+            "quarantined": {name: frame.height for name, frame in self.quarantine.items()},
+            "changes": len(self.changes),
+        }
+
+
+# -- standardisation -------------------------------------------------------------------------
+
+
+def rule_for(column: str, ds: Dataset) -> str | None:
+    """The standardisation rule of a column: declared, else inferred from its PII kind."""
+    spec = ds.columns.get(column)
+    if spec is None:
+        return None
+    if spec.standardise:
+        return spec.standardise
+    inferred = {PiiKind.EMAIL: "email", PiiKind.PHONE: "phone", PiiKind.PERSON_NAME: "name"}
+    if spec.pii in inferred and spec.type == "string":
+        return inferred[spec.pii]
+    if column.lower() in ("country", "country_code") and spec.type == "string":
+        return "country"
+    return None
+
+
+def standard_email(values: pl.Expr) -> pl.Expr:
+    """Trimmed, with the domain lower-cased; values without one `@` are left as they are."""
+    trimmed = values.str.strip_chars()
+    parts = trimmed.str.split_exact("@", 1)
+    ok = trimmed.str.count_matches("@") == 1
+    return pl.when(ok).then(
+        parts.struct.field("field_0") + "@" + parts.struct.field("field_1").str.to_lowercase()
+    )
+
+
+def standard_name(value: str) -> str:
+    """NFC, single spaces, and words written all in capitals or all in lower case titled."""
+    text = " ".join(unicodedata.normalize("NFC", value).split())
+    if text and (text.isupper() or text.islower()) and len(text) > 1:
+        text = " ".join(w[:1].upper() + w[1:].lower() for w in text.split(" "))
+    return text
+
+
+def standard_country(value: str) -> str | None:
+    """ISO-3166 alpha-2 for a code, a name or a common alias; None when unknown."""
+    import pycountry
+
+    key = " ".join(value.split()).casefold()
+    if not key:
+        return None
+    if key in COUNTRY_ALIASES:
+        return COUNTRY_ALIASES[key]
+    try:
+        return pycountry.countries.lookup(key).alpha_2
+    except LookupError:
+        return None
+
+
+def standard_phone(phone: str, country: str | None) -> str | None:
+    """E.164, the region from the record's country; None when it is not a valid number."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(phone, None if phone.strip().startswith("+") else country)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def standard_date(value: str) -> str | None:
+    """ISO `YYYY-MM-DD` from a few unambiguous day-first and ISO forms."""
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(value.strip(), fmt).date().isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def _map_unique(series: pl.Series, fn) -> pl.Series:
+    """Apply a Python function once per distinct value."""
+    mapping = {v: fn(v) for v in series.drop_nulls().unique().to_list()}
+    return series.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
+def standardise(
+    ds: Dataset, frame: pl.DataFrame
+) -> tuple[pl.DataFrame, list[RuleCount], dict[str, pl.Series]]:
+    """Apply every column's rule; count what changed and what could not be standardised.
+
+    Returns the new frame, the counts, and per column a mask of the rows that changed.
+    """
+    out = frame
+    counts, changed_rows = [], {}
+    columns = [c for c in frame.columns if rule_for(c, ds)]
+    columns.sort(key=lambda c: rule_for(c, ds) != "country")  # phones need the country
+    for column in columns:
+        rule = rule_for(column, ds)
+        old = out[column]
+        if rule == "email":
+            new = out.select(standard_email(pl.col(column))).to_series()
+        elif rule == "phone":
+            new = _phones(out, column, ds)
+        else:
+            fn = {"name": standard_name, "country": standard_country, "date": standard_date}[rule]
+            new = _map_unique(old, fn)
+        unable = old.is_not_null() & new.is_null()
+        final = (
+            pl.DataFrame({"old": old, "new": new, "unable": unable})
+            .select(pl.when(pl.col("unable")).then(pl.col("old")).otherwise(pl.col("new")))
+            .to_series()
+        )
+        changed = (old.is_not_null() & ~unable & (final != old)).fill_null(False)
+        out = out.with_columns(final.alias(column))
+        counts.append(RuleCount(column, rule, int(changed.sum()), int(unable.sum())))
+        changed_rows[column] = changed
+    return out, counts, changed_rows
+
+
+def _phones(frame: pl.DataFrame, column: str, ds: Dataset) -> pl.Series:
+    country = next((c for c in frame.columns if rule_for(c, ds) == "country"), None)
+    pairs = frame.select(
+        pl.col(column).alias("p"), (pl.col(country) if country else pl.lit(None)).alias("c")
+    )
+    keys = pairs.unique().drop_nulls("p")
+    mapped = keys.with_columns(
+        pl.Series("e164", [standard_phone(p, c) for p, c in keys.iter_rows()], dtype=pl.String)
+    )
+    return pairs.join(mapped, on=["p", "c"], how="left", nulls_equal=True)["e164"]
+
+
+# -- duplicate subjects ----------------------------------------------------------------------
+
+
+def _roles(ds: Dataset, frame: pl.DataFrame) -> dict[str, str | list[str] | None]:
+    by_kind: dict[PiiKind, list[str]] = {}
+    for column, spec in ds.columns.items():
+        if spec.pii is not None and column in frame.columns:
+            by_kind.setdefault(spec.pii, []).append(column)
+    return {
+        "key": ds.subject_key or (ds.primary_key[0] if ds.primary_key else None),
+        "email": (by_kind.get(PiiKind.EMAIL) or [None])[0],
+        "phone": (by_kind.get(PiiKind.PHONE) or [None])[0],
+        "names": by_kind.get(PiiKind.PERSON_NAME, []),
+        "dob": (by_kind.get(PiiKind.DATE_OF_BIRTH) or [None])[0],
+        "postcode": (by_kind.get(PiiKind.POSTCODE) or [None])[0],
+    }
+
+
+def find_duplicates(ds: Dataset, frame: pl.DataFrame) -> list[MatchPair]:
+    """Candidate pairs: exact on normalised email or phone; fuzzy on name within dob+postcode.
+
+    `frame` should be standardised first, so phones are E.164 and emails trimmed. Blocking on
+    date of birth and postcode keeps the fuzzy comparisons to a few per person.
+    """
+    from rapidfuzz import fuzz, process
+
+    roles = _roles(ds, frame)
+    key = roles["key"]
+    if key is None:
+        raise CleanseError(f"dataset {ds.name!r} has no subject_key or primary key to merge on")
+    pairs: dict[tuple[object, object], MatchPair] = {}
+    for role in ("email", "phone"):
+        column = roles[role]
+        if column is None:
+            continue
+        norm = pl.col(column).str.strip_chars().str.to_lowercase()
+        # only values that standardised cleanly: a shared placeholder is not a shared person
+        valid = norm.str.contains(
+            r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$" if role == "email" else r"^\+\d{8,15}$"
+        )
+        keyed = frame.select(
+            pl.col(key).alias("id"), norm.alias("v"), valid.fill_null(False).alias("ok")
+        ).filter("ok")
+        joined = keyed.join(keyed, on="v", suffix="_b").filter(pl.col("id") < pl.col("id_b"))
+        for a, b in joined.select("id", "id_b").iter_rows():
+            _add(pairs, a, b, role, 100.0)
+    names, dob, postcode = roles["names"], roles["dob"], roles["postcode"]
+    if names and dob and postcode:
+        full = pl.concat_str([pl.col(c).fill_null("") for c in names], separator=" ")
+        people = frame.select(
+            pl.col(key).alias("id"),
+            full.str.to_lowercase().alias("name"),
+            pl.col(dob).alias("dob"),
+            pl.col(postcode).str.replace_all(r"\s", "").str.to_uppercase().alias("pc"),
+        ).drop_nulls(["dob", "pc"])  # fmt: skip
+        blocks = people.join(people, on=["dob", "pc"], suffix="_b").filter(
+            pl.col("id") < pl.col("id_b")
+        )
+        if blocks.height:
+            scores = process.cpdist(
+                blocks["name"].to_list(), blocks["name_b"].to_list(), scorer=fuzz.token_sort_ratio
+            )
+            blocks = blocks.with_columns(score=pl.Series(scores, dtype=pl.Float64))
+            for a, b, score in (
+                blocks.filter(pl.col("score") >= FUZZY_THRESHOLD)
+                .select("id", "id_b", "score")
+                .iter_rows()
+            ):
+                _add(pairs, a, b, "name+dob+postcode", round(score, 1))
+    return sorted(pairs.values(), key=lambda p: (str(p.a), str(p.b)))
+
+
+def _add(pairs: dict, a: object, b: object, reason: str, score: float) -> None:
+    """Record a match; a pair found several ways keeps every reason and its lowest score."""
+    found = pairs.get((a, b))
+    if found is None:
+        pairs[(a, b)] = MatchPair(a, b, reason, score)
+    else:
+        pairs[(a, b)] = MatchPair(a, b, f"{found.reason}, {reason}", min(found.score, score))
+
+
+def _groups(pairs: list[MatchPair]) -> list[set[object]]:
+    parent: dict[object, object] = {}
+
+    def root(x: object) -> object:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for p in pairs:
+        parent[root(p.a)] = root(p.b)
+    groups: dict[object, set[object]] = {}
+    for x in parent:
+        groups.setdefault(root(x), set()).add(x)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def survivors(ds: Dataset, frame: pl.DataFrame, pairs: list[MatchPair]) -> dict[object, object]:
+    """Merged id -> surviving id: the most recently active record wins (ties: lowest id)."""
+    key = _roles(ds, frame)["key"]
+    activity = _activity_column(ds, frame)
+    merges = {}
+    for group in _groups(pairs):
+        rows = frame.filter(pl.col(key).is_in(list(group)))
+        order = [pl.col(activity).fill_null(datetime.min) if activity else pl.lit(0), -pl.col(key)]
+        winner = rows.sort(order, descending=True)[key][0]
+        merges |= {other: winner for other in group if other != winner}
+    return merges
+
+
+def _activity_column(ds: Dataset, frame: pl.DataFrame) -> str | None:
+    candidates = [c for c in frame.columns if "activity" in c or c in ("updated_at", "last_seen")]
+    temporal = [c for c in candidates if frame.schema[c].is_temporal()]
+    return temporal[0] if temporal else None
+
+
+def merge(ds: Dataset, frame: pl.DataFrame, merges: dict[object, object]) -> pl.DataFrame:
+    """Drop merged records; the survivor keeps its values, filled from the others where empty.
+
+    Consent merges to the most restrictive state: a bool consent flag is true only if it is
+    true on every merged record, and its timestamp goes with it.
+    """
+    if not merges:
+        return frame
+    key = _roles(ds, frame)["key"]
+    group = pl.col(key).replace_strict(merges, default=pl.col(key))
+    flags = {r.flag: r.timestamp for r in ds.consent if r.flag}
+    activity = _activity_column(ds, frame)
+    ordered = frame.with_columns(group.alias("__group"), (pl.col(key) == group).alias("__survivor"))
+    sort_by = ["__group", "__survivor"] + ([activity] if activity else [])
+    ordered = ordered.sort(sort_by, descending=[False, True] + ([True] if activity else []))
+    aggs = []
+    for column in frame.columns:
+        if column == key:
+            continue
+        if column in flags:
+            aggs.append(pl.col(column).fill_null(False).all().alias(column))
+        else:
+            aggs.append(pl.col(column).drop_nulls().first().alias(column))
+    merged = ordered.group_by("__group", maintain_order=True).agg(aggs).rename({"__group": key})
+    for flag, stamp in flags.items():
+        if stamp:
+            merged = merged.with_columns(
+                pl.when(pl.col(flag)).then(pl.col(stamp)).otherwise(None).alias(stamp)
+            )
+    return merged.select(frame.columns).cast(frame.schema)
+
+
+# -- quarantine ------------------------------------------------------------------------------
+
+
+def blocking_checks(catalog: Catalog, ds: Dataset) -> list[tuple[str, str | None, pl.Expr]]:
+    """The suite's blocking expectations as polars conditions a valid row meets."""
+    if not ds.suite:
+        return []
+    data = quality.read_suite(quality.suite_path(catalog, ds.suite))
+    checks = []
+    for entry in data["expectations"]:
+        if not (entry.get("meta") or {}).get("blocking"):
+            continue
+        kind, kw = entry["type"], entry.get("kwargs", {})
+        col = pl.col(kw["column"]) if "column" in kw else None
+        if kind == "expect_column_values_to_not_be_null":
+            ok = col.is_not_null()
+        elif kind == "expect_column_values_to_be_unique":
+            ok = col.is_null() | ~col.is_duplicated()
+        elif kind == "expect_column_values_to_be_in_set":
+            ok = col.is_null() | col.is_in(kw["value_set"])
+        elif kind == "expect_column_values_to_be_between":
+            ok = col.is_null()
+            inside = pl.lit(True)
+            if kw.get("min_value") is not None and not isinstance(kw["min_value"], dict):
+                inside = inside & (col >= kw["min_value"])
+            if kw.get("max_value") is not None and not isinstance(kw["max_value"], dict):
+                inside = inside & (col <= kw["max_value"])
+            ok = ok | inside
+        elif kind == "expect_column_values_to_match_regex":
+            ok = col.is_null() | col.str.contains(kw["regex"])
+        else:
+            raise CleanseError(
+                f"{ds.suite}: blocking expectation {kind} has no quarantine rule; "
+                "unmark it or use not-null, unique, in-set, between or regex"
+            )
+        checks.append((kind.removeprefix("expect_"), kw.get("column"), ok.fill_null(False)))
+    return checks
+
+
+def quarantine(
+    catalog: Catalog, ds: Dataset, frame: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split rows into (kept, quarantined with `_reason`)."""
+    checks = blocking_checks(catalog, ds)
+    if not checks:
+        return frame, frame.head(0).with_columns(pl.lit("").alias("_reason"))
+    reasons = pl.concat_str(
+        [pl.when(~ok).then(pl.lit(f"{name} ({column or 'table'})")) for name, column, ok in checks],
+        separator="; ",
+        ignore_nulls=True,
+    )
+    marked = frame.with_columns(reasons.alias("_reason"))
+    bad = marked.filter(pl.col("_reason") != "")
+    good = marked.filter(pl.col("_reason") == "").drop("_reason")
+    return good, bad
+
+
+# -- the whole cleanse -----------------------------------------------------------------------
+
+
+def plan(
+    catalog: Catalog, name: str, *, frames: dict[str, pl.DataFrame] | None = None
+) -> CleansePlan:
+    """Work out the cleanse of `name` and of the datasets that point at it."""
+    from govlib import retention
+
+    frames = frames or retention._load_all(catalog)
+    ds = catalog.dataset(name)
+    frame = frames[name]
+    key = _roles(ds, frame)["key"]
+    std, rules, changed = standardise(ds, frame)
+    pairs = find_duplicates(ds, std)
+    merges = survivors(ds, std, pairs)
+    kept, bad = quarantine(catalog, ds, merge(ds, std, merges))
+    result = CleansePlan(name, {name: kept}, std, rules, pairs, merges, {name: bad})
+    for column, mask in changed.items():
+        rule = rule_for(column, ds)
+        for subject in frame.filter(mask)[key].to_list():
+            result.changes.append((subject, f"standardise:{rule}", column, "standardised"))
+    for merged, survivor in merges.items():
+        result.changes.append((merged, "merge_duplicates", key, "merged into another record"))
+        result.changes.append((survivor, "merge_duplicates", key, "survived a merge"))
+    for subject in bad[key].to_list() if key in bad.columns else []:
+        result.changes.append((subject, "quarantine", "*", "quarantined"))
+    for other in catalog.names():
+        if other == name:
+            continue
+        other_ds = catalog.dataset(other)
+        rels = [r for r in other_ds.relationships if r.target == (name, key)]
+        if not rels:
+            continue
+        data = frames[other]
+        for rel in rels:
+            moved = data[rel.column].is_in(list(merges)).fill_null(False)
+            result.repointed[f"{other}.{rel.column}"] = int(moved.sum())
+            for subject in data.filter(moved)[rel.column].to_list():
+                result.changes.append((subject, "repoint", f"{other}.{rel.column}", "re-pointed"))
+            data = data.with_columns(
+                pl.col(rel.column).replace_strict(merges, default=pl.col(rel.column))
+            )
+        kept_other, bad_other = quarantine(catalog, other_ds, data)
+        result.frames[other] = kept_other
+        result.quarantine[other] = bad_other
+        subject = other_ds.subject_key
+        for s in bad_other[subject].to_list() if subject in bad_other.columns else []:
+            result.changes.append((s, "quarantine", other, "quarantined"))
+    return result
+
+
+def execute(
+    catalog: Catalog, cleanse: CleansePlan, out_dir: str | Path, *, key: bytes, run_at: datetime
+) -> dict[str, Any]:
+    """Write the cleansed copies, the quarantine and the change log into `out_dir`."""
+    from govlib import outputs
+
+    inputs = {
+        name: privacy.file_sha256(p)
+        for name in catalog.names()
+        for p in sources._expand(catalog.dataset(name).source.path, catalog.data_dir)
+    }
+    log = [
+        json.dumps(
+            {
+                "subject": privacy.pseudonym(subject, key),
+                "rule": rule,
+                "field": column,
+                "change": kind,
+                "run_at": run_at.isoformat(timespec="seconds"),
+            },
+            sort_keys=True,
+        )
+        for subject, rule, column, kind in cleanse.changes
+    ]
+    files: dict[str, object] = {
+        f"{name}.parquet": (lambda path, f=frame: f.write_parquet(path))
+        for name, frame in cleanse.frames.items()
+    }
+    files |= {
+        f"quarantine/{name}.parquet": (lambda path, f=frame: f.write_parquet(path))
+        for name, frame in cleanse.quarantine.items()
+        if frame.height
+    }
+    files["cleanse_log.ndjson"] = lambda path: path.write_text(
+        "".join(line + "\n" for line in log), encoding="utf-8"
+    )
+    fingerprint = {"inputs": inputs, "plan": cleanse.summary()}
+    return outputs.write_bundle(
+        out_dir, files, manifest="cleanse.json", fingerprint=fingerprint,
+        extra={"run_at": run_at.isoformat(timespec="seconds"), "log_entries": len(log)},
+    )  # fmt: skip
+
+
+def scores_before_after(
+    catalog: Catalog, cleanse: CleansePlan, frames: dict[str, pl.DataFrame], as_of: date
+) -> dict[str, dict[str, float | None]]:
+    """Quality scores per dimension of the source and of the cleansed copy, same suite."""
+    ds = catalog.dataset(cleanse.dataset)
+    before = quality.validate(ds, as_of=as_of, frame=frames[cleanse.dataset])
+    after = quality.validate(ds, as_of=as_of, frame=cleanse.frames[cleanse.dataset])
+    rows = {}
+    for dim in [*quality.DIMENSIONS, "overall"]:
+        a = before.overall if dim == "overall" else before.scores.get(dim)
+        b = after.overall if dim == "overall" else after.scores.get(dim)
+        rows[dim] = {"before": a, "after": b}
+    return rows

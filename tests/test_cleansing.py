@@ -1,0 +1,163 @@
+import json
+
+import polars as pl
+import pytest
+
+from govlib import cleansing, retention
+from govlib.cleansing import standard_country, standard_email, standard_name, standard_phone
+from govlib.cli import main
+
+from .conftest import CATALOG
+
+KEY = "test-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def plan(sample_catalog, frames):
+    return cleansing.plan(sample_catalog, "customers", frames=frames)
+
+
+@pytest.mark.parametrize(
+    ("fn", "value", "expected"),
+    [
+        (standard_name, "  OLIVIA ", "Olivia"),
+        (standard_name, "Jose\u0301", "José"),
+        (standard_name, "de Vries", "de Vries"),
+        (standard_name, "mary  ann", "Mary Ann"),
+        (standard_country, "United Kingdom", "GB"),
+        (standard_country, "uk", "GB"),
+        (standard_country, "Deutschland", "DE"),
+        (standard_country, "Atlantis", None),
+        (lambda p: standard_phone(p, "GB"), "07412 345678", "+447412345678"),
+        (lambda p: standard_phone(p, "US"), "(212) 555-0123", "+12125550123"),
+        (lambda p: standard_phone(p, "GB"), "+44 12", None),
+    ],
+)
+def test_standard_forms(fn, value, expected):
+    assert fn(value) == expected
+
+
+def test_email_keeps_the_local_part_and_lowers_the_domain():
+    out = pl.select(standard_email(pl.lit(" Jane.Doe@Example.COM "))).item()
+    assert out == "Jane.Doe@example.com"
+    assert pl.select(standard_email(pl.lit("no-at-sign"))).item() is None
+
+
+def test_standardisation_counts_equal_the_planted_ones(plan, planted, manifest):
+    rules = {r.column: r for r in plan.rules}
+    assert rules["country"].changed == planted["country_nonstandard"]
+    assert rules["first_name"].changed == planted["name_unnormalised"]
+    assert rules["email"].changed == planted["duplicate_person"]  # padded + upper-cased
+    assert rules["email"].unable == 2 * planted["malformed_email"] // 5  # no @, and @@
+    assert rules["phone"].unable == planted["malformed_phone"]
+    assert rules["last_name"].changed == 0
+
+
+def test_duplicates_found_and_near_misses_left_alone(plan, frames, planted, manifest):
+    c = frames["customers"]
+    truth = (
+        c.filter(pl.col("email").is_not_null())
+        .group_by(pl.col("email").str.strip_chars().str.to_lowercase())
+        .agg(pl.col("customer_id").sort())
+        .filter(pl.col("customer_id").list.len() == 2)["customer_id"]
+        .to_list()
+    )
+    found = {tuple(sorted((p.a, p.b))) for p in plan.pairs}
+    truth = {tuple(t) for t in truth}
+    precision, recall = len(found & truth) / len(found), len(found & truth) / len(truth)
+    assert (precision, recall) == (1.0, 1.0)
+    assert len(truth) == planted["duplicate_person"]
+    assert plan.summary()["pairs_by_reason"] == {
+        "email": 45, "phone": 45, "name+dob+postcode": 45,
+    }  # fmt: skip
+    twins = (
+        c.group_by("last_name", "date_of_birth", "postcode")
+        .agg(pl.col("customer_id").sort(), pl.col("first_name").n_unique().alias("names"))
+        .filter((pl.col("customer_id").list.len() == 2) & (pl.col("names") == 2))
+    )
+    assert twins.height == manifest["near_misses"]["twins"]["pairs"]
+    assert not {tuple(t) for t in twins["customer_id"].to_list()} & found
+
+
+def test_survivor_is_most_recent_and_consent_most_restrictive(plan, frames, sample_catalog):
+    c = frames["customers"]
+    for merged, survivor in plan.merges.items():
+        a = c.filter(pl.col("customer_id") == merged).row(0, named=True)
+        b = c.filter(pl.col("customer_id") == survivor).row(0, named=True)
+        assert b["last_activity_at"] >= a["last_activity_at"]
+    cleaned = plan.frames["customers"]
+    events = frames["consent_events"]
+    withdrew = set(events.filter(pl.col("status") == "withdrawn")["customer_id"].to_list())
+    granted = set(c.filter(pl.col("marketing_consent"))["customer_id"].to_list())
+    mixed = [s for m, s in plan.merges.items() if ({m, s} & withdrew) and ({m, s} & granted)]
+    assert len(mixed) == 15
+    assert not cleaned.filter(pl.col("customer_id").is_in(mixed))["marketing_consent"].any()
+
+
+def test_related_rows_follow_the_survivor(plan, frames):
+    merged = list(plan.merges)
+    orders = plan.frames["orders"]
+    assert orders.filter(pl.col("customer_id").is_in(merged)).height == 0
+    before = frames["orders"].filter(pl.col("customer_id").is_in(merged)).height
+    assert plan.repointed["orders.customer_id"] == before
+    assert plan.frames["customers"].height == frames["customers"].height - len(merged)
+
+
+def test_quarantine_holds_blocking_failures_with_reasons(plan, planted):
+    held = plan.quarantine["orders"]
+    assert held.height == planted["negative_amount"]
+    assert set(held["_reason"]) == {"column_values_to_be_between (amount)"}
+    assert plan.frames["orders"].filter(pl.col("amount") < 0).height == 0
+
+
+def test_cleansing_the_copy_changes_nothing_more(plan, sample_catalog):
+    again = cleansing.plan(sample_catalog, "customers", frames=dict(plan.frames))
+    assert [r.changed for r in again.rules] == [0] * len(again.rules)
+    assert (again.pairs, again.merges) == ([], {})
+    assert all(f.height == 0 for f in again.quarantine.values())
+    assert again.changes == []
+
+
+def test_scores_rise_after_cleansing(plan, sample_catalog, frames):
+    scores = cleansing.scores_before_after(sample_catalog, plan, frames, sample_catalog.as_of)
+    assert scores["uniqueness"]["after"] == 100.0
+    assert scores["uniqueness"]["after"] > scores["uniqueness"]["before"]
+    assert scores["overall"]["after"] > scores["overall"]["before"]
+
+
+def test_cli_dry_run_execute_idempotence_and_no_raw_values(tmp_path, monkeypatch, capsys, frames):
+    out = tmp_path / "clean"
+    assert main(["cleanse", "customers", "--catalog", str(CATALOG)]) == 0
+    assert "dry run" in capsys.readouterr().out
+    assert main(["cleanse", "customers", "--catalog", str(CATALOG), "--execute"]) == 2
+    assert "needs --out" in capsys.readouterr().err
+    monkeypatch.setenv("GOVLIB_KEY", KEY)
+    args = ["cleanse", "customers", "--catalog", str(CATALOG), "--out", str(out), "--execute"]
+    assert main(args) == 0
+    console = capsys.readouterr().out
+    log = (out / "cleanse_log.ndjson").read_text()
+    entries = [json.loads(line) for line in log.splitlines()]
+    assert {e["subject"][:2] for e in entries} == {"p_"}
+    c = frames["customers"]
+    canaries = [*c["email"].drop_nulls().to_list()[:300], *c["phone"].to_list()[:300]]
+    canaries += [str(i) for i in c["customer_id"].to_list()[:300]]
+    for value in canaries:
+        assert value not in console
+        for entry in entries:
+            assert value not in entry.values()
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    assert main(args) == 0
+    assert "nothing changed" in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == stamps
+    copy = pl.read_parquet(out / "customers.parquet")
+    assert copy.height == c.height - 45
+    report = retention.evaluate(
+        _catalog_dataset(), as_of=_catalog_dataset().catalog.as_of, lf=copy.lazy()
+    )
+    assert report.rules[0].overdue > 0  # retention is not cleansing's business
+
+
+def _catalog_dataset():
+    from govlib import catalog
+
+    return catalog.load(CATALOG).dataset("customers")
