@@ -161,3 +161,24 @@ def _catalog_dataset():
     from govlib import catalog
 
     return catalog.load(CATALOG).dataset("customers")
+
+
+def test_twins_with_similar_first_names_are_not_merged(sample_catalog):
+    from datetime import date
+
+    ds = sample_catalog.dataset("customers")
+    people = pl.DataFrame(
+        {
+            "customer_id": [1, 2, 3],
+            "first_name": ["Liam", "Lina", "Leo"],
+            "last_name": ["Davis", "Davis", "Davis"],
+            "email": ["l1@example.com", "l2@example.com", "l3@example.com"],
+            "phone": ["+447412000001", "+447412000002", "+447412000003"],
+            "date_of_birth": [date(2002, 10, 6)] * 3,
+            "postcode": ["23169"] * 3,
+        }
+    )
+    assert cleansing.find_duplicates(ds, people) == []
+    typo = people.with_columns(first_name=pl.Series(["Jon", "Lina", "John"]))
+    [pair] = cleansing.find_duplicates(ds, typo)
+    assert ((pair.a, pair.b), pair.reason) == ((1, 3), "name+dob+postcode")

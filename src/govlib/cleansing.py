@@ -32,6 +32,7 @@ from govlib.catalog import Catalog, Dataset, PiiKind
 from govlib.errors import GovlibError
 
 FUZZY_THRESHOLD = 90.0
+FIRST_NAME_THRESHOLD = 85.0  # "Jon" ~ "John" is 85.7; "Liam" ~ "Lina" is 75
 COUNTRY_ALIASES = {
     "uk": "GB", "great britain": "GB", "britain": "GB", "england": "GB", "scotland": "GB",
     "wales": "GB", "northern ireland": "GB", "deutschland": "DE", "holland": "NL",
@@ -280,6 +281,7 @@ def find_duplicates(ds: Dataset, frame: pl.DataFrame) -> list[MatchPair]:
         people = frame.select(
             pl.col(key).alias("id"),
             full.str.to_lowercase().alias("name"),
+            pl.col(names[0]).fill_null("").str.to_lowercase().alias("first"),
             pl.col(dob).alias("dob"),
             pl.col(postcode).str.replace_all(r"\s", "").str.to_uppercase().alias("pc"),
         ).drop_nulls(["dob", "pc"])  # fmt: skip
@@ -287,12 +289,24 @@ def find_duplicates(ds: Dataset, frame: pl.DataFrame) -> list[MatchPair]:
             pl.col("id") < pl.col("id_b")
         )
         if blocks.height:
-            scores = process.cpdist(
-                blocks["name"].to_list(), blocks["name_b"].to_list(), scorer=fuzz.token_sort_ratio
+
+            def scores(left: str, right: str, scorer) -> pl.Series:
+                values = process.cpdist(
+                    blocks[left].to_list(), blocks[right].to_list(), scorer=scorer
+                )
+                return pl.Series(values, dtype=pl.Float64)
+
+            blocks = blocks.with_columns(
+                score=scores("name", "name_b", fuzz.token_sort_ratio),
+                first_score=scores("first", "first_b", fuzz.ratio),
             )
-            blocks = blocks.with_columns(score=pl.Series(scores, dtype=pl.Float64))
+            # Twins share a surname, a birthday and a postcode; their first names differ, if
+            # sometimes by a letter or two ("Liam", "Lina"): the first name must agree too.
             for a, b, score in (
-                blocks.filter(pl.col("score") >= FUZZY_THRESHOLD)
+                blocks.filter(
+                    (pl.col("score") >= FUZZY_THRESHOLD)
+                    & (pl.col("first_score") >= FIRST_NAME_THRESHOLD)
+                )
                 .select("id", "id_b", "score")
                 .iter_rows()
             ):
