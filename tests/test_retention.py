@@ -94,7 +94,7 @@ def test_retention_cli_exit_codes(capsys, tmp_path):
 
 
 def sha(path):
-    return privacy.file_sha256(path)
+    return sources.file_sha256(path)
 
 
 def test_apply_dry_run_writes_nothing(tmp_path, capsys):

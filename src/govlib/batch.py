@@ -373,8 +373,7 @@ def execute(p: Plan, *, now: datetime | None = None) -> RunOutcome:
         stop()
     results.sort(key=lambda r: ((r.dataset or "~"), r.notebook))
     cat = catalog_mod.load(p.catalog_path)
-    frames = {n: sources.scan(cat.dataset(n)).collect() for n in cat.names()}
-    scanner = privacy.LeakScanner.from_frames(cat, frames)
+    scanner = privacy.LeakScanner.from_frames(cat, sources.load_all(cat))
     pages: dict[Path, str] = {}
     import nbformat
 
@@ -404,7 +403,7 @@ def execute(p: Plan, *, now: datetime | None = None) -> RunOutcome:
         "exit_code": exit_code,
         "jobs": [r.to_dict() for r in results],
         "datasets": verdicts,
-        "inputs_sha256": _input_hashes(cat),
+        "inputs_sha256": sources.content_hashes(cat),
     }
     pages[staging / "run.json"] = json.dumps(summary, indent=2, sort_keys=True) + "\n"
     pages[staging / "index.html"] = render_index(summary)
@@ -439,18 +438,6 @@ def _point_latest(out: Path, run_id: str) -> None:
     tmp = out / f".latest-{run_id}"
     tmp.symlink_to(run_id)
     tmp.replace(out / "latest")
-
-
-def _input_hashes(cat: catalog_mod.Catalog) -> dict[str, str]:
-    from govlib import privacy, sources
-
-    hashes = {}
-    for name in cat.names():
-        digest = hashlib.sha256()
-        for path in sources._expand(cat.dataset(name).source.path, cat.data_dir):
-            digest.update(privacy.file_sha256(path).encode())
-        hashes[name] = digest.hexdigest()
-    return hashes
 
 
 def collect_verdicts(cat: catalog_mod.Catalog, results: list[JobResult]) -> dict[str, dict]:

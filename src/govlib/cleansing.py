@@ -455,9 +455,7 @@ def plan(
     catalog: Catalog, name: str, *, frames: dict[str, pl.DataFrame] | None = None
 ) -> CleansePlan:
     """Work out the cleanse of `name` and of the datasets that point at it."""
-    from govlib import retention
-
-    frames = frames or retention._load_all(catalog)
+    frames = frames or sources.load_all(catalog)
     ds = catalog.dataset(name)
     frame = frames[name]
     key = _roles(ds, frame)["key"]
@@ -506,11 +504,7 @@ def execute(
     """Write the cleansed copies, the quarantine and the change log into `out_dir`."""
     from govlib import outputs
 
-    inputs = {
-        name: privacy.file_sha256(p)
-        for name in catalog.names()
-        for p in sources._expand(catalog.dataset(name).source.path, catalog.data_dir)
-    }
+    inputs = sources.content_hashes(catalog)
     log = [
         json.dumps(
             {

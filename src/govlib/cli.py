@@ -409,14 +409,14 @@ def cleanse_cmd(
     from datetime import UTC, datetime
 
     from govlib import catalog as catalog_mod
-    from govlib import cleansing, privacy, retention
+    from govlib import cleansing, privacy, sources
 
     cat = catalog_mod.load(catalog)
     cat.dataset(dataset)
     if execute and out is None:
         raise ParameterError("cleanse --execute needs --out DIR for the new copy")
     key = privacy.load_key(key_file) if execute else None
-    frames = retention._load_all(cat)
+    frames = sources.load_all(cat)
     with console.status(f"planning the cleanse of {dataset}"):
         plan = cleansing.plan(cat, dataset, frames=frames)
     _print_cleanse(plan.summary())
@@ -513,11 +513,11 @@ def subject_erase_cmd(
     from datetime import UTC, datetime
 
     from govlib import catalog as catalog_mod
-    from govlib import privacy, retention, rights
+    from govlib import privacy, retention, rights, sources
 
     cat = catalog_mod.load(catalog)
     key = privacy.load_key(key_file)
-    frames = retention._load_all(cat)
+    frames = sources.load_all(cat)
     day = date.today()
     match, plan = rights.find(
         cat, email=email, phone=phone, subject_id=customer_id, as_of=day, frames=frames

@@ -77,15 +77,6 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}***@{(host or tld)[:1]}***.{tld if host else ''}"
 
 
-def file_sha256(path: str | Path) -> str:
-    """Content hash of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 # -- the leak scanner ------------------------------------------------------------------------
 
 EMAIL_TOKEN = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"

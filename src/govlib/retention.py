@@ -15,8 +15,6 @@ are never kept or deleted silently.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -317,10 +315,6 @@ class Plan:
         return sum(a.rows for a in self.actions if a.action != "review")
 
 
-def _load_all(catalog: Catalog) -> dict[str, pl.DataFrame]:
-    return {name: sources.scan(catalog.dataset(name)).collect() for name in catalog.names()}
-
-
 def _or(mask: pl.Series | None, more: pl.Series) -> pl.Series:
     return more if mask is None else (mask | more)
 
@@ -329,7 +323,7 @@ def plan_retention(
     catalog: Catalog, name: str, *, as_of: date, frames: dict[str, pl.DataFrame] | None = None
 ) -> Plan:
     """Which rows each retention rule of `name` deletes or anonymises on `as_of`."""
-    frames = frames or _load_all(catalog)
+    frames = frames or sources.load_all(catalog)
     ds = catalog.dataset(name)
     plan = Plan(as_of=as_of, frames=frames)
     frame = frames[name]
@@ -356,7 +350,7 @@ def plan_retention(
 
 def plan_erasure(catalog: Catalog, subject_ids: list[object], *, as_of: date, frames=None) -> Plan:
     """Delete every row of the given subjects, in every dataset that holds them."""
-    frames = frames or _load_all(catalog)
+    frames = frames or sources.load_all(catalog)
     plan = Plan(as_of=as_of, frames=frames)
     for name in catalog.names():
         ds = catalog.dataset(name)
@@ -470,16 +464,10 @@ def execute(
 ) -> dict[str, object]:
     """Write the new copy and the erasure log into `out_dir`, atomically and idempotently.
 
-    A staging folder beside `out_dir` receives everything, then each file is renamed into place.
     Running the same plan on the same inputs again finds `out_dir/<kind>.json` with the same
-    fingerprint and changes nothing.
+    fingerprint and changes nothing (see `outputs.write_bundle`).
     """
-    out = Path(out_dir)
-    inputs = {
-        name: privacy.file_sha256(p)
-        for name in catalog.names()
-        for p in sources._expand(catalog.dataset(name).source.path, catalog.data_dir)
-    }
+    inputs = sources.content_hashes(catalog)
     fingerprint = {
         "kind": kind,
         "as_of": plan.as_of.isoformat(),
@@ -487,50 +475,31 @@ def execute(
         "actions": [a.to_dict() for a in plan.actions],
         "subjects": sorted(privacy.pseudonym(s[3], key) for s in plan.subjects),
     }
-    summary_path = out / f"{kind}.json"
-    if summary_path.is_file():
-        previous = json.loads(summary_path.read_text(encoding="utf-8"))
-        if previous.get("fingerprint") == fingerprint:
-            return previous | {"unchanged": True}
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{kind}-", dir=out))
-    try:
-        written = []
-        for name, frame in apply_plan(catalog, plan).items():
-            frame.write_parquet(staging / f"{name}.parquet")
-            written.append(f"{name}.parquet")
-        log_lines = [
-            json.dumps(
-                {
-                    "subject": privacy.pseudonym(subject, key),
-                    "dataset": dataset,
-                    "rule": rule,
-                    "action": action,
-                    "as_of": plan.as_of.isoformat(),
-                    "run_at": run_at.isoformat(timespec="seconds"),
-                    "inputs_sha256": inputs,
-                },
-                sort_keys=True,
-            )
-            for dataset, rule, action, subject in plan.subjects
-        ]
-        (staging / f"{kind}_log.ndjson").write_text(
-            "".join(line + "\n" for line in log_lines), encoding="utf-8"
+    log = "".join(
+        json.dumps(
+            {
+                "subject": privacy.pseudonym(subject, key),
+                "dataset": dataset,
+                "rule": rule,
+                "action": action,
+                "as_of": plan.as_of.isoformat(),
+                "run_at": run_at.isoformat(timespec="seconds"),
+                "inputs_sha256": inputs,
+            },
+            sort_keys=True,
         )
-        summary = {
-            "fingerprint": fingerprint,
-            "run_at": run_at.isoformat(timespec="seconds"),
-            "files": sorted([*written, f"{kind}_log.ndjson"]),
-            "log_entries": len(log_lines),
-        }
-        (staging / f"{kind}.json").write_text(
-            json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
-        for item in sorted(staging.iterdir(), key=lambda p: p.name.endswith(".json")):
-            item.replace(out / item.name)  # the summary last: it marks the copy complete
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return summary | {"unchanged": False}
+        + "\n"
+        for dataset, rule, action, subject in plan.subjects
+    )
+    files: dict[str, object] = {
+        f"{name}.parquet": (lambda path, f=frame: f.write_parquet(path))
+        for name, frame in apply_plan(catalog, plan).items()
+    }
+    files[f"{kind}_log.ndjson"] = lambda path: path.write_text(log, encoding="utf-8")
+    return outputs.write_bundle(
+        out_dir, files, manifest=f"{kind}.json", fingerprint=fingerprint,
+        extra={"run_at": run_at.isoformat(timespec="seconds"), "log_entries": len(plan.subjects)},
+    )  # fmt: skip
 
 
 def write_report(report: RetentionReport, path: str | Path) -> None:

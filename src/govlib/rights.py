@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from govlib import quality, retention
+from govlib import quality, retention, sources
 from govlib.catalog import Catalog, PiiKind
 from govlib.errors import GovlibError, ParameterError
 
@@ -103,7 +103,7 @@ def find(
     frames: dict[str, pl.DataFrame] | None = None,
 ) -> tuple[SubjectMatch, retention.Plan]:
     """Every dataset's rows of the subject, as counts and as a plan (row masks)."""
-    frames = frames or retention._load_all(catalog)
+    frames = frames or sources.load_all(catalog)
     ids = _ids(catalog, frames, email=email, phone=phone, subject_id=subject_id)
     if not ids:
         raise UnknownSubjectError(

@@ -135,6 +135,42 @@ def scan(target: Dataset | str | Path, **options: object) -> pl.LazyFrame:
     return load(target, **options).frame  # type: ignore[arg-type]
 
 
+def load_all(catalog: Catalog) -> dict[str, pl.DataFrame]:
+    """Every dataset of the catalog, read and checked, in memory."""
+    return {name: scan(catalog.dataset(name)).collect() for name in catalog.names()}
+
+
+def files(ds: Dataset) -> list[Path]:
+    """The files a catalog dataset reads, checked to lie below the data root."""
+    return _expand(ds.source.path, ds.catalog.data_dir)
+
+
+def file_sha256(path: str | Path) -> str:
+    """Content hash of a file, read in chunks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def content_hashes(catalog: Catalog) -> dict[str, str]:
+    """Per dataset, the SHA-256 of its file (of its files' hashes, in order, for a glob)."""
+    import hashlib
+
+    hashes = {}
+    for name in catalog.names():
+        paths = files(catalog.dataset(name))
+        if len(paths) == 1:
+            hashes[name] = file_sha256(paths[0])
+        else:
+            joined = "".join(file_sha256(p) for p in paths)
+            hashes[name] = hashlib.sha256(joined.encode()).hexdigest()
+    return hashes
+
+
 def _merge_reports(label: str, fmt: str, reports: list[LoadReport]) -> LoadReport:
     tokens: dict[str, int] = {}
     for r in reports:
