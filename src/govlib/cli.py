@@ -379,12 +379,12 @@ def _print_plan(plan, verb: str) -> None:
     console.print(f"{plan.changes:,} rows {verb}")
 
 
-def _print_written(summary: dict, out: Path) -> None:
+def _print_written(summary: dict, out: Path, *, log: str = "erasure log") -> None:
     if summary.get("unchanged"):
-        console.print(f"{out} already holds this result (same inputs and as_of): nothing changed")
+        console.print(f"{out} already holds this result (same inputs): nothing changed")
         return
     console.print(f"wrote {', '.join(summary['files'])} into {out}")
-    console.print(f"erasure log: {summary['log_entries']:,} entries (pseudonymised subjects)")
+    console.print(f"{log}: {summary['log_entries']:,} entries (pseudonymised subjects)")
 
 
 @app.command("cleanse")
@@ -424,11 +424,7 @@ def cleanse_cmd(
         console.print("dry run: nothing written. Add --out DIR --execute to write the copy.")
         return
     summary = cleansing.execute(cat, plan, out, key=key, run_at=datetime.now(UTC))
-    if summary.get("unchanged"):
-        console.print(f"{out} already holds this cleanse (same inputs): nothing changed")
-    else:
-        console.print(f"wrote {', '.join(summary['files'])} into {out}")
-        console.print(f"change log: {summary['log_entries']:,} entries (pseudonymised subjects)")
+    _print_written(summary, out, log="change log")
     with console.status("scoring the copy with the same suite"):
         scores = cleansing.scores_before_after(cat, plan, frames, _as_of(as_of, cat.as_of))
     table = Table(title="quality before and after", title_justify="left")
