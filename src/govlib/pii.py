@@ -19,7 +19,7 @@ from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.us import ssn as stdnum_ssn
 
-from govlib.catalog import DEFAULT_CATEGORY, Category, Dataset, PiiKind
+from govlib.catalog import DEFAULT_CATEGORY, Dataset, PiiKind
 
 MATCH_SHARE = 0.5  # share of sampled values that must match for a value-based detection
 SAMPLE_ROWS = 20_000
@@ -368,8 +368,3 @@ def raw_card_count(values: pl.Series) -> int:
     digits = values.drop_nulls().str.replace_all(r"[\s-]", "")
     candidates = digits.filter(digits.str.contains(r"^\d{13,19}$"))
     return sum(1 for value in candidates.to_list() if luhn.is_valid(value))
-
-
-def category_of(kind: PiiKind | None) -> Category:
-    """The default category of a PII kind (non-personal for None)."""
-    return DEFAULT_CATEGORY[kind] if kind else Category.NON_PERSONAL

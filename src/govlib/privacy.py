@@ -68,15 +68,6 @@ def pseudonymise(values: pl.Series, key: bytes) -> pl.Series:
     return values.replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
-def mask_email(email: str) -> str:
-    """`jane.doe@example.com` -> `j***@e***.com`."""
-    local, _, domain = email.strip().partition("@")
-    if not domain:
-        return "***"
-    host, _, tld = domain.rpartition(".")
-    return f"{local[:1]}***@{(host or tld)[:1]}***.{tld if host else ''}"
-
-
 # -- the leak scanner ------------------------------------------------------------------------
 
 EMAIL_TOKEN = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"

@@ -18,7 +18,6 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
 
 import polars as pl
 
@@ -179,9 +178,6 @@ def _bucket(low: int, high: int | None) -> str:
     return f"{low}+" if high is None else f"{low}-{high}"
 
 
-ConsentState = Literal["given", "withdrawn", "expired", "missing"]
-
-
 def consent_states(
     ds: Dataset, rule: ConsentRule, lf: pl.LazyFrame, as_of: date, events: pl.LazyFrame | None
 ) -> pl.LazyFrame:
@@ -273,8 +269,6 @@ def evaluate(ds: Dataset, *, as_of: date, lf: pl.LazyFrame | None = None) -> Ret
 
 
 # -- applying rules: plans, cascades, the erasure log ------------------------------------------
-
-Action = Literal["delete", "anonymise", "review"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,9 +392,6 @@ def _cascade(catalog: Catalog, plan: Plan, root: str) -> None:
                         )
                     )
                     pending.append(name)
-
-
-ANONYMISED_MARK = "anonymised"
 
 
 def _anonymised(ds: Dataset, frame: pl.DataFrame) -> pl.Series:
