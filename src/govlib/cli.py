@@ -1,7 +1,8 @@
 """The `govlib` command: parses arguments, calls the library, maps errors to exit codes.
 
-Exit codes: 0 success, 1 a gate failed (or work found overdue), 2 a usage or input error.
-A user mistake prints one readable line and no traceback; `--debug` shows the traceback.
+Exit codes (see `govlib.errors`): 0 success, 1 a gate failed or a finding, 2 a usage or input
+error, 3 execution failed (or an internal error), 4 refused to protect personal data. Every error
+prints one readable line and no traceback; `--debug` shows the traceback.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from govlib import __version__
-from govlib.errors import GovlibError, ParameterError
+from govlib.errors import EXIT_EXECUTION, GovlibError, ParameterError
 
 app = typer.Typer(
     name="govlib",
@@ -701,6 +702,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("govlib: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # an unexpected internal error: exit 3, never 1
+        if _state["debug"]:
+            traceback.print_exc()
+        print(
+            f"govlib: internal error ({type(exc).__name__}); rerun with --debug for the "
+            "traceback and report it",
+            file=sys.stderr,
+        )
+        return EXIT_EXECUTION
     finally:
         logger.removeHandler(handler)
 

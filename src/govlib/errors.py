@@ -1,19 +1,47 @@
-"""The error types govlib raises on purpose.
+"""The error types govlib raises on purpose, and the exit codes they map to.
 
-Every one of them is a user-facing mistake or condition: the CLI prints its message on one line
-and exits with code 2. Messages name the file, dataset, column or line at fault and what to do,
-and never quote a cell value, since values may be personal data.
+Exit codes, the same for every command:
+
+====  ==========================================================================
+0     success
+1     a gate failed, or a finding (overdue records, a tampered history)
+2     a usage, configuration or input error: the user can fix it
+3     execution failed: a notebook or dataset could not be processed, or an
+      unexpected internal error (one line; ``--debug`` shows the traceback)
+4     refused to protect personal data (the leak guard, a failed erasure proof)
+====  ==========================================================================
+
+Messages name the file, dataset, column position or line at fault and what to do, and never
+quote a cell value or a column name taken from data, since either may be personal data.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+EXIT_OK = 0
+EXIT_FINDING = 1
+EXIT_USAGE = 2
+EXIT_EXECUTION = 3
+EXIT_PROTECTED = 4
+
 
 class GovlibError(Exception):
-    """Base for every error govlib raises on purpose."""
+    """Base for every error govlib raises on purpose: a user can fix its cause (exit 2)."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
+
+
+class ExecutionError(GovlibError):
+    """Work that could not be carried out although its input was valid (exit 3)."""
+
+    exit_code = EXIT_EXECUTION
+
+
+class ProtectionError(GovlibError):
+    """govlib refused to go on, to protect personal data (exit 4)."""
+
+    exit_code = EXIT_PROTECTED
 
 
 class CatalogError(GovlibError):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from govlib.errors import GovlibError
+from govlib.errors import GovlibError, ProtectionError
 
 KEY_ENV = "GOVLIB_KEY"
 KEY_FILE_ENV = "GOVLIB_KEY_FILE"
@@ -76,7 +76,7 @@ HEX_TOKEN = r"\b[0-9a-f]{32}\b|\b[0-9a-f]{40}\b|\b[0-9a-f]{64}\b"
 IBAN_TOKEN = r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"
 
 
-class LeakError(GovlibError):
+class LeakError(ProtectionError):
     """A shared output holds personal data; it was not published."""
 
 
