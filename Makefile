@@ -34,6 +34,7 @@ lint: venv
 	$(if $(NOTEBOOKS),$(BIN)/nbstripout --verify $(NOTEBOOKS))
 
 test: lint
+	@scripts/ensure-chromium
 	$(BIN)/pytest
 
 format: venv
