@@ -1,5 +1,7 @@
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -225,3 +227,13 @@ def test_inert_svg_text_passes():
         "<text>&lt;img onerror=x&gt;</text></svg>"
     )
     assert reports.inline_svg(svg).startswith("<svg")
+
+
+def test_importing_charts_changes_no_global_altair_setting():
+    code = (
+        "import altair as alt; before = (alt.theme.active, alt.renderers.active); "
+        "import govlib.charts; assert (alt.theme.active, alt.renderers.active) == before; "
+        "govlib.charts.enable(); print(alt.theme.active, alt.renderers.active)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["govlib", "svg"]

@@ -30,7 +30,7 @@ PALETTE = {
 WIDTH = 420
 
 
-@alt.theme.register("govlib", enable=True)
+@alt.theme.register("govlib", enable=False)
 def _theme() -> alt.theme.ThemeConfig:
     return {
         "config": {
@@ -47,12 +47,14 @@ def _theme() -> alt.theme.ThemeConfig:
     }
 
 
-def use_svg() -> None:
-    """Render charts as static SVG (offline, in JupyterLab and exported HTML)."""
+def enable() -> None:
+    """Use govlib's theme and render charts as static SVG (offline, in JupyterLab and HTML).
+
+    Altair's theme and renderer are global, so importing this module changes neither: a
+    notebook calls this once, after its imports.
+    """
+    alt.theme.enable("govlib")
     alt.renderers.enable("svg")
-
-
-use_svg()
 
 
 def _data(rows: Sequence[dict[str, Any]]) -> alt.Data:
