@@ -336,3 +336,18 @@ def test_erasure_with_recipients_is_encrypted_and_still_proven(tmp_path, owner, 
     names = sorted(p.name for p in out.iterdir())
     assert "erasure.json" in names
     assert all(n.endswith(".age") for n in names if n != "erasure.json")
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+def test_a_writer_that_fails_leaves_no_file_behind(tmp_path, owner, monkeypatch, encrypted):
+    if encrypted:
+        monkeypatch.setenv("GOVLIB_RECIPIENTS", owner[1])
+
+    def broken(fh):
+        fh.write(b"first rows of a person\n" * 10_000)
+        raise RuntimeError("disk on fire")
+
+    files = {"ok.csv": lambda fh: fh.write(b"fine\n"), "broken.csv": broken}
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        restricted.write_files(None, tmp_path / "out", files, prefix=".t-")
+    assert list((tmp_path / "out").rglob("*")) == []
