@@ -332,6 +332,30 @@ class Dataset(_Model):
         return {name: spec.type for name, spec in self.columns.items()}
 
 
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class RestrictedOutputs(_Model):
+    """The data owners' age public keys: restricted outputs are encrypted to them."""
+
+    recipients: list[str] = Field(default_factory=list)
+
+    @field_validator("recipients")
+    @classmethod
+    def _age_public_keys(cls, value: list[str]) -> list[str]:
+        from pyrage import RecipientError, x25519
+
+        for position, key in enumerate(value, 1):
+            try:
+                x25519.Recipient.from_str(key.strip())
+            except RecipientError:
+                raise ValueError(
+                    f"entry {position} is not an age public key (age1..., as printed by "
+                    "`age-keygen -y`); fix or remove it"
+                ) from None
+        return [key.strip() for key in value]
+
+
 class Catalog(_Model):
     """The whole catalog file."""
 
@@ -340,7 +364,25 @@ class Catalog(_Model):
     data_root: str = "."
     limits: Limits = Field(default_factory=Limits)
     gate: Gate = Field(default_factory=Gate)
+    restricted: RestrictedOutputs | None = None
     datasets: dict[str, Dataset]
+
+    @field_validator("datasets", mode="before")
+    @classmethod
+    def _identifier_names(cls, value: Any) -> Any:
+        """Dataset names become file names: only identifiers, so none leaves its folder."""
+        if isinstance(value, dict):
+            bad = [
+                str(position)
+                for position, name in enumerate(value, 1)
+                if not (isinstance(name, str) and IDENTIFIER.fullmatch(name))
+            ]
+            if bad:
+                raise ValueError(
+                    f"the dataset name at position {', '.join(bad)} is not an identifier; "
+                    "use a letter or underscore, then letters, digits or underscores only"
+                )
+        return value
 
     _path: Path = PrivateAttr(default=Path(DEFAULT_CATALOG))
 

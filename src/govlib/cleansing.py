@@ -27,7 +27,7 @@ from typing import Any
 
 import polars as pl
 
-from govlib import privacy, quality, sources
+from govlib import outputs, privacy, quality, restricted, sources
 from govlib.catalog import Catalog, Dataset, PiiKind
 from govlib.errors import GovlibError
 
@@ -501,11 +501,14 @@ def plan(
 def execute(
     catalog: Catalog, cleanse: CleansePlan, out_dir: str | Path, *, key: bytes, run_at: datetime
 ) -> dict[str, Any]:
-    """Write the cleansed copies, the quarantine and the change log into `out_dir`."""
-    from govlib import outputs
+    """Write the cleansed copies, the quarantine and the change log into `out_dir`.
 
+    All are restricted outputs (see `govlib.restricted`): 0600 in 0700 folders, encrypted when
+    recipients are configured, refused where a declared source would read them, and skipped
+    when the same inputs already produced the same files.
+    """
     inputs = sources.content_hashes(catalog)
-    log = [
+    log = "".join(
         json.dumps(
             {
                 "subject": privacy.pseudonym(subject, key),
@@ -516,24 +519,23 @@ def execute(
             },
             sort_keys=True,
         )
+        + "\n"
         for subject, rule, column, kind in cleanse.changes
-    ]
-    files: dict[str, object] = {
-        f"{name}.parquet": (lambda path, f=frame: f.write_parquet(path))
+    )
+    files: dict[str, outputs.Writer] = {
+        f"{name}.parquet": (lambda fh, f=frame: f.write_parquet(fh))
         for name, frame in cleanse.frames.items()
     }
     files |= {
-        f"quarantine/{name}.parquet": (lambda path, f=frame: f.write_parquet(path))
+        f"quarantine/{name}.parquet": (lambda fh, f=frame: f.write_parquet(fh))
         for name, frame in cleanse.quarantine.items()
         if frame.height
     }
-    files["cleanse_log.ndjson"] = lambda path: path.write_text(
-        "".join(line + "\n" for line in log), encoding="utf-8"
-    )
+    files["cleanse_log.ndjson"] = lambda fh: fh.write(log.encode("utf-8"))
     fingerprint = {"inputs": inputs, "plan": cleanse.summary()}
-    return outputs.write_bundle(
-        out_dir, files, manifest="cleanse.json", fingerprint=fingerprint,
-        extra={"run_at": run_at.isoformat(timespec="seconds"), "log_entries": len(log)},
+    return restricted.write_bundle(
+        catalog, out_dir, files, manifest="cleanse.json", fingerprint=fingerprint,
+        extra={"run_at": run_at.isoformat(timespec="seconds"), "log_entries": len(cleanse.changes)},
     )  # fmt: skip
 
 

@@ -321,7 +321,7 @@ def retention_cmd(
     report = retention.evaluate(ds, as_of=_as_of(as_of, cat.as_of))
     _print_retention(report)
     if json_path is not None:
-        retention.write_report(report, json_path)
+        retention.write_report(report, json_path, catalog=cat)
         console.print(f"wrote {json_path}")
     return report.exit_code
 
@@ -359,6 +359,7 @@ def _apply(cat, ds, day: date, out: Path | None, execute: bool, key_file: Path |
 
     if out is None:
         raise ParameterError("retention apply needs --out DIR for the new copy")
+    _check_copies(cat, out, "retention")
     key = privacy.load_key(key_file) if execute else None
     plan = retention.plan_retention(cat, ds.name, as_of=day)
     _print_plan(plan, "would change" if not execute else "to change")
@@ -368,6 +369,16 @@ def _apply(cat, ds, day: date, out: Path | None, execute: bool, key_file: Path |
     summary = retention.execute(cat, plan, out, key=key, run_at=datetime.now(UTC), kind="retention")
     _print_written(summary, out)
     return 0
+
+
+def _check_copies(cat, out: Path, kind: str) -> None:
+    """Refuse, before any work, an --out where a copy would overwrite or feed a source."""
+    from govlib import restricted
+
+    names = [f"{name}.parquet" for name in cat.names()] + [f"{kind}_log.ndjson"]
+    if kind == "cleanse":
+        names += [f"quarantine/{name}.parquet" for name in cat.names()]
+    restricted.check_out(cat, out, [*restricted.stored_names(cat, names), f"{kind}.json"])
 
 
 def _print_plan(plan, verb: str) -> None:
@@ -416,6 +427,8 @@ def cleanse_cmd(
     cat.dataset(dataset)
     if execute and out is None:
         raise ParameterError("cleanse --execute needs --out DIR for the new copy")
+    if out is not None:
+        _check_copies(cat, out, "cleanse")
     key = privacy.load_key(key_file) if execute else None
     frames = sources.load_all(cat)
     with console.status(f"planning the cleanse of {dataset}"):
@@ -474,15 +487,18 @@ def subject_find_cmd(
 ) -> None:
     """List every dataset that holds the subject, with its row count there."""
     from govlib import catalog as catalog_mod
-    from govlib import rights
+    from govlib import restricted, rights
 
     cat = catalog_mod.load(catalog)
+    if export is not None:
+        names = [f"{name}.{ext}" for name in cat.names() for ext in ("json", "csv")]
+        restricted.check_out(cat, export, restricted.stored_names(cat, names))
     match, plan = rights.find(
         cat, email=email, phone=phone, subject_id=customer_id, as_of=date.today()
     )
     _print_match(match)
     if export is not None:
-        written = rights.export(plan, export)
+        written = rights.export(plan, export, catalog=cat)
         console.print(
             f"exported {len(written)} files into {export} (restricted: holds personal data)"
         )
@@ -513,6 +529,7 @@ def subject_erase_cmd(
     from govlib import privacy, retention, rights, sources
 
     cat = catalog_mod.load(catalog)
+    _check_copies(cat, out, "erasure")
     key = privacy.load_key(key_file)
     frames = sources.load_all(cat)
     day = date.today()
@@ -522,7 +539,7 @@ def subject_erase_cmd(
     _print_match(match)
     summary = retention.execute(cat, plan, out, key=key, run_at=datetime.now(UTC), kind="erasure")
     _print_written(summary, out)
-    after = rights.copy_frames(cat, Path(out), frames)
+    after = rights.copy_frames(cat, Path(out), frames, written=retention.apply_plan(cat, plan))
     remaining = rights.remaining(cat, after, email=email, phone=phone, subject_id=customer_id)
     for name, rows in remaining.items():
         console.print(
@@ -531,6 +548,26 @@ def subject_erase_cmd(
     if any(remaining.values()):
         raise GovlibError("the subject is still findable in the new copy")
     console.print("proof: the subject is findable nowhere in the new copy")
+
+
+@app.command("decrypt")
+def decrypt_cmd(
+    file: Annotated[Path, typer.Argument(metavar="FILE.age")],
+    identity: Annotated[
+        Path, typer.Option("--identity", help="The data owner's age identity file (0600).")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the plain file (default: beside it).")
+    ] = None,
+    catalog: CatalogOption = Path("catalog.yaml"),
+) -> None:
+    """Decrypt a restricted output (NAME.age) with the data owner's identity, into a 0600 file."""
+    from govlib import catalog as catalog_mod
+    from govlib import restricted
+
+    cat = catalog_mod.load(catalog) if catalog.is_file() else None
+    target = restricted.decrypt(file, identity, out, catalog=cat)
+    console.print(f"wrote {target} (restricted: holds personal data; delete it after use)")
 
 
 def _csv(value: str | None) -> list[str] | None:

@@ -14,6 +14,7 @@ are never kept or deleted silently.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from govlib import outputs, privacy, sources
+from govlib import outputs, privacy, restricted, sources
 from govlib.catalog import (
     Catalog,
     Category,
@@ -455,8 +456,10 @@ def execute(
 ) -> dict[str, object]:
     """Write the new copy and the erasure log into `out_dir`, atomically and idempotently.
 
-    Running the same plan on the same inputs again finds `out_dir/<kind>.json` with the same
-    fingerprint and changes nothing (see `outputs.write_bundle`).
+    Both are restricted outputs (see `govlib.restricted`): 0600, encrypted when recipients are
+    configured, and refused where a declared source would read them. Running the same plan on
+    the same inputs again finds `out_dir/<kind>.json` with the same fingerprint and the files
+    with their recorded hashes, and changes nothing (see `outputs.write_bundle`).
     """
     inputs = sources.content_hashes(catalog)
     fingerprint = {
@@ -464,7 +467,9 @@ def execute(
         "as_of": plan.as_of.isoformat(),
         "inputs": inputs,
         "actions": [a.to_dict() for a in plan.actions],
-        "subjects": sorted(privacy.pseudonym(s[3], key) for s in plan.subjects),
+        "subjects": hashlib.sha256(  # one digest: the list itself stays in the log only
+            "\n".join(sorted(privacy.pseudonym(s[3], key) for s in plan.subjects)).encode()
+        ).hexdigest(),
     }
     log = "".join(
         json.dumps(
@@ -482,17 +487,21 @@ def execute(
         + "\n"
         for dataset, rule, action, subject in plan.subjects
     )
-    files: dict[str, object] = {
-        f"{name}.parquet": (lambda path, f=frame: f.write_parquet(path))
+    files: dict[str, outputs.Writer] = {
+        f"{name}.parquet": (lambda fh, f=frame: f.write_parquet(fh))
         for name, frame in apply_plan(catalog, plan).items()
     }
-    files[f"{kind}_log.ndjson"] = lambda path: path.write_text(log, encoding="utf-8")
-    return outputs.write_bundle(
-        out_dir, files, manifest=f"{kind}.json", fingerprint=fingerprint,
+    files[f"{kind}_log.ndjson"] = lambda fh: fh.write(log.encode("utf-8"))
+    return restricted.write_bundle(
+        catalog, out_dir, files, manifest=f"{kind}.json", fingerprint=fingerprint,
         extra={"run_at": run_at.isoformat(timespec="seconds"), "log_entries": len(plan.subjects)},
     )  # fmt: skip
 
 
-def write_report(report: RetentionReport, path: str | Path) -> None:
-    """Write a retention report as JSON, atomically."""
+def write_report(
+    report: RetentionReport, path: str | Path, *, catalog: Catalog | None = None
+) -> None:
+    """Write a retention report (counts only) as JSON, atomically; never over a source."""
+    path = Path(path)
+    restricted.check_out(catalog, path.parent, [path.name])
     outputs.write_json(path, report.to_dict())

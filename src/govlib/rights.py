@@ -9,19 +9,20 @@ and a proof that the subject is findable nowhere in the new copy.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
-from govlib import quality, retention, sources
+from govlib import outputs, quality, restricted, retention, sources
 from govlib.catalog import Catalog, PiiKind
-from govlib.errors import GovlibError, ParameterError
+from govlib.errors import ExecutionError, GovlibError, ParameterError
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -122,43 +123,69 @@ def neutralise(value: object) -> object:
     return value
 
 
-def export(plan: retention.Plan, out_dir: str | Path) -> list[Path]:
-    """Write the subject's rows per dataset as JSON and CSV into `out_dir` (restricted output)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
-    written = []
-    try:
-        for name, mask in sorted(plan.deletes.items()):
-            rows = plan.frames[name].filter(mask)
-            if rows.height == 0:
-                continue
-            records = rows.to_dicts()
-            (staging / f"{name}.json").write_text(
-                json.dumps(records, indent=2, default=str, ensure_ascii=False) + "\n",
-                encoding="utf-8",
-            )
-            safe = rows.with_columns(
-                pl.col(c).map_elements(neutralise, return_dtype=pl.String)
-                for c, t in rows.schema.items()
-                if t == pl.String
-            )
-            safe.write_csv(staging / f"{name}.csv")
-            written += [f"{name}.json", f"{name}.csv"]
-        for name in written:
-            (staging / name).replace(out / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return [out / name for name in written]
+def _csv_writer(rows: pl.DataFrame) -> outputs.Writer:
+    """CSV of `rows` with every text cell and every header neutralised against formulas."""
+    formula = "^[" + re.escape("".join(FORMULA_START)) + "]"
+    safe = rows.with_columns(
+        pl.when(pl.col(c).str.contains(formula))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c, t in rows.schema.items()
+        if t == pl.String
+    )
+
+    def write(fh: BinaryIO) -> None:
+        header = io.StringIO()
+        csv.writer(header, lineterminator="\n").writerow([neutralise(c) for c in rows.columns])
+        fh.write(header.getvalue().encode("utf-8"))
+        safe.write_csv(fh, include_header=False)
+
+    return write
 
 
-def copy_frames(catalog: Catalog, out_dir: Path, frames: dict[str, pl.DataFrame]) -> dict:
-    """The datasets as they stand after an erasure: new copies where written, else the source."""
+def export(
+    plan: retention.Plan, out_dir: str | Path, *, catalog: Catalog | None = None
+) -> list[Path]:
+    """Write the subject's rows per dataset as JSON and CSV into `out_dir` (restricted output).
+
+    The files are 0600 in a 0700 folder, encrypted to the recipients when configured (see
+    `govlib.restricted`), and refused where a source of `catalog` would read them.
+    """
+    files: dict[str, outputs.Writer] = {}
+    for name, mask in sorted(plan.deletes.items()):
+        rows = plan.frames[name].filter(mask)
+        if rows.height == 0:
+            continue
+        text = json.dumps(rows.to_dicts(), indent=2, default=str, ensure_ascii=False) + "\n"
+        files[f"{name}.json"] = lambda fh, t=text: fh.write(t.encode("utf-8"))
+        files[f"{name}.csv"] = _csv_writer(rows)
+    return restricted.write_files(catalog, out_dir, files, prefix=".export-")
+
+
+def copy_frames(
+    catalog: Catalog,
+    out_dir: Path,
+    frames: dict[str, pl.DataFrame],
+    *,
+    written: dict[str, pl.DataFrame] | None = None,
+) -> dict:
+    """The datasets as they stand after an erasure: new copies where written, else the source.
+
+    A plain copy is read back from `out_dir`. An encrypted one cannot be (this machine holds
+    no identity): `written`, the frames that were encrypted into it, stands for it.
+    """
     merged = dict(frames)
     for name in catalog.names():
         path = out_dir / f"{name}.parquet"
         if path.is_file():
             merged[name] = pl.read_parquet(path)
+        elif path.with_name(path.name + restricted.SUFFIX).is_file():
+            if written is None or name not in written:
+                raise ExecutionError(
+                    f"the encrypted copy of {name} cannot be checked: pass the written frames"
+                )
+            merged[name] = written[name]
     return merged
 
 
