@@ -461,16 +461,27 @@ IdOption = Annotated[
 ]
 
 
+CountryOption = Annotated[
+    str | None,
+    typer.Option("--country", help="Country of a --phone in national format (GB, DE, ...)."),
+]
+YesOption = Annotated[
+    bool, typer.Option("--yes", help="Go on when more than one subject id matches.")
+]
+
+
 @subject_app.command("find")
 def subject_find_cmd(
     email: EmailOption = None,
     phone: PhoneOption = None,
     customer_id: IdOption = None,
+    country: CountryOption = None,
     catalog: CatalogOption = Path("catalog.yaml"),
     export: Annotated[
         Path | None,
         typer.Option("--export", help="Write the subject's rows here (restricted output)."),
     ] = None,
+    yes: YesOption = False,
 ) -> None:
     """List every dataset that holds the subject, with its row count there."""
     from govlib import catalog as catalog_mod
@@ -478,10 +489,12 @@ def subject_find_cmd(
 
     cat = catalog_mod.load(catalog)
     match, plan = rights.find(
-        cat, email=email, phone=phone, subject_id=customer_id, as_of=date.today()
-    )
+        cat, email=email, phone=phone, subject_id=customer_id, country=country,
+        as_of=date.today(),
+    )  # fmt: skip
     _print_match(match)
     if export is not None:
+        rights.require_one(match, yes=yes, by_id=customer_id is not None, verb="export")
         written = rights.export(plan, export)
         console.print(
             f"exported {len(written)} files into {export} (restricted: holds personal data)"
@@ -489,7 +502,7 @@ def subject_find_cmd(
 
 
 def _print_match(match) -> None:
-    table = Table(title=f"subject found ({match.subjects} id(s))", title_justify="left")
+    table = Table(title=f"subject found ({match.subjects} subject id(s))", title_justify="left")
     table.add_column("dataset")
     table.add_column("rows")
     for name, rows in match.rows.items():
@@ -503,8 +516,10 @@ def subject_erase_cmd(
     email: EmailOption = None,
     phone: PhoneOption = None,
     customer_id: IdOption = None,
+    country: CountryOption = None,
     catalog: CatalogOption = Path("catalog.yaml"),
     key_file: KeyFileOption = None,
+    yes: YesOption = False,
 ) -> None:
     """Erase the subject everywhere into a new copy, log it, and prove it."""
     from datetime import UTC, datetime
@@ -515,22 +530,23 @@ def subject_erase_cmd(
     cat = catalog_mod.load(catalog)
     key = privacy.load_key(key_file)
     frames = sources.load_all(cat)
-    day = date.today()
     match, plan = rights.find(
-        cat, email=email, phone=phone, subject_id=customer_id, as_of=day, frames=frames
-    )
+        cat, email=email, phone=phone, subject_id=customer_id, country=country,
+        as_of=date.today(), frames=frames,
+    )  # fmt: skip
     _print_match(match)
+    rights.require_one(match, yes=yes, by_id=customer_id is not None, verb="erase")
     summary = retention.execute(cat, plan, out, key=key, run_at=datetime.now(UTC), kind="erasure")
     _print_written(summary, out)
     after = rights.copy_frames(cat, Path(out), frames)
-    remaining = rights.remaining(cat, after, email=email, phone=phone, subject_id=customer_id)
-    for name, rows in remaining.items():
+    for name, rows in rights.prove_erased(cat, after, match).items():
         console.print(
             f"proof: {name}: {rows} rows of the subject remain (were {match.rows.get(name, 0)})"
         )
-    if any(remaining.values()):
-        raise GovlibError("the subject is still findable in the new copy")
-    console.print("proof: the subject is findable nowhere in the new copy")
+    console.print(
+        "proof: the subject is findable nowhere in the new copy (every dataset searched by "
+        f"all {len(match.identifiers)} of its identifiers)"
+    )
 
 
 def _csv(value: str | None) -> list[str] | None:
