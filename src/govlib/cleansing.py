@@ -201,7 +201,7 @@ def _roles(ds: Dataset, frame: pl.DataFrame) -> dict[str, str | list[str] | None
         if spec.pii is not None and column in frame.columns:
             by_kind.setdefault(spec.pii, []).append(column)
     return {
-        "key": identity.subject_key(ds),
+        "key": ds.subject_key or (ds.primary_key[0] if ds.primary_key else None),
         "email": (by_kind.get(PiiKind.EMAIL) or [None])[0],
         "phone": (by_kind.get(PiiKind.PHONE) or [None])[0],
         "names": by_kind.get(PiiKind.PERSON_NAME, []),
