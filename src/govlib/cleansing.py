@@ -27,18 +27,12 @@ from typing import Any
 
 import polars as pl
 
-from govlib import outputs, privacy, quality, restricted, sources
+from govlib import identity, outputs, privacy, quality, restricted, sources
 from govlib.catalog import Catalog, Dataset, PiiKind
 from govlib.errors import GovlibError
 
 FUZZY_THRESHOLD = 90.0
 FIRST_NAME_THRESHOLD = 85.0  # "Jon" ~ "John" is 85.7; "Liam" ~ "Lina" is 75
-COUNTRY_ALIASES = {
-    "uk": "GB", "great britain": "GB", "britain": "GB", "england": "GB", "scotland": "GB",
-    "wales": "GB", "northern ireland": "GB", "deutschland": "DE", "holland": "NL",
-    "the netherlands": "NL", "america": "US", "united states of america": "US",
-    "éire": "IE", "eire": "IE", "españa": "ES", "espana": "ES", "italia": "IT",
-}  # fmt: skip
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y")
 
 
@@ -123,12 +117,7 @@ def rule_for(column: str, ds: Dataset) -> str | None:
 
 def standard_email(values: pl.Expr) -> pl.Expr:
     """Trimmed, with the domain lower-cased; values without one `@` are left as they are."""
-    trimmed = values.str.strip_chars()
-    parts = trimmed.str.split_exact("@", 1)
-    ok = trimmed.str.count_matches("@") == 1
-    return pl.when(ok).then(
-        parts.struct.field("field_0") + "@" + parts.struct.field("field_1").str.to_lowercase()
-    )
+    return identity.standard_email(values)
 
 
 def standard_name(value: str) -> str:
@@ -141,30 +130,12 @@ def standard_name(value: str) -> str:
 
 def standard_country(value: str) -> str | None:
     """ISO-3166 alpha-2 for a code, a name or a common alias; None when unknown."""
-    import pycountry
-
-    key = " ".join(value.split()).casefold()
-    if not key:
-        return None
-    if key in COUNTRY_ALIASES:
-        return COUNTRY_ALIASES[key]
-    try:
-        return pycountry.countries.lookup(key).alpha_2
-    except LookupError:
-        return None
+    return identity.region(value)
 
 
 def standard_phone(phone: str, country: str | None) -> str | None:
     """E.164, the region from the record's country; None when it is not a valid number."""
-    import phonenumbers
-
-    try:
-        number = phonenumbers.parse(phone, None if phone.strip().startswith("+") else country)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return identity.phone_key(phone, country)
 
 
 def standard_date(value: str) -> str | None:
@@ -218,15 +189,7 @@ def standardise(
 
 
 def _phones(frame: pl.DataFrame, column: str, ds: Dataset) -> pl.Series:
-    country = next((c for c in frame.columns if rule_for(c, ds) == "country"), None)
-    pairs = frame.select(
-        pl.col(column).alias("p"), (pl.col(country) if country else pl.lit(None)).alias("c")
-    )
-    keys = pairs.unique().drop_nulls("p")
-    mapped = keys.with_columns(
-        pl.Series("e164", [standard_phone(p, c) for p, c in keys.iter_rows()], dtype=pl.String)
-    )
-    return pairs.join(mapped, on=["p", "c"], how="left", nulls_equal=True)["e164"]
+    return identity.phone_column_keys(ds, frame, column)
 
 
 # -- duplicate subjects ----------------------------------------------------------------------
@@ -264,14 +227,12 @@ def find_duplicates(ds: Dataset, frame: pl.DataFrame) -> list[MatchPair]:
         column = roles[role]
         if column is None:
             continue
-        norm = pl.col(column).str.strip_chars().str.to_lowercase()
-        # only values that standardised cleanly: a shared placeholder is not a shared person
-        valid = norm.str.contains(
-            r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$" if role == "email" else r"^\+\d{8,15}$"
-        )
-        keyed = frame.select(
-            pl.col(key).alias("id"), norm.alias("v"), valid.fill_null(False).alias("ok")
-        ).filter("ok")
+        # identity keys: a shared placeholder is not a shared person
+        if role == "email":
+            norm = identity.email_keys(pl.col(column))
+        else:
+            norm = _phones(frame, column, ds)
+        keyed = frame.select(pl.col(key).alias("id"), norm.alias("v")).drop_nulls("v")
         joined = keyed.join(keyed, on="v", suffix="_b").filter(pl.col("id") < pl.col("id_b"))
         for a, b in joined.select("id", "id_b").iter_rows():
             _add(pairs, a, b, role, 100.0)

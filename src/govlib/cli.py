@@ -474,16 +474,27 @@ IdOption = Annotated[
 ]
 
 
+CountryOption = Annotated[
+    str | None,
+    typer.Option("--country", help="Country of a --phone in national format (GB, DE, ...)."),
+]
+YesOption = Annotated[
+    bool, typer.Option("--yes", help="Go on when more than one subject id matches.")
+]
+
+
 @subject_app.command("find")
 def subject_find_cmd(
     email: EmailOption = None,
     phone: PhoneOption = None,
     customer_id: IdOption = None,
+    country: CountryOption = None,
     catalog: CatalogOption = Path("catalog.yaml"),
     export: Annotated[
         Path | None,
         typer.Option("--export", help="Write the subject's rows here (restricted output)."),
     ] = None,
+    yes: YesOption = False,
 ) -> None:
     """List every dataset that holds the subject, with its row count there."""
     from govlib import catalog as catalog_mod
@@ -494,10 +505,12 @@ def subject_find_cmd(
         names = [f"{name}.{ext}" for name in cat.names() for ext in ("json", "csv")]
         restricted.check_out(cat, export, restricted.stored_names(cat, names))
     match, plan = rights.find(
-        cat, email=email, phone=phone, subject_id=customer_id, as_of=date.today()
-    )
+        cat, email=email, phone=phone, subject_id=customer_id, country=country,
+        as_of=date.today(),
+    )  # fmt: skip
     _print_match(match)
     if export is not None:
+        rights.require_one(match, yes=yes, by_id=customer_id is not None, verb="export")
         written = rights.export(plan, export, catalog=cat)
         console.print(
             f"exported {len(written)} files into {export} (restricted: holds personal data)"
@@ -505,7 +518,7 @@ def subject_find_cmd(
 
 
 def _print_match(match) -> None:
-    table = Table(title=f"subject found ({match.subjects} id(s))", title_justify="left")
+    table = Table(title=f"subject found ({match.subjects} subject id(s))", title_justify="left")
     table.add_column("dataset")
     table.add_column("rows")
     for name, rows in match.rows.items():
@@ -519,8 +532,10 @@ def subject_erase_cmd(
     email: EmailOption = None,
     phone: PhoneOption = None,
     customer_id: IdOption = None,
+    country: CountryOption = None,
     catalog: CatalogOption = Path("catalog.yaml"),
     key_file: KeyFileOption = None,
+    yes: YesOption = False,
 ) -> None:
     """Erase the subject everywhere into a new copy, log it, and prove it."""
     from datetime import UTC, datetime
@@ -532,22 +547,23 @@ def subject_erase_cmd(
     _check_copies(cat, out, "erasure")
     key = privacy.load_key(key_file)
     frames = sources.load_all(cat)
-    day = date.today()
     match, plan = rights.find(
-        cat, email=email, phone=phone, subject_id=customer_id, as_of=day, frames=frames
-    )
+        cat, email=email, phone=phone, subject_id=customer_id, country=country,
+        as_of=date.today(), frames=frames,
+    )  # fmt: skip
     _print_match(match)
+    rights.require_one(match, yes=yes, by_id=customer_id is not None, verb="erase")
     summary = retention.execute(cat, plan, out, key=key, run_at=datetime.now(UTC), kind="erasure")
     _print_written(summary, out)
     after = rights.copy_frames(cat, Path(out), frames, written=retention.apply_plan(cat, plan))
-    remaining = rights.remaining(cat, after, email=email, phone=phone, subject_id=customer_id)
-    for name, rows in remaining.items():
+    for name, rows in rights.prove_erased(cat, after, match).items():
         console.print(
             f"proof: {name}: {rows} rows of the subject remain (were {match.rows.get(name, 0)})"
         )
-    if any(remaining.values()):
-        raise GovlibError("the subject is still findable in the new copy")
-    console.print("proof: the subject is findable nowhere in the new copy")
+    console.print(
+        "proof: the subject is findable nowhere in the new copy (every dataset searched by "
+        f"all {len(match.identifiers)} of its identifiers)"
+    )
 
 
 @app.command("decrypt")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
+from govlib import identity
 from govlib.errors import GovlibError, ProtectionError
 
 KEY_ENV = "GOVLIB_KEY"
@@ -70,7 +71,7 @@ def pseudonymise(values: pl.Series, key: bytes) -> pl.Series:
 
 # -- the leak scanner ------------------------------------------------------------------------
 
-EMAIL_TOKEN = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+EMAIL_TOKEN = identity.EMAIL_PATTERN
 DIGIT_RUN = r"\+?\d[\d .()-]{6,22}\d"
 HEX_TOKEN = r"\b[0-9a-f]{32}\b|\b[0-9a-f]{40}\b|\b[0-9a-f]{64}\b"
 IBAN_TOKEN = r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"
@@ -117,6 +118,8 @@ class LeakScanner:
                 elif spec.pii is PiiKind.PHONE:
                     digits = values.str.replace_all(r"\D", "")
                     phones |= {d for d in digits.to_list() if len(d) >= 7}
+                    e164 = identity.phone_column_keys(ds, frame, column).drop_nulls()
+                    phones |= {k.lstrip("+") for k in e164.to_list()}
                 elif spec.pii is PiiKind.PERSON_NAME:
                     name_columns.append(column)
             if len(name_columns) >= 2:

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from govlib import identity
 from govlib.catalog import Catalog, Dataset, Gate, PiiKind
 from govlib.errors import GovlibError
 
@@ -118,7 +119,7 @@ class Timings:
 
 # -- suites ----------------------------------------------------------------------------------
 
-EMAIL_REGEX = r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+EMAIL_REGEX = identity.EMAIL_REGEX
 PHONE_REGEX = r"^\+?[\d\s().-]{7,20}$"
 
 
@@ -394,55 +395,35 @@ def referential_integrity(
 
 
 def normalised_phone(phone: pl.Expr, country: pl.Expr | None) -> pl.Expr:
-    """E.164-like digits: `+` kept, national trunk `0` replaced by the country's calling code."""
-    import phonenumbers
-
-    digits = phone.str.replace_all(r"[^\d+]", "")
-    if country is None:
-        return pl.when(digits.str.starts_with("+")).then(digits.str.slice(1))
-    codes = {region: str(phonenumbers.country_code_for_region(region)) for region in
-             phonenumbers.SUPPORTED_REGIONS}  # fmt: skip
-    code = country.str.strip_chars().str.to_uppercase().replace_strict(codes, default=None)
-    return (
-        pl.when(digits.str.starts_with("+"))
-        .then(digits.str.slice(1))
-        .when(digits.str.starts_with("00"))
-        .then(digits.str.slice(2))
-        .when(digits.str.starts_with("0"))
-        .then(code + digits.str.slice(1))
-        .otherwise(code + digits)
-    )
+    """E.164 of valid numbers, the region from the record's country (see `identity`)."""
+    return identity.phone_keys(phone, country)
 
 
 def duplicate_subjects(ds: Dataset, frame: pl.DataFrame) -> list[CheckResult]:
-    """Rows whose normalised email or phone is shared with a row of another subject id.
+    """Rows whose email or phone key is shared with a row of another subject id.
 
-    Values too short to be an address or a number (8 to 15 digits, as E.164 allows) are left
-    out: a shared placeholder is not a shared person.
+    Keys come from `identity`: values that are no address or no valid number have none (a
+    shared placeholder is not a shared person) and count as present but never shared.
     """
-    key = ds.subject_key or (ds.primary_key[0] if ds.primary_key else None)
+    key = identity.subject_key(ds)
     if key is None or key not in frame.columns:
         return []
-    country = next((c for c in ("country", "country_code") if c in frame.columns), None)
+    country = identity.country_column(ds, frame.columns)
     checks = []
     for column, spec in ds.columns.items():
         if spec.pii not in (PiiKind.EMAIL, PiiKind.PHONE) or column not in frame.columns:
             continue
         if spec.pii is PiiKind.EMAIL:
-            norm = pl.col(column).str.strip_chars().str.to_lowercase()
+            norm = identity.email_keys(pl.col(column))
         else:
             norm = normalised_phone(pl.col(column), pl.col(country) if country else None)
-        present = norm.str.len_chars().is_between(
-            *(6, 254) if spec.pii is PiiKind.EMAIL else (8, 15)
-        )
-        keyed = frame.select(pl.col(key), norm.alias("__norm"), present.alias("__ok")).filter(
-            pl.col("__ok").fill_null(False)
-        )
+        keyed = frame.select(pl.col(key), norm.alias("__norm")).drop_nulls("__norm")
         shared = keyed.filter(pl.col(key).n_unique().over("__norm") > 1).height
+        present = frame.height - frame[column].null_count()
         checks.append(
             _govlib_check(
                 ds.name, "duplicate_subjects", column, {"normalised": spec.pii.value},
-                "uniqueness", keyed.height, shared, frame.height - keyed.height,
+                "uniqueness", present, shared, frame.height - present,
             )
         )  # fmt: skip
     return checks

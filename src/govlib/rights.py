@@ -13,16 +13,16 @@ import csv
 import io
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
 import polars as pl
 
-from govlib import outputs, quality, restricted, retention, sources
+from govlib import identity, outputs, restricted, retention, sources
 from govlib.catalog import Catalog, PiiKind
-from govlib.errors import ExecutionError, GovlibError, ParameterError
+from govlib.errors import ExecutionError, GovlibError, ParameterError, ProtectionError
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -31,67 +31,127 @@ class UnknownSubjectError(GovlibError):
     """No dataset holds the subject asked for."""
 
 
+class AmbiguousSubjectError(GovlibError):
+    """The search found more than one subject id, and the command was not told to go on."""
+
+
 @dataclass(frozen=True, slots=True)
 class SubjectMatch:
-    """Where a subject's rows are: row counts per dataset (the ids stay in memory only)."""
+    """Where a subject's rows are: row counts per dataset.
+
+    `identifiers` holds every (kind, key) pair found in any of the subject's rows: subject
+    ids, e-mail and E.164 phone keys. It stays in memory (the erasure proof searches by it)
+    and is left out of `to_dict` and `repr`.
+    """
 
     rows: dict[str, int]
     subjects: int
+    identifiers: frozenset[tuple[str, str]] = field(default=frozenset(), repr=False)
 
     def to_dict(self) -> dict[str, object]:
         """The match as a plain dict: counts only."""
-        return asdict(self)
+        return {"rows": dict(self.rows), "subjects": self.subjects}
 
 
-def _ids(
+def _identifiers(catalog: Catalog, frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Per dataset, one row per identifier a record holds: (row, kind, key).
+
+    Kinds: `id` (the catalog-wide subject id), `email` and `phone` (their identity keys).
+    Every column declared as an e-mail or phone takes part, with or without a subject key.
+    """
+    tables = {}
+    for name in catalog.names():
+        ds, frame = catalog.dataset(name), frames[name]
+        parts: list[tuple[str, pl.Series]] = []
+        id_column = identity.subject_id_column(ds, catalog)
+        if id_column in frame.columns:
+            parts.append(("id", frame[id_column].cast(pl.String)))
+        for column, spec in ds.columns.items():
+            if column not in frame.columns:
+                continue
+            if spec.pii is PiiKind.EMAIL:
+                parts.append(("email", frame.select(identity.email_keys(pl.col(column)))[column]))
+            elif spec.pii is PiiKind.PHONE:
+                parts.append(("phone", identity.phone_column_keys(ds, frame, column)))
+        rows = pl.int_range(frame.height, dtype=pl.UInt32, eager=True)
+        tables[name] = pl.concat(
+            [pl.DataFrame({"row": rows, "kind": kind, "key": keys.alias("key")})
+             for kind, keys in parts]
+            or [pl.DataFrame(schema={"row": pl.UInt32, "kind": pl.String, "key": pl.String})]
+        ).drop_nulls("key")  # fmt: skip
+    return tables
+
+
+def _query(
     catalog: Catalog,
     frames: dict[str, pl.DataFrame],
     *,
     email: str | None,
     phone: str | None,
     subject_id: str | None,
-) -> list[object]:
+    country: str | None,
+) -> tuple[str, str]:
+    """The identifier asked for, as a (kind, key) pair; a `ParameterError` when unusable."""
     if sum(x is not None for x in (email, phone, subject_id)) != 1:
         raise ParameterError("give exactly one of --email, --phone or --customer-id")
-    ids: set[object] = set()
-    for name in catalog.names():
-        ds = catalog.dataset(name)
-        key, frame = ds.subject_key, frames[name]
+    if email is not None:
+        key = identity.email_key(email)
         if key is None:
+            raise ParameterError("--email is not an address like name@example.com; check it")
+        return ("email", key)
+    if phone is not None:
+        if country is not None and identity.region(country) is None:
+            raise ParameterError("--country is not a country: give an ISO code such as GB or DE")
+        if country is None and not identity.is_international(phone):
+            raise ParameterError(
+                "--phone is in national format: add --country (for example --country GB), "
+                "or write it with + and the country code"
+            )
+        key = identity.phone_key(phone, country)
+        if key is None:
+            raise ParameterError("--phone is not a valid number for its country; check it")
+        return ("phone", key)
+    return ("id", _subject_id(catalog, frames, str(subject_id)))
+
+
+def _subject_id(catalog: Catalog, frames: dict[str, pl.DataFrame], subject_id: str) -> str:
+    """`--customer-id` in the form the data's ids take (`042` is `42` for integer ids)."""
+    for name in catalog.names():
+        column = identity.subject_id_column(catalog.dataset(name), catalog)
+        if column not in frames[name].columns:
             continue
-        if subject_id is not None:
-            try:
-                wanted = pl.Series([subject_id]).cast(frame.schema[key], strict=True)
-            except pl.exceptions.InvalidOperationError:
-                raise ParameterError(
-                    f"--customer-id must be a {frame.schema[key]} value like the data's ids"
-                ) from None
-            ids |= set(frame.filter(pl.col(key).is_in(wanted.implode()))[key].to_list())
-            continue
-        country = next((c for c in ("country", "country_code") if c in frame.columns), None)
-        for column, spec in ds.columns.items():
-            if email is not None and spec.pii is PiiKind.EMAIL:
-                target = email.strip().lower()
-                hit = pl.col(column).str.strip_chars().str.to_lowercase() == target
-            elif phone is not None and spec.pii is PiiKind.PHONE:
-                digits = re.sub(r"\D", "", phone)
-                digits = digits[2:] if phone.strip().startswith("00") else digits
-                if not phone.strip().startswith(("+", "00")):
-                    digits = digits.lstrip("0")
-                if len(digits) < 7:
-                    raise ParameterError("--phone needs at least 7 digits")
-                norm = quality.normalised_phone(
-                    pl.col(column), pl.col(country) if country else None
-                )
-                hit = (
-                    norm.str.ends_with(digits)
-                    if not phone.strip().startswith(("+", "00"))
-                    else (norm == digits)
-                )
-            else:
-                continue
-            ids |= set(frame.filter(hit.fill_null(False))[key].to_list())
-    return sorted(ids, key=str)
+        dtype = frames[name].schema[column]
+        try:
+            wanted = pl.Series([subject_id.strip()]).cast(dtype, strict=True)
+        except pl.exceptions.InvalidOperationError:
+            raise ParameterError(
+                f"--customer-id must be a {dtype} value like the data's ids"
+            ) from None
+        return str(wanted.cast(pl.String).item())
+    raise ParameterError("--customer-id needs a dataset with a subject_key in the catalog")
+
+
+def _closure(
+    tables: dict[str, pl.DataFrame], start: tuple[str, str]
+) -> tuple[frozenset[tuple[str, str]], dict[str, pl.Series]]:
+    """Every identifier reachable from `start` through shared rows, and the rows holding them.
+
+    A row holding any known identifier belongs to the subject, and all its identifiers become
+    known; repeated until nothing new is found. Returns the identifiers and, per dataset, the
+    row numbers of the subject.
+    """
+    known = {start}
+    while True:
+        wanted = pl.DataFrame(sorted(known), schema=["kind", "key"], orient="row")
+        rows, found = {}, set()
+        for name, table in tables.items():
+            hit = table.join(wanted, on=["kind", "key"], how="semi")["row"].unique()
+            rows[name] = hit
+            mine = table.filter(pl.col("row").is_in(hit.implode()))
+            found |= set(mine.select("kind", "key").iter_rows())
+        if found <= known:
+            return frozenset(known), rows
+        known |= found
 
 
 def find(
@@ -100,20 +160,71 @@ def find(
     email: str | None = None,
     phone: str | None = None,
     subject_id: str | None = None,
+    country: str | None = None,
     as_of: date,
     frames: dict[str, pl.DataFrame] | None = None,
 ) -> tuple[SubjectMatch, retention.Plan]:
-    """Every dataset's rows of the subject, as counts and as a plan (row masks)."""
+    """Every dataset's rows of the subject, as counts and as a plan (row masks).
+
+    The subject is found by one identifier, then by every identifier its rows hold (all its
+    e-mails, phones and ids), in every dataset with a personal column of that kind. A phone in
+    national format needs `country` (a code or name); stored numbers take the record's own.
+    """
     frames = frames or sources.load_all(catalog)
-    ids = _ids(catalog, frames, email=email, phone=phone, subject_id=subject_id)
-    if not ids:
+    start = _query(
+        catalog, frames, email=email, phone=phone, subject_id=subject_id, country=country
+    )
+    identifiers, rows = _closure(_identifiers(catalog, frames), start)
+    if not any(len(r) for r in rows.values()):
         raise UnknownSubjectError(
             "no dataset holds that subject. Check the value (emails and phones are normalised "
             "before matching)"
         )
-    plan = retention.plan_erasure(catalog, ids, as_of=as_of, frames=frames)
-    rows = {name: int(mask.sum()) for name, mask in plan.deletes.items()}
-    return SubjectMatch(rows=dict(sorted(rows.items())), subjects=len(ids)), plan
+    plan = _plan(catalog, frames, identifiers, rows, as_of=as_of)
+    counts = {name: int(mask.sum()) for name, mask in plan.deletes.items()}
+    ids = sum(kind == "id" for kind, _ in identifiers)
+    match = SubjectMatch(dict(sorted(counts.items())), max(ids, 1), identifiers)
+    return match, plan
+
+
+def _plan(
+    catalog: Catalog,
+    frames: dict[str, pl.DataFrame],
+    identifiers: frozenset[tuple[str, str]],
+    rows: dict[str, pl.Series],
+    *,
+    as_of: date,
+) -> retention.Plan:
+    """The erasure plan: the subject ids' rows and cascade, plus every row found directly.
+
+    A dataset without a subject id (an e-mail list with its own primary key) loses the rows
+    that hold the subject's e-mail or phone; its log entries name those rows' primary keys.
+    """
+    ids: list[object] = []
+    for name in catalog.names():
+        column = identity.subject_id_column(catalog.dataset(name), catalog)
+        if column in frames[name].columns:
+            typed = frames[name][column]
+            ids += typed.filter(typed.cast(pl.String).is_in(
+                [key for kind, key in identifiers if kind == "id"])).unique().to_list()  # fmt: skip
+    unique_ids = sorted({str(i): i for i in ids}.items())
+    plan = retention.plan_erasure(catalog, [i for _, i in unique_ids], as_of=as_of, frames=frames)
+    for name, hit in rows.items():
+        frame = frames[name]
+        mask = pl.int_range(frame.height, dtype=pl.UInt32, eager=True).is_in(hit.implode())
+        before = plan.deletes.get(name)
+        extra = mask if before is None else mask & ~before
+        if not extra.any():
+            continue
+        plan.deletes[name] = extra if before is None else before | mask
+        plan.actions.append(
+            retention.PlannedAction(name, "erasure_request", "delete", int(extra.sum()))
+        )
+        pk = catalog.dataset(name).primary_key
+        if pk and identity.subject_id_column(catalog.dataset(name), catalog) is None:
+            for value in frame.filter(extra)[pk[0]].to_list():
+                plan.subjects.append((name, "erasure_request", "delete", value))
+    return plan
 
 
 def neutralise(value: object) -> object:
@@ -190,18 +301,43 @@ def copy_frames(
 
 
 def remaining(
-    catalog: Catalog,
-    frames: dict[str, pl.DataFrame],
-    *,
-    email: str | None = None,
-    phone: str | None = None,
-    subject_id: str | None = None,
+    catalog: Catalog, frames: dict[str, pl.DataFrame], match: SubjectMatch
 ) -> dict[str, int]:
-    """Rows per dataset still matching the subject (the erasure proof: all zeros)."""
-    try:
-        match, _ = find(
-            catalog, email=email, phone=phone, subject_id=subject_id, as_of=date.min, frames=frames
+    """Rows per dataset still holding any identifier of the subject (the proof: all zeros)."""
+    wanted = pl.DataFrame(sorted(match.identifiers), schema=["kind", "key"], orient="row")
+    return {
+        name: table.join(wanted, on=["kind", "key"], how="semi")["row"].n_unique()
+        for name, table in _identifiers(catalog, frames).items()
+    }
+
+
+def prove_erased(
+    catalog: Catalog, frames: dict[str, pl.DataFrame], match: SubjectMatch
+) -> dict[str, int]:
+    """Search the new copy by every identifier of the subject; raise if any row remains.
+
+    Returns the rows left per dataset (all zeros). Raises `ProtectionError` (exit 4) naming
+    each dataset that still holds the subject and how many rows, without any value.
+    """
+    left = remaining(catalog, frames, match)
+    if any(left.values()):
+        where = ", ".join(f"{name}: {n} row(s)" for name, n in sorted(left.items()) if n)
+        raise ProtectionError(
+            f"erasure proof failed: the subject is still findable in the new copy ({where}). "
+            "Do not use this copy; report it with the erasure log"
         )
-    except UnknownSubjectError:
-        return dict.fromkeys(catalog.names(), 0)
-    return {name: match.rows.get(name, 0) for name in catalog.names()}
+    return left
+
+
+def require_one(match: SubjectMatch, *, yes: bool, by_id: bool, verb: str = "erase") -> None:
+    """Refuse (`AmbiguousSubjectError`) when several subject ids match, unless `yes`.
+
+    The message gives how many, never which.
+    """
+    if match.subjects <= 1 or yes:
+        return
+    narrow = "" if by_id else ", or narrow the search with --customer-id"
+    raise AmbiguousSubjectError(
+        f"{match.subjects} subjects match (their rows share an e-mail or phone); rerun with "
+        f"--yes to {verb} all of them{narrow}"
+    )
