@@ -237,3 +237,89 @@ def test_preflight_passes_an_empty_folder_and_stops_a_foreign_key(tmp_path, monk
     monkeypatch.setenv(privacy.KEY_ENV, OTHER_KEY)
     with pytest.raises(HistoryError, match="the newest entry does not verify under the key"):
         history.preflight(tmp_path)
+
+
+# -- `make run` reads the run's own run.json before it accepts exit 1 ------------------------
+
+FAKE_GOVLIB = """#!/bin/sh
+[ "$1" = catalog ] && exit 0
+if [ -n "$RUN_JSON" ]; then
+    mkdir -p reports/run-new && printf '%s' "$RUN_JSON" > reports/run-new/run.json
+    ln -sfn run-new reports/latest
+fi
+exit "$RC"
+"""
+GATE = {"exit_code": 1, "datasets": {"customers": {"quality": "failed", "overdue": 0}}}
+NO_GATE = {"exit_code": 1, "datasets": {"customers": {"quality": "passed", "overdue": 0}}}
+
+
+def make_run(tmp_path, rc: int, run_json: dict | None, *, old_run: dict | None = None):
+    """`make run` from the project's Makefile, with a fake govlib exiting `rc`."""
+    import shutil
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    for name in ("Makefile", "pyproject.toml", "constraints.txt"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python").symlink_to(sys.executable)
+    (bin_dir / "govlib").write_text(FAKE_GOVLIB)
+    (bin_dir / "govlib").chmod(0o755)
+    (tmp_path / ".venv" / ".govlib-installed").touch()
+    if old_run is not None:
+        (tmp_path / "reports" / "run-old").mkdir(parents=True)
+        (tmp_path / "reports" / "run-old" / "run.json").write_text(json.dumps(old_run))
+        (tmp_path / "reports" / "latest").symlink_to("run-old")
+    env = {**os.environ, "RC": str(rc), "RUN_JSON": json.dumps(run_json) if run_json else ""}
+    return subprocess.run(
+        ["make", "-s", "-o", ".venv/.govlib-installed", "run"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_make_run_accepts_exit_1_when_run_json_records_a_failed_gate(tmp_path):
+    done = make_run(tmp_path, 1, GATE)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert (
+        done.stdout
+        == "make run: gates failed on the sample, as planted: see the index page above\n"
+    )
+
+
+def test_make_run_accepts_a_clean_exit_0(tmp_path):
+    done = make_run(tmp_path, 0, {"exit_code": 0, "datasets": {}})
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+@pytest.mark.parametrize(
+    ("run_json", "old_run"),
+    [(NO_GATE, None), (None, GATE), (None, None)],
+    ids=["run-json-without-a-failed-gate", "stale-latest-of-an-earlier-run", "no-run-json"],
+)
+def test_make_run_fails_on_exit_1_without_a_failed_gate_of_this_run(tmp_path, run_json, old_run):
+    done = make_run(tmp_path, 1, run_json, old_run=old_run)
+    assert done.returncode == 2  # make's own code for a failed recipe
+    assert done.stderr.splitlines()[0] == (
+        "make run: govlib run exited 1, but no reports/latest/run.json of this run records a "
+        "failed gate"
+    )
+
+
+@pytest.mark.parametrize(
+    ("rc", "says"),
+    [
+        (2, "a usage, configuration or input error"),
+        (3, "a notebook or dataset failed to execute"),
+        (4, "it refused to publish, to protect personal data"),
+        (130, "130"),
+    ],
+)
+def test_make_run_fails_on_any_other_exit_code_and_says_why(tmp_path, rc, says):
+    done = make_run(tmp_path, rc, GATE)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[0].startswith(f"make run: govlib run exited {rc}")
+    assert says in done.stderr.splitlines()[0]
+    assert "as planted" not in done.stdout
