@@ -182,8 +182,9 @@ def test_pseudonyms_are_keyed_not_plain_hashes(tmp_path):
     assert p != privacy.pseudonym("jane@example.com", b"x" * 32)
     assert p[2:] not in hashlib.sha256(b"jane@example.com").hexdigest()
     keyfile = tmp_path / "key"
-    keyfile.write_bytes(b"0123456789abcdef0123\n")
-    assert privacy.load_key(keyfile) == b"0123456789abcdef0123"
+    keyfile.write_bytes(b"5f0c9e2a7d41b8e36a90c4d1f7b2e85a\n")
+    keyfile.chmod(0o600)
+    assert privacy.load_key(keyfile) == b"5f0c9e2a7d41b8e36a90c4d1f7b2e85a"
     series = privacy.pseudonymise(pl.Series(["a", None, "a"]), key)
     assert series[0] == series[2]
     assert series[1] is None

@@ -694,7 +694,11 @@ def history_cmd(
         "reports"
     ),
 ) -> int:
-    """Print quality and retention trends across runs, or verify the hash chain."""
+    """Print quality and retention trends across runs, or verify the keyed chain.
+
+    `verify` exits 0 when the chain is intact, 1 naming the first bad entry when it is not, and
+    2 when the store or its head file is damaged or the key is missing or unusable.
+    """
     from govlib import history
 
     words = words or []
@@ -703,6 +707,9 @@ def history_cmd(
         if result.ok:
             console.print(f"history OK: {result.entries} entries, chain intact")
             return 0
+        first = f"entry {result.first_bad}" if result.first_bad else history.HEAD_NAME
+        print(f"govlib: history: NOT intact: the first bad one is {first} "
+              f"({result.entries} entries)", file=sys.stderr)  # fmt: skip
         for problem in result.problems:
             print(f"govlib: history: {problem}", file=sys.stderr)
         return 1

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
+import math
 import os
+import stat
 from pathlib import Path
 
 import polars as pl
@@ -23,22 +26,79 @@ from govlib.errors import GovlibError, ProtectionError
 KEY_ENV = "GOVLIB_KEY"
 KEY_FILE_ENV = "GOVLIB_KEY_FILE"
 MIN_KEY_BYTES = 16
+MAX_KEY_BYTES = 1024
 
 
 class PseudonymKeyError(GovlibError):
     """The pseudonymisation key is missing or unusable."""
 
 
+MIN_KEY_DISTINCT = 8
+MIN_KEY_BITS = 48.0
+KEY_ADVICE = "use at least 16 random bytes, e.g. `openssl rand -hex 32`"
+
+
+def key_weakness(key: bytes) -> str | None:
+    """Why `key` is too weak to be a secret, or None when it will do.
+
+    A key is refused when it is shorter than 16 bytes, holds fewer than 8 distinct bytes,
+    repeats a shorter pattern (``abcdabcd…``), walks (more than three quarters of its neighbouring
+    bytes are equal or one apart, as in ``0123456789abcdef``), or its estimated entropy (the Shannon
+    entropy of its byte frequencies times its length) is under 48 bits. A random hex key of 32
+    or more characters passes every test. The reason never quotes the key.
+
+    >>> key_weakness(b"a" * 16)
+    'holds only 1 distinct byte values (at least 8 needed)'
+    """
+    if len(key) < MIN_KEY_BYTES:
+        return f"is {len(key)} bytes"
+    distinct = len(set(key))
+    if distinct < MIN_KEY_DISTINCT:
+        return f"holds only {distinct} distinct byte values (at least {MIN_KEY_DISTINCT} needed)"
+    for period in range(1, len(key) // 2 + 1):
+        if all(key[i] == key[i - period] for i in range(period, len(key))):
+            return f"repeats a pattern of {period} bytes"
+    steps = sum(abs(a - b) <= 1 for a, b in itertools.pairwise(key))
+    if steps * 4 > 3 * (len(key) - 1):
+        return "is a run of neighbouring characters"
+    counts = [key.count(b) for b in set(key)]
+    bits = -sum(c * math.log2(c / len(key)) for c in counts)
+    if bits < MIN_KEY_BITS:
+        return f"has an estimated entropy of {bits:.0f} bits (at least {MIN_KEY_BITS:.0f} needed)"
+    return None
+
+
+def _read_key_file(path: Path) -> bytes:
+    """The key in a file that only its owner can read."""
+    if not path.is_file():
+        raise PseudonymKeyError(
+            f"key file {path} not found. Create it or point --key-file elsewhere"
+        )
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise PseudonymKeyError(
+            f"key file {path} can be read or changed by group or others (mode {mode:04o}); "
+            f"run `chmod 600 {path}`"
+        )
+    with path.open("rb") as fh:
+        key = fh.read(MAX_KEY_BYTES + 1).strip()
+    if len(key) > MAX_KEY_BYTES:
+        raise PseudonymKeyError(
+            f"key file {path} holds more than {MAX_KEY_BYTES} bytes: point at the key itself"
+        )
+    return key
+
+
 def load_key(key_file: str | Path | None = None) -> bytes:
-    """The secret key: `key_file`, else `$GOVLIB_KEY_FILE`, else `$GOVLIB_KEY`."""
+    """The secret key: `key_file`, else `$GOVLIB_KEY_FILE`, else `$GOVLIB_KEY`.
+
+    A key file must be private to its owner (no group or other permission bits: ``chmod
+    600``), and the key must pass `key_weakness`. Errors name where the key came from, never
+    the key.
+    """
     path = key_file or os.environ.get(KEY_FILE_ENV)
     if path:
-        path = Path(path)
-        if not path.is_file():
-            raise PseudonymKeyError(
-                f"key file {path} not found. Create it or point --key-file elsewhere"
-            )
-        key = path.read_bytes().strip()
+        key = _read_key_file(Path(path))
         where = f"key file {path}"
     elif os.environ.get(KEY_ENV):
         key = os.environ[KEY_ENV].encode("utf-8")
@@ -49,10 +109,8 @@ def load_key(key_file: str | Path | None = None) -> bytes:
             f"(at least {MIN_KEY_BYTES} random bytes, e.g. `openssl rand -hex 32`; "
             "keep it out of the repository)"
         )
-    if len(key) < MIN_KEY_BYTES:
-        raise PseudonymKeyError(
-            f"the key in {where} is {len(key)} bytes; use at least {MIN_KEY_BYTES} random bytes"
-        )
+    if problem := key_weakness(key):
+        raise PseudonymKeyError(f"the key in {where} {problem}; {KEY_ADVICE}")
     return key
 
 
