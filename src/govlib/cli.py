@@ -18,9 +18,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from govlib import __version__
-from govlib.errors import EXIT_EXECUTION, GovlibError, ParameterError
+from govlib.errors import EXIT_EXECUTION, EXIT_USAGE, GovlibError, ParameterError, printable
 
 app = typer.Typer(
     name="govlib",
@@ -30,7 +31,37 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+
+
+class _SafeConsole(Console):
+    """A console that prints every string literally: no markup, no emoji codes, no controls.
+
+    Strings reach the terminal through `render_str` (table cells and titles too), so a column
+    name such as `[/]` or one holding ANSI escapes prints as text. Styled words are `Text`
+    objects built by `_styled`.
+    """
+
+    def render_str(self, text: str, **options: object) -> Text:
+        options |= {"markup": False, "emoji": False, "highlight": False}
+        return super().render_str(printable(text), **options)  # type: ignore[arg-type]
+
+
+def _styled(*parts: str | tuple[str, str]) -> Text:
+    """A line of text and (text, style) pairs, each made printable; nothing is markup."""
+    line = Text()
+    for part in parts:
+        text, style = (part, "") if isinstance(part, str) else part
+        line.append(printable(text), style=style)
+    return line
+
+
+console = _SafeConsole(
+    highlight=False,
+    markup=False,
+    emoji=False,
+    soft_wrap=True,
+    width=None if sys.stdout.isatty() else 120,
+)
 _state = {"debug": bool(os.environ.get("GOVLIB_DEBUG"))}
 
 CatalogOption = Annotated[
@@ -167,9 +198,12 @@ def profile_cmd(
 def _print_profile(p) -> None:
     dup_keys = "-" if p.duplicate_keys is None else f"{p.duplicate_keys:,}"
     console.print(
-        f"[bold]{p.dataset}[/bold]: {p.rows:,} rows, {p.columns} columns, "
-        f"{p.duplicate_rows:,} duplicate rows, {dup_keys} duplicate keys, "
-        f"{p.size_bytes / 2**20:.1f} MiB in memory (as of {p.as_of})"
+        _styled(
+            (p.dataset, "bold"),
+            f": {p.rows:,} rows, {p.columns} columns, {p.duplicate_rows:,} duplicate rows, "
+            f"{dup_keys} duplicate keys, {p.size_bytes / 2**20:.1f} MiB in memory "
+            f"(as of {p.as_of})",
+        )
     )
     table = Table(title_justify="left")
     for header in ("column", "type", "nulls", "distinct", "PII", "category", "alerts"):
@@ -196,7 +230,9 @@ def _print_profile(p) -> None:
         console.print(pii_table)
     for f in p.findings:
         count = f" ({f.count:,})" if f.count else ""
-        console.print(f"[yellow]finding[/yellow] {f.column}: {f.finding}: {f.detail}{count}")
+        console.print(
+            _styled(("finding", "yellow"), f" {f.column}: {f.finding}: {f.detail}{count}")
+        )
 
 
 @app.command("validate")
@@ -237,7 +273,7 @@ def _print_quality(r) -> None:
             c.check.removeprefix("expect_"),
             c.column or "-",
             c.dimension,
-            f"[{colour[c.status]}]{c.status}[/]",
+            _styled((c.status, colour[c.status])),
             f"{c.unexpected_count:,}" if c.status != "error" else "-",
             f"{c.unexpected_percent:.2f}" if c.status != "error" else c.reason,
         )
@@ -245,11 +281,15 @@ def _print_quality(r) -> None:
     scores = ", ".join(f"{d} {v:.2f}" for d, v in r.scores.items() if v is not None)
     console.print(f"scores: {scores}; overall {r.overall}")
     if r.status == "error":
-        console.print(f"[magenta]error[/]: {r.counts['error']} checks could not run; fix the suite")
+        console.print(
+            _styled(
+                ("error", "magenta"), f": {r.counts['error']} checks could not run; fix the suite"
+            )
+        )
     elif r.gate_failures:
-        console.print(f"[red]gate failed[/]: {'; '.join(r.gate_failures)}")
+        console.print(_styled(("gate failed", "red"), f": {'; '.join(r.gate_failures)}"))
     else:
-        console.print("[green]gate passed[/]")
+        console.print(_styled(("gate passed", "green")))
 
 
 @app.command("suggest")
@@ -348,8 +388,8 @@ def _print_retention(report) -> None:
                 c.missing, c.flagged, c.processed_without_consent)),
             )  # fmt: skip
         console.print(consent)
-    verdict = f"[red]{report.overdue:,} records overdue[/]" if report.overdue else "none overdue"
-    console.print(verdict)
+    verdict = (f"{report.overdue:,} records overdue", "red") if report.overdue else "none overdue"
+    console.print(_styled(verdict))
 
 
 def _apply(cat, ds, day: date, out: Path | None, execute: bool, key_file: Path | None) -> int:
@@ -674,11 +714,23 @@ def history_cmd(
     return 0
 
 
+class _LineFormatter(logging.Formatter):
+    """Log records as one printable line each: a message cannot forge or colour others."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
+def _error(message: object) -> None:
+    """Print one error line on stderr."""
+    print(f"govlib: error: {printable(message)}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
     _state["debug"] = bool(os.environ.get("GOVLIB_DEBUG"))
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("govlib: %(levelname)s: %(message)s"))
+    handler.setFormatter(_LineFormatter("govlib: %(levelname)s: %(message)s"))
     logger = logging.getLogger("govlib")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -689,13 +741,15 @@ def main(argv: list[str] | None = None) -> int:
     except GovlibError as exc:
         if _state["debug"]:
             traceback.print_exc()
-        print(f"govlib: error: {exc}", file=sys.stderr)
+        _error(exc)
         return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code
-    except typer.TyperException as exc:
-        exc.show()
-        return exc.exit_code
+    except typer.TyperException as exc:  # a usage error: bad option, missing argument
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "govlib"
+        _error(f"{exc.format_message()} (see '{where} --help')")
+        return EXIT_USAGE
     except typer.Abort:
         print("govlib: aborted", file=sys.stderr)
         return 130
