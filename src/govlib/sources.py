@@ -585,6 +585,13 @@ def _read_parquet(
         casts = []
         for name, declared in schema.items():
             actual = _kind_of(found[name])
+            if actual in ("nested", "binary"):
+                raise SourceError(
+                    path,
+                    f"column {name!r} holds {actual} values ({found[name]}), which govlib "
+                    "does not read",
+                    "Export flat columns: join lists into text, drop binary columns",
+                )
             if actual != declared and not (declared == "float64" and actual == "int64"):
                 raise SourceError(
                     path,
