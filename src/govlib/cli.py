@@ -144,6 +144,7 @@ def _resolve(target: str, catalog_path: Path, data_root: Path | None):
     from govlib import catalog as catalog_mod
     from govlib import sources
 
+    limit = None  # ad-hoc files: the catalog's limit, else the default one
     if catalog_path.is_file():
         cat = catalog_mod.load(catalog_path)
         if target in cat.datasets:
@@ -151,13 +152,61 @@ def _resolve(target: str, catalog_path: Path, data_root: Path | None):
             return sources.load(ds, data_root=data_root), ds, cat.as_of
         if not Path(target).exists() and not any(ch in target for ch in "/\\."):
             cat.dataset(target)  # raises: unknown dataset, with the known names
+        limit = cat.limits.max_decompressed_mb * 1024 * 1024
     elif not Path(target).exists():
         raise ParameterError(
             f"{target!r} is neither a file nor a dataset (no catalog at {catalog_path}); "
             "pass a file path or --catalog PATH"
         )
     root = data_root if data_root is not None else Path.cwd()
-    return sources.load(target, data_root=root), None, None
+    return sources.load(target, data_root=root, max_decompressed_bytes=limit), None, None
+
+
+def _nearest_existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _writable_file(path: Path | None, option: str) -> Path | None:
+    """Refuse, before any work, an output file that cannot be written."""
+    if path is None:
+        return None
+    if path.is_dir():
+        raise ParameterError(f"{option} {path} is a folder; give a file path inside it")
+    folder = _nearest_existing(path.parent)
+    if not folder.is_dir():
+        raise ParameterError(f"{option} {path}: {folder} is a file, not a folder; choose a path")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ParameterError(f"{option} {path}: no permission to write in {folder}")
+    return path
+
+
+def _writable_folder(path: Path, option: str) -> Path:
+    """Refuse, before any work, an output folder that is a file or cannot be written."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ParameterError(f"{option} {path} is a file, not a folder; give a folder")
+    folder = _nearest_existing(path)
+    if not folder.is_dir():
+        raise ParameterError(f"{option} {path}: {folder} is a file, not a folder; choose a path")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ParameterError(f"{option} {path}: no permission to write in {folder}")
+    return path
+
+
+def _write_json(path: Path, record: object, option: str = "--json") -> None:
+    """Write a record atomically; a file system refusal is a usage error, not a crash."""
+    from govlib import outputs
+
+    try:
+        outputs.write_json(path, record)
+    except OSError as exc:
+        raise ParameterError(
+            f"{option} {path}: cannot write it ({exc.strerror or type(exc).__name__}); "
+            "choose a writable path"
+        ) from None
 
 
 DataRootOption = Annotated[
@@ -182,8 +231,9 @@ def profile_cmd(
     data_root: DataRootOption = None,
 ) -> None:
     """Profile a dataset: statistics, PII detection, catalog findings and alerts."""
-    from govlib import outputs, profiling
+    from govlib import profiling
 
+    _writable_file(json_path, "--json")
     loaded, ds, cat_as_of = _resolve(target, catalog, data_root)
     day = _as_of(as_of, cat_as_of)
     name = ds.name if ds is not None else Path(target).name
@@ -191,7 +241,7 @@ def profile_cmd(
         result = profiling.profile(loaded.frame, dataset=name, as_of=day, declared=ds)
     _print_profile(result)
     if json_path is not None:
-        outputs.write_json(json_path, result.to_dict())
+        _write_json(json_path, result.to_dict())
         console.print(f"wrote {json_path}")
 
 
@@ -247,8 +297,9 @@ def validate_cmd(
 ) -> int:
     """Validate a dataset with its Great Expectations suite; exit 1 if the gate fails."""
     from govlib import catalog as catalog_mod
-    from govlib import outputs, quality
+    from govlib import quality
 
+    _writable_file(json_path, "--json")
     cat = catalog_mod.load(catalog)
     ds = cat.dataset(dataset)
     day = _as_of(as_of, cat.as_of)
@@ -256,7 +307,7 @@ def validate_cmd(
         result = quality.validate(ds, as_of=day, suite=suite)
     _print_quality(result)
     if json_path is not None:
-        outputs.write_json(json_path, result.to_dict())
+        _write_json(json_path, result.to_dict())
         console.print(f"wrote {json_path}")
     return result.exit_code
 
@@ -305,8 +356,9 @@ def suggest_cmd(
     """Write a starter Great Expectations suite from a profile of the data."""
     import json
 
-    from govlib import outputs, profiling, quality
+    from govlib import profiling, quality
 
+    _writable_file(out, "--out")
     loaded, ds, cat_as_of = _resolve(target, catalog, data_root)
     name = ds.name if ds is not None else Path(target).name.split(".")[0]
     result = profiling.profile(
@@ -316,7 +368,7 @@ def suggest_cmd(
     if out is None:
         print(json.dumps(suite, indent=2))
         return
-    outputs.write_json(out, suite)
+    _write_json(out, suite, "--out")
     console.print(f"wrote {out}: {len(suite['expectations'])} expectations")
 
 
@@ -349,6 +401,7 @@ def retention_cmd(
     from govlib import catalog as catalog_mod
     from govlib import retention
 
+    _writable_file(json_path, "--json")
     if words[0] == "apply":
         if len(words) != 2:
             raise ParameterError("usage: govlib retention apply DATASET --out DIR [--execute]")
@@ -590,19 +643,56 @@ def _param(text: str) -> tuple[str, object]:
     return name.strip(), value
 
 
-def _batch_file(path: Path) -> dict:
-    import yaml
+def _names(value: object) -> object:
+    """A batch file's list of names: a list, or one string of comma-separated names."""
+    return _csv(value) if isinstance(value, str) else value
 
-    known = {"catalog", "datasets", "notebooks", "as_of", "workers", "timeout", "out",
-             "parameters"}  # fmt: skip
+
+def _batch_model():
+    """The pydantic model of a batch file (built on first use: pydantic is a slow import)."""
+    from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
+
+    Names = Annotated[list[StrictStr] | None, BeforeValidator(_names)]
+
+    class BatchFile(BaseModel):
+        """The settings a batch file may give, with the same meaning as the options."""
+
+        model_config = ConfigDict(extra="forbid", frozen=True)
+        catalog: Path | None = None
+        datasets: Names = None
+        notebooks: Names = None
+        as_of: date | None = None
+        workers: int | None = Field(default=None, ge=1, le=64)
+        timeout: int | None = Field(default=None, ge=1)
+        out: Path | None = None
+        parameters: dict[str, object] | None = None
+
+    return BatchFile
+
+
+def _batch_file(path: Path) -> dict:
+    """Read and check a batch file, reporting every problem in it at once."""
+    from pydantic import ValidationError
+
+    from govlib.catalog import read_yaml
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ParameterError(f"{path}: cannot read the batch file ({type(exc).__name__})") from None
-    if not isinstance(data, dict) or set(data) - known:
-        extra = ", ".join(sorted(set(data) - known)) if isinstance(data, dict) else "not a mapping"
-        raise ParameterError(f"{path}: unknown keys in the batch file: {extra}")
-    return data
+        data = read_yaml(path)
+    except ValueError as exc:
+        raise ParameterError(f"{path}: cannot read the batch file: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParameterError(f"{path}: expected a mapping of settings such as 'datasets:'")
+    try:
+        settings = _batch_model().model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            f"key {'.'.join(str(p) for p in e['loc'])!r}: {e['msg'].lower()}" for e in exc.errors()
+        ]
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        raise ParameterError(f"{path}: {count} in the batch file: {'; '.join(problems)}") from None
+    return settings.model_dump(exclude_none=True)
 
 
 @app.command("run")
@@ -645,18 +735,17 @@ def run_cmd(
     settings = _batch_file(batch) if batch else {}
     params = dict(settings.get("parameters") or {})
     params |= dict(_param(p) for p in param or [])
-    cat_path = Path(settings.get("catalog", catalog))
-    day = _as_of(as_of or (settings.get("as_of") and str(settings["as_of"])), None) if (
-        as_of or settings.get("as_of")) else None  # fmt: skip
+    day = _as_of(as_of, None) if as_of else settings.get("as_of")
+    out = _writable_folder(settings.get("out", out), "--out")
     p = batch_mod.plan(
-        catalog_path=cat_path,
+        catalog_path=settings.get("catalog", catalog),
         datasets=_csv(datasets) or settings.get("datasets"),
         notebooks=_csv(notebooks) or settings.get("notebooks"),
         as_of=day,
         parameters=params,
-        out=Path(settings.get("out", out)),
-        workers=int(settings.get("workers", workers)),
-        timeout=int(settings.get("timeout", timeout)),
+        out=out,
+        workers=settings.get("workers", workers),
+        timeout=settings.get("timeout", timeout),
         notebook_dir=notebook_dir,
     )
     batch_mod.clean_stale_staging(p.out)
