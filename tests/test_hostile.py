@@ -5,6 +5,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 
 from govlib.cli import main
 
@@ -109,3 +110,31 @@ def test_gzip_bomb_is_refused_at_the_catalogs_limit_for_datasets_and_adhoc_files
         out, err = capsys.readouterr()
         check_contract(2, out, err)
         assert "decompresses to more than the 8 MiB limit (a possible gzip bomb)" in err
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"source": {"path": "x.csv", "encoding": "rot13"}}, "'rot13' is not a character encoding"),
+        (
+            {
+                "retention": [
+                    {"name": "r", "anchor": "d", "period": "P99999999999999Y", "action": "delete"}
+                ],
+                "columns": {"d": {"type": "date"}},
+            },
+            "expected a period of at most 1,000 years",
+        ),
+    ],
+    ids=["rot13", "huge-period"],
+)
+def test_catalog_mistakes_from_the_attack_exit_2_with_one_line(tmp_path, capsys, edit, message):
+    (tmp_path / "x.csv").write_text("d\n2024-01-01\n")
+    cat = hostile.wrapping_catalog(tmp_path / "x.csv", {"d": "date"})
+    doc = yaml.safe_load(cat.read_text())
+    doc["datasets"]["hostile"] |= edit
+    cat.write_text(yaml.safe_dump(doc))
+    assert main(["catalog", "--catalog", str(cat)]) == 2
+    out, err = capsys.readouterr()
+    check_contract(2, out, err)
+    assert message in err
