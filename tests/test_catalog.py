@@ -120,3 +120,85 @@ def test_gate_merges_dataset_over_catalog(tmp_path):
     gate = cat.gate_for("orders")
     assert (gate.overall, gate.completeness, gate.validity) == (90, 95, 80)
     assert cat.gate_for("customers").validity == 95
+
+
+def test_duplicate_key_is_an_error_naming_both_lines(tmp_path):
+    path = tmp_path / "catalog.yaml"
+    text = CATALOG.read_text()
+    text = text.replace("      email: {", "      email: {type: string}\n      email: {", 1)
+    path.write_text(text)
+    line = text.splitlines().index("      email: {type: string}") + 1
+    with pytest.raises(
+        CatalogError,
+        match=rf"line {line + 1}, column 7: duplicate key \(first given at line {line}\)",
+    ):
+        catalog.load(path)
+
+
+def test_anchors_and_aliases_are_refused_before_they_expand(tmp_path):
+    path = tmp_path / "catalog.yaml"
+    laughs = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    laughs += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    path.write_text("\n".join(laughs) + "\ndatasets: *a8\n")
+    with pytest.raises(
+        CatalogError,
+        match=r"line 1, column 5: anchors and aliases \(&name, \*name\) are not allowed",
+    ) as info:
+        catalog.load(path)
+    assert len(str(info.value)) < 300
+
+
+def test_catalog_over_one_mib_is_refused_unparsed(tmp_path):
+    path = tmp_path / "catalog.yaml"
+    path.write_text("# " + "x" * (1024 * 1024) + "\n")
+    with pytest.raises(CatalogError, match=r"more than the 1,048,576-byte limit"):
+        catalog.load(path)
+
+
+def test_impossible_date_is_a_catalog_error_with_its_line(tmp_path):
+    path = tmp_path / "catalog.yaml"
+    path.write_text(CATALOG.read_text().replace("as_of: 2025-01-31", "as_of: 2025-02-30", 1))
+    with pytest.raises(CatalogError, match=r"line \d+, column 8: not a valid date \(YYYY-MM-DD\)"):
+        catalog.load(path)
+
+
+@pytest.mark.parametrize("codec", ["rot13", "base64", "hex", "idna"])
+def test_text_codec_that_is_no_file_encoding_is_refused_at_load(tmp_path, codec):
+    data = minimal()
+    data["datasets"]["customers"]["source"]["encoding"] = codec
+    with pytest.raises(
+        CatalogError,
+        match=rf"key 'source.encoding': '{codec}' is not a character encoding of text files",
+    ):
+        catalog.load(write(tmp_path, data))
+
+
+@pytest.mark.parametrize("text", ["P99999999999999Y", "P1001Y", "P12001M", "P366001D"])
+def test_period_longer_than_1000_years_is_refused(text):
+    with pytest.raises(ValueError, match="expected a period of at most 1,000 years"):
+        Period.parse(text)
+
+
+def test_period_of_1000_years_is_accepted():
+    assert Period.parse("P1000Y") == Period(months=12000)
+
+
+def test_huge_retention_period_is_a_one_line_catalog_error(tmp_path):
+    data = minimal()
+    data["datasets"]["customers"]["retention"][0]["period"] = "P99999999999999Y"
+    with pytest.raises(CatalogError, match=r"retention\[0\]\.period'.*at most 1,000 years") as info:
+        catalog.load(write(tmp_path, data))
+    assert "\n" not in str(info.value)
+
+
+def test_several_problems_fit_on_one_numbered_line(tmp_path):
+    data = minimal()
+    data["datasets"]["customers"]["lawful_basis"] = "because"
+    del data["datasets"]["orders"]["owner"]
+    with pytest.raises(CatalogError, match=r"2 problems in the catalog: \(1\) .*; \(2\) ") as info:
+        catalog.load(write(tmp_path, data))
+    assert "\n" not in str(info.value)
+
+
+def test_default_decompression_limit_is_512_mib():
+    assert catalog.Limits().max_decompressed_mb == 512

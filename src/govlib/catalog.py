@@ -34,6 +34,9 @@ from pydantic import (
 from govlib.errors import CatalogError, UnknownDatasetError
 
 DEFAULT_CATALOG = "catalog.yaml"
+MAX_YAML_BYTES = 1024 * 1024  # a catalog or batch file larger than this is refused unread
+MAX_PERIOD_MONTHS = 12 * 1000  # periods are bounded: at most 1,000 years
+MAX_PERIOD_DAYS = 366 * 1000
 
 
 class PiiKind(StrEnum):
@@ -104,10 +107,14 @@ class Period:
             raise ValueError(
                 f"expected an ISO-8601 period such as 'P24M', 'P2Y' or 'P90D', got {text!r}"
             )
+        if any(len(v) > 7 for v in match.groupdict().values() if v):
+            raise ValueError("expected a period of at most 1,000 years")
         g = {k: int(v or 0) for k, v in match.groupdict().items()}
         period = cls(months=12 * g["y"] + g["m"], days=7 * g["w"] + g["d"])
         if period.months == 0 and period.days == 0:
             raise ValueError(f"expected a period longer than zero, got {text!r}")
+        if period.months > MAX_PERIOD_MONTHS or period.days > MAX_PERIOD_DAYS:
+            raise ValueError("expected a period of at most 1,000 years")
         return period
 
     @property
@@ -120,6 +127,11 @@ class Period:
         years, months = divmod(self.months, 12)
         text = "P" + (f"{years}Y" if years else "") + (f"{months}M" if months else "")
         return text + (f"{self.days}D" if self.days else "")
+
+
+_NOT_FILE_ENCODINGS = frozenset(
+    ["idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined"]
+)
 
 
 class _Model(BaseModel):
@@ -175,11 +187,20 @@ class SourceSpec(_Model):
         import codecs
 
         try:
-            return codecs.lookup(value).name
+            name = codecs.lookup(value).name
         except LookupError:
             raise ValueError(
                 f"unknown text encoding {value!r}; use e.g. 'utf-8' or 'latin-1'"
             ) from None
+        try:
+            "a".encode(name)  # a text codec such as rot13 or base64 is no byte encoding
+        except (LookupError, UnicodeError):
+            name = "undefined"
+        if name in _NOT_FILE_ENCODINGS:
+            raise ValueError(
+                f"{value!r} is not a character encoding of text files; use e.g. 'utf-8'"
+            )
+        return name
 
 
 class Relationship(_Model):
@@ -278,9 +299,9 @@ class Gate(_Model):
 
 
 class Limits(_Model):
-    """Safety limits for reading sources."""
+    """Safety limits for reading sources (ad-hoc files use the same defaults)."""
 
-    max_decompressed_mb: int = Field(default=2048, gt=0)
+    max_decompressed_mb: int = Field(default=512, gt=0)
 
 
 class Dataset(_Model):
@@ -436,16 +457,9 @@ def load(path: str | Path = DEFAULT_CATALOG) -> Catalog:
             path, ["file not found. Pass --catalog PATH or create catalog.yaml (see README)"]
         )
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise CatalogError(path, [f"{where}{problem}. Fix the YAML syntax"]) from None
-    except UnicodeDecodeError as exc:
-        raise CatalogError(
-            path, [f"not UTF-8 text at byte {exc.start}. Save it as UTF-8"]
-        ) from None
+        raw = read_yaml(path)
+    except ValueError as exc:
+        raise CatalogError(path, [str(exc)]) from None
     if not isinstance(raw, dict):
         raise CatalogError(path, ["expected a mapping with a 'datasets' key at the top"])
     try:
@@ -460,6 +474,75 @@ def load(path: str | Path = DEFAULT_CATALOG) -> Catalog:
     if problems:
         raise CatalogError(path, problems)
     return catalog
+
+
+class StrictLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses duplicate keys, anchors and aliases, and bad dates.
+
+    A duplicate key would silently win (dropping, say, a column's PII declaration), and nested
+    aliases expand exponentially (a "billion laughs"), so both are errors naming the line.
+    """
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (&name, *name) are not allowed", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:  # noqa: D102
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node.start_mark)
+            except TypeError:
+                continue  # unhashable: the base class reports it
+            if first is not key_node.start_mark:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key (first given at line {first.line + 1})",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_timestamp(self, node: Any) -> Any:  # noqa: D102
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "not a valid date (YYYY-MM-DD)", node.start_mark
+            ) from None
+
+
+StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
+
+
+def read_yaml(path: Path, *, max_bytes: int = MAX_YAML_BYTES) -> Any:
+    """Parse a small YAML file strictly; a problem is one `ValueError` line naming the line.
+
+    The size is checked before anything is parsed.
+    """
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ValueError(
+                f"the file is {size:,} bytes, more than the {max_bytes:,}-byte limit. "
+                "Split it or remove what is not needed"
+            )
+        text = path.read_bytes().decode("utf-8")
+        return yaml.load(text, Loader=StrictLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ValueError(f"{where}{problem}. Fix the YAML") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text at byte {exc.start}. Save it as UTF-8") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read the file ({exc.strerror or type(exc).__name__})") from None
 
 
 _FIXES = {

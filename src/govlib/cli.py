@@ -18,9 +18,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from govlib import __version__
-from govlib.errors import EXIT_EXECUTION, GovlibError, ParameterError
+from govlib.errors import EXIT_EXECUTION, EXIT_USAGE, GovlibError, ParameterError, printable
 
 app = typer.Typer(
     name="govlib",
@@ -30,7 +31,37 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+
+
+class _SafeConsole(Console):
+    """A console that prints every string literally: no markup, no emoji codes, no controls.
+
+    Strings reach the terminal through `render_str` (table cells and titles too), so a column
+    name such as `[/]` or one holding ANSI escapes prints as text. Styled words are `Text`
+    objects built by `_styled`.
+    """
+
+    def render_str(self, text: str, **options: object) -> Text:
+        options |= {"markup": False, "emoji": False, "highlight": False}
+        return super().render_str(printable(text), **options)  # type: ignore[arg-type]
+
+
+def _styled(*parts: str | tuple[str, str]) -> Text:
+    """A line of text and (text, style) pairs, each made printable; nothing is markup."""
+    line = Text()
+    for part in parts:
+        text, style = (part, "") if isinstance(part, str) else part
+        line.append(printable(text), style=style)
+    return line
+
+
+console = _SafeConsole(
+    highlight=False,
+    markup=False,
+    emoji=False,
+    soft_wrap=True,
+    width=None if sys.stdout.isatty() else 120,
+)
 _state = {"debug": bool(os.environ.get("GOVLIB_DEBUG"))}
 
 CatalogOption = Annotated[
@@ -113,6 +144,7 @@ def _resolve(target: str, catalog_path: Path, data_root: Path | None):
     from govlib import catalog as catalog_mod
     from govlib import sources
 
+    limit = None  # ad-hoc files: the catalog's limit, else the default one
     if catalog_path.is_file():
         cat = catalog_mod.load(catalog_path)
         if target in cat.datasets:
@@ -120,13 +152,61 @@ def _resolve(target: str, catalog_path: Path, data_root: Path | None):
             return sources.load(ds, data_root=data_root), ds, cat.as_of
         if not Path(target).exists() and not any(ch in target for ch in "/\\."):
             cat.dataset(target)  # raises: unknown dataset, with the known names
+        limit = cat.limits.max_decompressed_mb * 1024 * 1024
     elif not Path(target).exists():
         raise ParameterError(
             f"{target!r} is neither a file nor a dataset (no catalog at {catalog_path}); "
             "pass a file path or --catalog PATH"
         )
     root = data_root if data_root is not None else Path.cwd()
-    return sources.load(target, data_root=root), None, None
+    return sources.load(target, data_root=root, max_decompressed_bytes=limit), None, None
+
+
+def _nearest_existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _writable_file(path: Path | None, option: str) -> Path | None:
+    """Refuse, before any work, an output file that cannot be written."""
+    if path is None:
+        return None
+    if path.is_dir():
+        raise ParameterError(f"{option} {path} is a folder; give a file path inside it")
+    folder = _nearest_existing(path.parent)
+    if not folder.is_dir():
+        raise ParameterError(f"{option} {path}: {folder} is a file, not a folder; choose a path")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ParameterError(f"{option} {path}: no permission to write in {folder}")
+    return path
+
+
+def _writable_folder(path: Path, option: str) -> Path:
+    """Refuse, before any work, an output folder that is a file or cannot be written."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ParameterError(f"{option} {path} is a file, not a folder; give a folder")
+    folder = _nearest_existing(path)
+    if not folder.is_dir():
+        raise ParameterError(f"{option} {path}: {folder} is a file, not a folder; choose a path")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ParameterError(f"{option} {path}: no permission to write in {folder}")
+    return path
+
+
+def _write_json(path: Path, record: object, option: str = "--json") -> None:
+    """Write a record atomically; a file system refusal is a usage error, not a crash."""
+    from govlib import outputs
+
+    try:
+        outputs.write_json(path, record)
+    except OSError as exc:
+        raise ParameterError(
+            f"{option} {path}: cannot write it ({exc.strerror or type(exc).__name__}); "
+            "choose a writable path"
+        ) from None
 
 
 DataRootOption = Annotated[
@@ -151,8 +231,9 @@ def profile_cmd(
     data_root: DataRootOption = None,
 ) -> None:
     """Profile a dataset: statistics, PII detection, catalog findings and alerts."""
-    from govlib import outputs, profiling
+    from govlib import profiling
 
+    _writable_file(json_path, "--json")
     loaded, ds, cat_as_of = _resolve(target, catalog, data_root)
     day = _as_of(as_of, cat_as_of)
     name = ds.name if ds is not None else Path(target).name
@@ -160,16 +241,19 @@ def profile_cmd(
         result = profiling.profile(loaded.frame, dataset=name, as_of=day, declared=ds)
     _print_profile(result)
     if json_path is not None:
-        outputs.write_json(json_path, result.to_dict())
+        _write_json(json_path, result.to_dict())
         console.print(f"wrote {json_path}")
 
 
 def _print_profile(p) -> None:
     dup_keys = "-" if p.duplicate_keys is None else f"{p.duplicate_keys:,}"
     console.print(
-        f"[bold]{p.dataset}[/bold]: {p.rows:,} rows, {p.columns} columns, "
-        f"{p.duplicate_rows:,} duplicate rows, {dup_keys} duplicate keys, "
-        f"{p.size_bytes / 2**20:.1f} MiB in memory (as of {p.as_of})"
+        _styled(
+            (p.dataset, "bold"),
+            f": {p.rows:,} rows, {p.columns} columns, {p.duplicate_rows:,} duplicate rows, "
+            f"{dup_keys} duplicate keys, {p.size_bytes / 2**20:.1f} MiB in memory "
+            f"(as of {p.as_of})",
+        )
     )
     table = Table(title_justify="left")
     for header in ("column", "type", "nulls", "distinct", "PII", "category", "alerts"):
@@ -196,7 +280,9 @@ def _print_profile(p) -> None:
         console.print(pii_table)
     for f in p.findings:
         count = f" ({f.count:,})" if f.count else ""
-        console.print(f"[yellow]finding[/yellow] {f.column}: {f.finding}: {f.detail}{count}")
+        console.print(
+            _styled(("finding", "yellow"), f" {f.column}: {f.finding}: {f.detail}{count}")
+        )
 
 
 @app.command("validate")
@@ -211,8 +297,9 @@ def validate_cmd(
 ) -> int:
     """Validate a dataset with its Great Expectations suite; exit 1 if the gate fails."""
     from govlib import catalog as catalog_mod
-    from govlib import outputs, quality
+    from govlib import quality
 
+    _writable_file(json_path, "--json")
     cat = catalog_mod.load(catalog)
     ds = cat.dataset(dataset)
     day = _as_of(as_of, cat.as_of)
@@ -220,7 +307,7 @@ def validate_cmd(
         result = quality.validate(ds, as_of=day, suite=suite)
     _print_quality(result)
     if json_path is not None:
-        outputs.write_json(json_path, result.to_dict())
+        _write_json(json_path, result.to_dict())
         console.print(f"wrote {json_path}")
     return result.exit_code
 
@@ -237,7 +324,7 @@ def _print_quality(r) -> None:
             c.check.removeprefix("expect_"),
             c.column or "-",
             c.dimension,
-            f"[{colour[c.status]}]{c.status}[/]",
+            _styled((c.status, colour[c.status])),
             f"{c.unexpected_count:,}" if c.status != "error" else "-",
             f"{c.unexpected_percent:.2f}" if c.status != "error" else c.reason,
         )
@@ -245,11 +332,15 @@ def _print_quality(r) -> None:
     scores = ", ".join(f"{d} {v:.2f}" for d, v in r.scores.items() if v is not None)
     console.print(f"scores: {scores}; overall {r.overall}")
     if r.status == "error":
-        console.print(f"[magenta]error[/]: {r.counts['error']} checks could not run; fix the suite")
+        console.print(
+            _styled(
+                ("error", "magenta"), f": {r.counts['error']} checks could not run; fix the suite"
+            )
+        )
     elif r.gate_failures:
-        console.print(f"[red]gate failed[/]: {'; '.join(r.gate_failures)}")
+        console.print(_styled(("gate failed", "red"), f": {'; '.join(r.gate_failures)}"))
     else:
-        console.print("[green]gate passed[/]")
+        console.print(_styled(("gate passed", "green")))
 
 
 @app.command("suggest")
@@ -265,8 +356,9 @@ def suggest_cmd(
     """Write a starter Great Expectations suite from a profile of the data."""
     import json
 
-    from govlib import outputs, profiling, quality
+    from govlib import profiling, quality
 
+    _writable_file(out, "--out")
     loaded, ds, cat_as_of = _resolve(target, catalog, data_root)
     name = ds.name if ds is not None else Path(target).name.split(".")[0]
     result = profiling.profile(
@@ -276,7 +368,7 @@ def suggest_cmd(
     if out is None:
         print(json.dumps(suite, indent=2))
         return
-    outputs.write_json(out, suite)
+    _write_json(out, suite, "--out")
     console.print(f"wrote {out}: {len(suite['expectations'])} expectations")
 
 
@@ -309,6 +401,7 @@ def retention_cmd(
     from govlib import catalog as catalog_mod
     from govlib import retention
 
+    _writable_file(json_path, "--json")
     if words[0] == "apply":
         if len(words) != 2:
             raise ParameterError("usage: govlib retention apply DATASET --out DIR [--execute]")
@@ -348,8 +441,8 @@ def _print_retention(report) -> None:
                 c.missing, c.flagged, c.processed_without_consent)),
             )  # fmt: skip
         console.print(consent)
-    verdict = f"[red]{report.overdue:,} records overdue[/]" if report.overdue else "none overdue"
-    console.print(verdict)
+    verdict = (f"{report.overdue:,} records overdue", "red") if report.overdue else "none overdue"
+    console.print(_styled(verdict))
 
 
 def _apply(cat, ds, day: date, out: Path | None, execute: bool, key_file: Path | None) -> int:
@@ -603,19 +696,56 @@ def _param(text: str) -> tuple[str, object]:
     return name.strip(), value
 
 
-def _batch_file(path: Path) -> dict:
-    import yaml
+def _names(value: object) -> object:
+    """A batch file's list of names: a list, or one string of comma-separated names."""
+    return _csv(value) if isinstance(value, str) else value
 
-    known = {"catalog", "datasets", "notebooks", "as_of", "workers", "timeout", "out",
-             "parameters"}  # fmt: skip
+
+def _batch_model():
+    """The pydantic model of a batch file (built on first use: pydantic is a slow import)."""
+    from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
+
+    Names = Annotated[list[StrictStr] | None, BeforeValidator(_names)]
+
+    class BatchFile(BaseModel):
+        """The settings a batch file may give, with the same meaning as the options."""
+
+        model_config = ConfigDict(extra="forbid", frozen=True)
+        catalog: Path | None = None
+        datasets: Names = None
+        notebooks: Names = None
+        as_of: date | None = None
+        workers: int | None = Field(default=None, ge=1, le=64)
+        timeout: int | None = Field(default=None, ge=1)
+        out: Path | None = None
+        parameters: dict[str, object] | None = None
+
+    return BatchFile
+
+
+def _batch_file(path: Path) -> dict:
+    """Read and check a batch file, reporting every problem in it at once."""
+    from pydantic import ValidationError
+
+    from govlib.catalog import read_yaml
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ParameterError(f"{path}: cannot read the batch file ({type(exc).__name__})") from None
-    if not isinstance(data, dict) or set(data) - known:
-        extra = ", ".join(sorted(set(data) - known)) if isinstance(data, dict) else "not a mapping"
-        raise ParameterError(f"{path}: unknown keys in the batch file: {extra}")
-    return data
+        data = read_yaml(path)
+    except ValueError as exc:
+        raise ParameterError(f"{path}: cannot read the batch file: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParameterError(f"{path}: expected a mapping of settings such as 'datasets:'")
+    try:
+        settings = _batch_model().model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            f"key {'.'.join(str(p) for p in e['loc'])!r}: {e['msg'].lower()}" for e in exc.errors()
+        ]
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        raise ParameterError(f"{path}: {count} in the batch file: {'; '.join(problems)}") from None
+    return settings.model_dump(exclude_none=True)
 
 
 @app.command("run")
@@ -658,18 +788,17 @@ def run_cmd(
     settings = _batch_file(batch) if batch else {}
     params = dict(settings.get("parameters") or {})
     params |= dict(_param(p) for p in param or [])
-    cat_path = Path(settings.get("catalog", catalog))
-    day = _as_of(as_of or (settings.get("as_of") and str(settings["as_of"])), None) if (
-        as_of or settings.get("as_of")) else None  # fmt: skip
+    day = _as_of(as_of, None) if as_of else settings.get("as_of")
+    out = _writable_folder(settings.get("out", out), "--out")
     p = batch_mod.plan(
-        catalog_path=cat_path,
+        catalog_path=settings.get("catalog", catalog),
         datasets=_csv(datasets) or settings.get("datasets"),
         notebooks=_csv(notebooks) or settings.get("notebooks"),
         as_of=day,
         parameters=params,
-        out=Path(settings.get("out", out)),
-        workers=int(settings.get("workers", workers)),
-        timeout=int(settings.get("timeout", timeout)),
+        out=out,
+        workers=settings.get("workers", workers),
+        timeout=settings.get("timeout", timeout),
         notebook_dir=notebook_dir,
     )
     batch_mod.clean_stale_staging(p.out)
@@ -734,11 +863,23 @@ def history_cmd(
     return 0
 
 
+class _LineFormatter(logging.Formatter):
+    """Log records as one printable line each: a message cannot forge or colour others."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
+def _error(message: object) -> None:
+    """Print one error line on stderr."""
+    print(f"govlib: error: {printable(message)}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
     _state["debug"] = bool(os.environ.get("GOVLIB_DEBUG"))
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("govlib: %(levelname)s: %(message)s"))
+    handler.setFormatter(_LineFormatter("govlib: %(levelname)s: %(message)s"))
     logger = logging.getLogger("govlib")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -749,13 +890,15 @@ def main(argv: list[str] | None = None) -> int:
     except GovlibError as exc:
         if _state["debug"]:
             traceback.print_exc()
-        print(f"govlib: error: {exc}", file=sys.stderr)
+        _error(exc)
         return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code
-    except typer.TyperException as exc:
-        exc.show()
-        return exc.exit_code
+    except typer.TyperException as exc:  # a usage error: bad option, missing argument
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "govlib"
+        _error(f"{exc.format_message()} (see '{where} --help')")
+        return EXIT_USAGE
     except typer.Abort:
         print("govlib: aborted", file=sys.stderr)
         return 130

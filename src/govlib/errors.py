@@ -17,6 +17,7 @@ quote a cell value or a column name taken from data, since either may be persona
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 EXIT_OK = 0
@@ -24,6 +25,19 @@ EXIT_FINDING = 1
 EXIT_USAGE = 2
 EXIT_EXECUTION = 3
 EXIT_PROTECTED = 4
+
+# C0 and C1 control characters (ESC starts ANSI sequences; U+009B is a one-byte CSI) and the
+# line and paragraph separators: none may reach a terminal or a log line from data.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: object) -> str:
+    r"""`text` as one terminal-safe line: control characters and line breaks become `?`.
+
+    >>> printable("a\x1b[31mb\nc")
+    'a?[31mb?c'
+    """
+    return _UNPRINTABLE.sub("?", str(text))
 
 
 class GovlibError(Exception):
@@ -54,8 +68,12 @@ class CatalogError(GovlibError):
         self.path = Path(path)
         self.problems = list(problems)
         count = len(self.problems)
-        head = f"{self.path}: {count} problem{'s' if count != 1 else ''} in the catalog"
-        super().__init__(head + ":\n  - " + "\n  - ".join(self.problems))
+        head = f"{self.path}: {count} problem{'s' if count != 1 else ''} in the catalog: "
+        if count == 1:
+            super().__init__(head + self.problems[0])
+        else:
+            listed = (f"({i}) {p}" for i, p in enumerate(self.problems, start=1))
+            super().__init__(head + "; ".join(listed))
 
 
 class UnknownDatasetError(GovlibError):

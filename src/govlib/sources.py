@@ -6,8 +6,9 @@ a missing header, a wrong delimiter, ragged rows, duplicate or drifting columns,
 encodings, sentinel strings in numeric columns, files that are not what their name says,
 truncated or oversized compressed files, and paths that lead outside the data root.
 
-Every problem raises `SourceError` with one line naming the file, line, column and expected
-type, and never quoting a cell value: values may be personal data.
+Every problem raises `SourceError` with one line naming the file, line, column position and
+expected type, and never quoting a cell value or a column name found in the file: either may be
+personal data. A column is named by its position and masked shape (`column 3, shaped Aa_a`).
 
 >>> frame = scan(catalog.load("catalog.yaml").dataset("customers"))  # doctest: +SKIP
 """
@@ -26,12 +27,14 @@ from pathlib import Path
 
 import polars as pl
 
-from govlib.catalog import Catalog, ColumnType, Dataset, SourceSpec
+from govlib.catalog import Catalog, ColumnType, Dataset, Limits, SourceSpec
 from govlib.errors import SourceError
 
 log = logging.getLogger("govlib")
 
-DEFAULT_MAX_DECOMPRESSED = 2048 * 1024 * 1024
+# Ad-hoc files get the catalog's default limit: a small gzip must not expand without bound.
+DEFAULT_MAX_DECOMPRESSED = Limits().max_decompressed_mb * 1024 * 1024
+csv.field_size_limit(2**31 - 1)  # a long field is valid; the decompression limit bounds it
 SENTINELS = frozenset(
     [*("N/A", "NA", "n/a", "na", "NULL", "null", "Null", "-", "--", "?", "NaN", "nan"),
      *("None", "none", "#N/A", "missing", "MISSING")]
@@ -281,13 +284,16 @@ def _read_bytes(path: Path, spec: SourceSpec, limit: int, fmt: str) -> bytes:
     for magic, what in _MAGIC.items():
         if head.startswith(magic):
             raise SourceError(path, f"is {what}, not {fmt}", "Export the data as CSV or Parquet")
+    too_big = SourceError(
+        path,
+        f"is larger than the {limit // 2**20} MiB limit",
+        "Raise limits.max_decompressed_mb in the catalog if this is expected",
+    )
+    if path.stat().st_size > limit:  # checked before reading the file
+        raise too_big
     data = _gunzip(path, limit) if gz and spec.compression != "none" else path.read_bytes()
     if len(data) > limit:
-        raise SourceError(
-            path,
-            f"is larger than the {limit // 2**20} MiB limit",
-            "Raise limits.max_decompressed_mb in the catalog if this is expected",
-        )
+        raise too_big
     sniff = data[:65536]
     if b"\x00" in sniff and not spec.encoding.startswith("utf-16"):
         offset = sniff.index(b"\x00")
@@ -370,24 +376,63 @@ def _read_csv(
     """
     if not text.strip():
         raise SourceError(path, "file holds only whitespace", "Check the export that wrote it")
+    if "\r" in text and "\n" not in text:
+        text = text.replace("\r", "\n")  # bare-CR line endings (old Mac exports)
+    header, records, line_num = _check_rows(path, text, spec, schema)
+    one_line_each = line_num == records + (1 if spec.has_header else 0)  # no multi-line
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            separator=spec.delimiter,
+            has_header=spec.has_header,
+            new_columns=[h.strip() for h in header],
+            infer_schema=False,
+            null_values=None,
+            raise_if_empty=False,
+        )
+    except pl.exceptions.PolarsError:
+        raise SourceError(path, "cannot be parsed as CSV", "Check its quoting") from None
+    if frame.width == 0 and header:
+        frame = pl.DataFrame(schema={name.strip(): pl.String for name in header})
+    if frame.height != records:
+        raise SourceError(
+            path,
+            f"the CSV parsers disagree on the number of rows ({records} or {frame.height}): "
+            "the file mixes line endings or quotes oddly",
+            "Re-export it with one kind of line ending and standard quoting",
+        )
+    return frame, one_line_each
+
+
+def _check_rows(
+    path: Path, text: str, spec: SourceSpec, schema: dict[str, ColumnType] | None
+) -> tuple[list[str], int, int]:
+    """The header, the number of data records and of physical lines; ragged rows are errors."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=spec.delimiter, strict=False)
-    header = next(reader)
-    if not spec.has_header:
-        if schema is None:
-            raise SourceError(path, "has_header is false but no schema is declared", "Declare it")
-        if len(header) != len(schema):
-            raise SourceError(
-                path,
-                f"ragged rows: line 1 has {len(header)} fields, expected {len(schema)}",
-                "Fix the row or the declared columns",
-            )
-        header = list(schema)
-    _check_header(path, header, spec, schema)
-    width, records, ragged = len(header), 0 if spec.has_header else 1, []
-    for row in reader:
-        records += 1
-        if len(row) != width and row:
-            ragged.append((reader.line_num, len(row)))
+    try:
+        header = next(reader)
+        if not spec.has_header:
+            if schema is None:
+                raise SourceError(
+                    path, "has_header is false but no schema is declared", "Declare it"
+                )
+            if len(header) != len(schema):
+                raise SourceError(
+                    path,
+                    f"ragged rows: line 1 has {len(header)} fields, expected {len(schema)}",
+                    "Fix the row or the declared columns",
+                )
+            header = list(schema)
+        _check_header(path, header, spec, schema)
+        width, records, ragged = len(header), 0 if spec.has_header else 1, []
+        for row in reader:
+            records += 1
+            if len(row) != width and row:
+                ragged.append((reader.line_num, len(row)))
+    except csv.Error:
+        raise SourceError(
+            path, f"line {reader.line_num} is not valid CSV", "Check its quoting"
+        ) from None
     if ragged:
         line, got = ragged[0]
         more = f" (and {len(ragged) - 1} more rows)" if len(ragged) > 1 else ""
@@ -396,19 +441,27 @@ def _read_csv(
             f"ragged rows: line {line} has {got} fields, expected {width}{more}",
             "Quote fields that contain the delimiter, or fix the rows",
         )
-    one_line_each = reader.line_num == records + (1 if spec.has_header else 0)  # no multi-line
-    frame = pl.read_csv(
-        io.BytesIO(text.encode("utf-8")),
-        separator=spec.delimiter,
-        has_header=spec.has_header,
-        new_columns=None if spec.has_header else header,
-        infer_schema=False,
-        null_values=None,
-        raise_if_empty=False,
-    )
-    if frame.width == 0 and header:
-        frame = pl.DataFrame(schema={name: pl.String for name in header})
-    return frame, one_line_each
+    return header, records, reader.line_num
+
+
+def _shape(name: str) -> str:
+    """A name's masked shape: letters as A/a, digits as 9, runs collapsed (`Aa_a9`)."""
+    out: list[str] = []
+    for ch in name[:64]:
+        if ch.isalpha():
+            kind = "A" if ch.isupper() else "a"
+        elif ch.isdigit():
+            kind = "9"
+        else:
+            kind = ch if ch in "_-. @" else "?"
+        if not out or out[-1] != kind or kind not in "Aa9":
+            out.append(kind)
+    return "".join(out) + ("…" if len(name) > 64 else "")
+
+
+def _column(position: int, name: str) -> str:
+    """How an error names a column found in a file: by position and masked shape."""
+    return f"column {position} (shaped {_shape(name)})"
 
 
 def _check_header(
@@ -425,11 +478,15 @@ def _check_header(
                     f"{shown}-delimited, not {spec.delimiter!r}-delimited",
                     "Set source.delimiter in the catalog",
                 )
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise SourceError(
-            path, f"duplicate column names: {', '.join(dupes)}", "Give each column its own name"
-        )
+    first: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        if name in first:
+            raise SourceError(
+                path,
+                f"duplicate column names: column {position} repeats column {first[name]}",
+                "Give each column its own name",
+            )
+        first[name] = position
     if any(not n for n in names):
         position = names.index("") + 1
         raise SourceError(path, f"column {position} of the header has no name", "Name it")
@@ -451,14 +508,20 @@ def _check_header(
 
 
 def _check_drift(path: Path, names: Iterable[str], schema: dict[str, ColumnType]) -> None:
+    """Refuse a file whose columns differ from the declared ones.
+
+    Missing declared columns are named (the catalog holds those names); undeclared ones are
+    given by position and shape, since their names come from the data.
+    """
     names = list(names)
     missing = [c for c in schema if c not in names]
-    extra = [c for c in names if c not in schema]
+    extra = [_column(i, c) for i, c in enumerate(names, start=1) if c not in schema]
     problems = []
     if missing:
         problems.append(f"missing declared columns: {', '.join(missing)}")
     if extra:
-        problems.append(f"undeclared columns: {', '.join(extra)}")
+        listed = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+        problems.append(f"{len(extra)} undeclared columns: {listed}")
     if problems:
         raise SourceError(
             path,
@@ -471,7 +534,7 @@ def _read_ndjson(path: Path, text: str, schema: dict[str, ColumnType] | None) ->
     import json
 
     keys: dict[str, None] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -490,9 +553,14 @@ def _read_ndjson(path: Path, text: str, schema: dict[str, ColumnType] | None) ->
     columns = list(schema) if schema is not None else list(keys)
     if not columns:
         return pl.DataFrame()
-    return pl.read_ndjson(
-        io.BytesIO(text.encode("utf-8")), schema={c: pl.String for c in columns}
-    ).select(columns)
+    try:
+        return pl.read_ndjson(
+            io.BytesIO(text.encode("utf-8")), schema={c: pl.String for c in columns}
+        ).select(columns)
+    except pl.exceptions.PolarsError:
+        raise SourceError(
+            path, "cannot be read as NDJSON", "Write one flat JSON object per line"
+        ) from None
 
 
 def _read_parquet(
@@ -509,7 +577,7 @@ def _read_parquet(
     try:
         found = pl.read_parquet_schema(path)
         rows = pl.scan_parquet(path).select(pl.len()).collect().item()
-    except (pl.exceptions.ComputeError, OSError):
+    except (pl.exceptions.PolarsError, OSError):
         raise SourceError(path, "Parquet file is corrupt", "Copy or export it again") from None
     lf = pl.scan_parquet(path)
     if schema is not None:
@@ -517,6 +585,13 @@ def _read_parquet(
         casts = []
         for name, declared in schema.items():
             actual = _kind_of(found[name])
+            if actual in ("nested", "binary"):
+                raise SourceError(
+                    path,
+                    f"column {name!r} holds {actual} values ({found[name]}), which govlib "
+                    "does not read",
+                    "Export flat columns: join lists into text, drop binary columns",
+                )
             if actual != declared and not (declared == "float64" and actual == "int64"):
                 raise SourceError(
                     path,
@@ -530,6 +605,10 @@ def _read_parquet(
 
 
 def _kind_of(dtype: pl.DataType) -> str:
+    if dtype.is_nested():
+        return "nested"
+    if dtype == pl.Binary:
+        return "binary"
     if dtype.is_integer():
         return "int64"
     if dtype.is_float():
@@ -592,8 +671,9 @@ def _apply_types(
         schema, inferred_sentinels = _infer(nulled)
         for column, count in inferred_sentinels.items():
             warnings.append(
-                f"{path}: column {column!r} looks {schema[column]} but holds {count} sentinel "
-                "strings (such as N/A); they are read as null"
+                f"{path}: {_column(raw.columns.index(column) + 1, column)} looks "
+                f"{schema[column]} but holds {count} sentinel strings (such as N/A); they are "
+                "read as null"
             )
             token_counts[column] = token_counts.get(column, 0) + count
         nulled = nulled.with_columns(
