@@ -176,24 +176,6 @@ def _read_head(out: Path) -> dict[str, Any] | None:
     return head
 
 
-def _head_problem(key: bytes, head: dict[str, Any] | None, count: int, newest: str) -> str | None:
-    """What is wrong between the head file and the chain's end, or None."""
-    if head is None:
-        return f"{HEAD_NAME} is missing"
-    if not hmac.compare_digest(head["mac"], _head_mac(key, head["entries"], head["head"])):
-        return f"{HEAD_NAME} was rewritten without the key"
-    if head["entries"] > count:
-        return (
-            f"entries {count + 1} to {head['entries']} were removed from the end "
-            f"({HEAD_NAME} records {head['entries']})"
-        )
-    if head["entries"] < count:
-        return f"entries {head['entries'] + 1} to {count} were added behind {HEAD_NAME}'s back"
-    if head["head"] != newest:
-        return f"the newest entry does not match {HEAD_NAME}"
-    return None
-
-
 def _entry_ok(key: bytes, row: tuple) -> bool:
     """Whether a stored entry carries the MAC of its own content under `key`."""
     seq, kind, run_id, dataset, payload, prev_hash, digest = row
