@@ -351,3 +351,24 @@ def test_a_writer_that_fails_leaves_no_file_behind(tmp_path, owner, monkeypatch,
     with pytest.raises(RuntimeError, match="disk on fire"):
         restricted.write_files(None, tmp_path / "out", files, prefix=".t-")
     assert list((tmp_path / "out").rglob("*")) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["suggest", "customers", "--out", "data/sample/customers.csv"],
+        ["profile", "orders", "--json", "data/sample/orders.parquet"],
+        ["validate", "customers", "--json", "data/sample/customers.csv"],
+        ["profile", "data/sample/customers.csv", "--json", "data/sample/customers.csv"],
+        ["suggest", "data/sample/orders.parquet", "--out", "data/sample/orders.parquet"],
+    ],
+    ids=["suggest-out", "profile-json", "validate-json", "adhoc-profile", "adhoc-suggest"],
+)
+def test_json_and_suite_outputs_never_overwrite_a_source(project, monkeypatch, capsys, args):
+    monkeypatch.chdir(project)
+    before = hashes(project / "data" / "sample")
+    assert main([*args, "--catalog", "catalog.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "refusing to write" in err or "is the file this command reads" in err
+    assert hashes(project / "data" / "sample") == before

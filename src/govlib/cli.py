@@ -169,10 +169,23 @@ def _nearest_existing(path: Path) -> Path:
     return path
 
 
-def _writable_file(path: Path | None, option: str) -> Path | None:
-    """Refuse, before any work, an output file that cannot be written."""
+def _writable_file(
+    path: Path | None, option: str, *, catalog: Path | None = None, inputs: tuple[str, ...] = ()
+) -> Path | None:
+    """Refuse, before any work, an output file that cannot be written or would hit a source.
+
+    A source is a file any dataset of the `catalog` reads (path or glob), or one of the
+    `inputs` the command reads itself: govlib never writes either.
+    """
     if path is None:
         return None
+    from govlib import catalog as catalog_mod
+    from govlib import restricted
+
+    if any(Path(i).exists() and path.resolve() == Path(i).resolve() for i in inputs):
+        raise ParameterError(f"{option} {path} is the file this command reads; choose another")
+    if catalog is not None and catalog.is_file():
+        restricted.check_out(catalog_mod.load(catalog), path.parent, [path.name])
     if path.is_dir():
         raise ParameterError(f"{option} {path} is a folder; give a file path inside it")
     folder = _nearest_existing(path.parent)
@@ -233,7 +246,7 @@ def profile_cmd(
     """Profile a dataset: statistics, PII detection, catalog findings and alerts."""
     from govlib import profiling
 
-    _writable_file(json_path, "--json")
+    _writable_file(json_path, "--json", catalog=catalog, inputs=(target,))
     loaded, ds, cat_as_of = _resolve(target, catalog, data_root)
     day = _as_of(as_of, cat_as_of)
     name = ds.name if ds is not None else Path(target).name
@@ -299,7 +312,7 @@ def validate_cmd(
     from govlib import catalog as catalog_mod
     from govlib import quality
 
-    _writable_file(json_path, "--json")
+    _writable_file(json_path, "--json", catalog=catalog)
     cat = catalog_mod.load(catalog)
     ds = cat.dataset(dataset)
     day = _as_of(as_of, cat.as_of)
@@ -358,7 +371,7 @@ def suggest_cmd(
 
     from govlib import profiling, quality
 
-    _writable_file(out, "--out")
+    _writable_file(out, "--out", catalog=catalog, inputs=(target,))
     loaded, ds, cat_as_of = _resolve(target, catalog, data_root)
     name = ds.name if ds is not None else Path(target).name.split(".")[0]
     result = profiling.profile(
