@@ -182,10 +182,6 @@ def _writable_file(
     from govlib import catalog as catalog_mod
     from govlib import restricted
 
-    if any(Path(i).exists() and path.resolve() == Path(i).resolve() for i in inputs):
-        raise ParameterError(f"{option} {path} is the file this command reads; choose another")
-    if catalog is not None and catalog.is_file():
-        restricted.check_out(catalog_mod.load(catalog), path.parent, [path.name])
     if path.is_dir():
         raise ParameterError(f"{option} {path} is a folder; give a file path inside it")
     folder = _nearest_existing(path.parent)
@@ -193,6 +189,10 @@ def _writable_file(
         raise ParameterError(f"{option} {path}: {folder} is a file, not a folder; choose a path")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ParameterError(f"{option} {path}: no permission to write in {folder}")
+    if any(Path(i).exists() and path.resolve() == Path(i).resolve() for i in inputs):
+        raise ParameterError(f"{option} {path} is the file this command reads; choose another")
+    if catalog is not None and catalog.is_file():
+        restricted.check_out(catalog_mod.load(catalog), path.parent, [path.name])
     return path
 
 
