@@ -54,6 +54,7 @@ class ColumnProfile:
     null_rate: float
     distinct: int  # distinct non-null values
     personal: bool = False
+    publishable: bool = False  # the catalog allows its values (each held by >= k rows)
     pii_kind: str | None = None
     category: str = Category.NON_PERSONAL.value
     min: float | str | None = None
@@ -586,6 +587,7 @@ def _column_profile(
         null_rate=round(nulls / rows, 6) if rows else 0.0,
         distinct=distinct,
         personal=finding is not None,
+        publishable=publish,
         pii_kind=finding.kind if finding else None,
         category=finding.category if finding else Category.NON_PERSONAL.value,
         suppressed=suppressed,
