@@ -177,7 +177,8 @@ def test_zero_row_parquet_profiles_to_zero_rows_with_a_warning(tmp_path, capsys)
     assert record["duplicate_rows"] == 0
 
 
-def test_a_two_thousand_column_file_profiles_every_column(tmp_path):
+@pytest.mark.parametrize("streaming", [False, True], ids=["in-memory", "streaming"])
+def test_a_two_thousand_column_file_profiles_every_column(tmp_path, streaming):
     frame = pl.DataFrame(
         {
             f"c{i}": [f"v{(i + r) % 7}" if i % 2 else (i * r) % 13 for r in range(50)]
@@ -185,7 +186,9 @@ def test_a_two_thousand_column_file_profiles_every_column(tmp_path):
         },
         strict=False,
     )
-    p = profile(frame.lazy(), dataset="wide", as_of=AS_OF)
+    path = tmp_path / "wide.csv"
+    frame.write_csv(path)
+    p = profile(pl.scan_csv(path), dataset="wide", as_of=AS_OF, streaming=streaming)
     assert (p.rows, p.columns, len(p.column_profiles)) == (50, 2000, 2000)
     assert p.column("c1").shapes == [{"shape": "a9", "count": 50}]
     assert p.column("c2").distinct == 13

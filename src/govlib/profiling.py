@@ -2,12 +2,16 @@
 
 `profile()` reads a LazyFrame with three collects: the row count, a systematic sample of the
 string columns (for PII detection and value shapes), and one aggregation pass that computes
-every statistic of every column at once. A fourth, tiny collect counts top values of the
-low-cardinality non-personal columns.
+every statistic of every column at once, top values of publishable low-cardinality columns
+included. Statistics common to a kind are multi-column expressions and PII detection screens
+every column in one vectorised query, so the cost grows linearly with the number of columns.
 
-The resulting record is value-free by construction: personal columns get no top values, no
-minimum or maximum and no examples, only counts and masked shapes; every frequency table drops
-groups smaller than `k`.
+The resulting record is value-free by construction: a cell value (top value, min, max,
+quantile, histogram edge) appears only for a column the catalog declares non-personal and
+`publish: values`, and only when at least `k` rows hold it. Every other column, and every
+ad-hoc profile, gets counts, rates, lengths and masked shapes; mean, std and skew only when at
+least `k` rows hold at least `k` distinct values. Every frequency table drops groups smaller
+than `k`.
 
 >>> p = profile(frame, dataset="customers", as_of=date(2025, 1, 31))  # doctest: +SKIP
 >>> p.column("email").nulls  # doctest: +SKIP
@@ -38,12 +42,14 @@ HIGH_NULL_RATE = 0.3
 SKEW_LIMIT = 2.0
 SHAPE_MAX_LENGTH = 40
 EngineType = Literal["in-memory", "streaming"]
+STREAM_CHUNK = 250  # whole-column expressions per streaming query
+STREAM_COLUMNS = 1_000  # columns per streaming statistics query
 EXACT_DISTINCT_UP_TO = 100_000  # streaming: below this estimate, distinct values are counted
 
 
 @dataclass(frozen=True, slots=True)
 class ColumnProfile:
-    """Statistics of one column: aggregates and masked shapes, never a personal value."""
+    """Statistics of one column: aggregates and masked shapes; values only where publishable."""
 
     dataset: str
     column: str
@@ -338,10 +344,7 @@ def _statistics(
 
     Top values are counted only for publishable columns of low cardinality.
     """
-    engine: EngineType = "streaming" if streaming else "in-memory"
-    exprs, whole_column = _aggregations(schema, as_of, publish=publish, k=k, approximate=streaming)
-    if key:
-        exprs.append((pl.len() - pl.struct(_cols(key)).n_unique()).alias("__dup_keys"))
+    dup_keys = (pl.len() - pl.struct(_cols(key)).n_unique()).alias("__dup_keys") if key else None
     # A sample can only under-count distinct values: every publishable column that is
     # low-cardinality in full is among these candidates.
     candidates = [
@@ -353,26 +356,61 @@ def _statistics(
             or (schema[c] == pl.String and sample[c].n_unique() <= LOW_CARDINALITY + 1)
         )
     ]
-    if not streaming:  # one pass for every statistic
+    if streaming:
+        stats = _streamed_statistics(lf, schema, as_of, publish, candidates, k=k, dup_keys=dup_keys)
+    else:  # one pass for every statistic
+        exprs, whole_column = _aggregations(schema, as_of, publish=publish, k=k)
         exprs += whole_column + [_top_values(c) for c in candidates]
-        stats = lf.select(exprs).collect(engine=engine).row(0, named=True)
-    else:  # whole-column statistics and exact small counts get passes of their own
-        stats = lf.select(exprs).collect(engine=engine).row(0, named=True)
-        whole_column += [
-            _col(c).drop_nulls().n_unique().alias(f"{c}|distinct")
-            for c in schema
-            if stats[f"{c}|distinct"] <= EXACT_DISTINCT_UP_TO
-        ]
-        if whole_column:
-            stats |= lf.select(whole_column).collect(engine=engine).row(0, named=True)
-        low = [c for c in candidates if stats[f"{c}|distinct"] <= LOW_CARDINALITY]
-        if low:
-            stats |= (
-                lf.select(_top_values(c) for c in low).collect(engine=engine).row(0, named=True)
-            )
+        exprs += [dup_keys] if dup_keys is not None else []
+        stats = lf.select(exprs).collect(engine="in-memory").row(0, named=True)
     stats["__dup_rows"] = _duplicate_rows(lf, schema, stats, rows, exact=not streaming)
     tops = {c: stats[f"{c}|top"] for c in candidates if stats[f"{c}|distinct"] <= LOW_CARDINALITY}
     return stats, tops
+
+
+def _streamed_statistics(
+    lf: pl.LazyFrame,
+    schema: pl.Schema,
+    as_of: date,
+    publish: set[str],
+    candidates: list[str],
+    *,
+    k: int,
+    dup_keys: pl.Expr | None,
+) -> dict[str, object]:
+    """Statistics on the streaming engine, in chunks of columns.
+
+    The streaming engine's cost grows with the square of the expressions in one query; chunks
+    keep it linear in the number of columns. Whole-column statistics (quantiles, histograms,
+    exact small distinct counts, value counts) get passes of their own.
+    """
+    items = list(schema.items())
+    stats: dict[str, object] = {}
+    whole: list[pl.Expr] = []
+    for i in range(0, max(len(items), 1), STREAM_COLUMNS):
+        chunk = pl.Schema(items[i : i + STREAM_COLUMNS])
+        exprs, more = _aggregations(chunk, as_of, publish=publish, k=k, approximate=True)
+        exprs += [dup_keys] if dup_keys is not None and i == 0 else []
+        whole += more
+        if exprs:
+            stats |= lf.select(exprs).collect(engine="streaming").row(0, named=True)
+    whole += [  # estimates are coarse for small sets, where exact counts are cheap
+        _col(c).drop_nulls().n_unique().alias(f"{c}|distinct")
+        for c in schema
+        if stats[f"{c}|distinct"] <= EXACT_DISTINCT_UP_TO  # type: ignore[operator]
+    ]
+    stats |= _streamed_row(lf, whole)
+    low = [c for c in candidates if stats[f"{c}|distinct"] <= LOW_CARDINALITY]  # type: ignore[operator]
+    return stats | _streamed_row(lf, [_top_values(c) for c in low])
+
+
+def _streamed_row(lf: pl.LazyFrame, exprs: list[pl.Expr]) -> dict[str, object]:
+    """The one-row result of `exprs` on the streaming engine, `STREAM_CHUNK` at a time."""
+    row: dict[str, object] = {}
+    for i in range(0, len(exprs), STREAM_CHUNK):
+        chunk = exprs[i : i + STREAM_CHUNK]
+        row |= lf.select(chunk).collect(engine="streaming").row(0, named=True)
+    return row
 
 
 def _duplicate_rows(
