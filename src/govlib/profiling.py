@@ -221,11 +221,7 @@ def profile(
     strings = [c for c, t in schema.items() if t == pl.String]
     step = max(1, math.ceil(rows / sample_rows)) if rows else 1
     sample = (
-        lf.select(_cols(strings))
-        .with_row_index("__row")
-        .filter(pl.col("__row") % step == 0)
-        .drop("__row")
-        .collect(engine=engine)
+        lf.select(_cols(strings)).gather_every(step).collect(engine=engine)
         if strings
         else pl.DataFrame()
     )
