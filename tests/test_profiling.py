@@ -8,6 +8,7 @@ import pytest
 from govlib import profiling, sources
 from govlib.cli import main
 from govlib.profiling import compare, profile, psi
+from tests.test_publish import declared
 
 AS_OF = date(2025, 1, 31)
 
@@ -28,15 +29,33 @@ def test_numeric_temporal_and_string_statistics():
     )
     p = profile(lf, dataset="t", as_of=AS_OF)
     amount, when, code = p.column_profiles
-    assert (amount.min, amount.max, amount.mean, amount.zeros, amount.negatives) == (
-        -5.0, 20.0, 6.25, 1, 1,
+    assert (amount.zeros, amount.negatives) == (1, 1)
+    # ad hoc: no values, and 4 rows are too few for an aggregate of values
+    assert (amount.min, amount.max, amount.mean, amount.quantiles, amount.histogram) == (
+        None, None, None, None, None,
     )  # fmt: skip
-    assert amount.quantiles["p50"] == 10.0
-    assert sum(b["count"] for b in amount.histogram) == 0  # 4 values, all bins below k=5
-    assert amount.suppressed == 4
-    assert (when.min, when.max, when.future) == ("2020-05-05", "2026-01-01", 2)
+    assert (when.min, when.max, when.future) == (None, None, 2)
     assert (code.length_min, code.length_max, code.empty) == (2, 4, 1)
     assert p.duplicate_rows == 0
+
+
+def test_publishable_columns_keep_values_held_by_k_rows():
+    lf = pl.LazyFrame(
+        {
+            "amount": [-5.0] * 5 + [0.0, 10.0] + [20.0] * 6 + [None],
+            "when": [date(2020, 5, 5)] * 6 + [date(2019, 1, 1)] + [date(2026, 1, 1)] * 7,
+        }
+    )
+    spec = {"type": "float64", "publish": "values"}
+    ds = declared({"amount": spec, "when": {"type": "date", "publish": "values"}})
+    p = profile(lf, dataset="t", as_of=AS_OF, declared=ds)
+    amount, when = p.column_profiles
+    assert (amount.min, amount.max, amount.zeros, amount.negatives) == (-5.0, 20.0, 1, 5)
+    assert amount.mean is None  # 4 distinct values: fewer than k
+    assert amount.quantiles == {"p05": -5.0, "p25": -5.0, "p50": None, "p75": 20.0, "p95": 20.0}
+    assert [b["count"] for b in amount.histogram] == [5, 0, 0, 0, 0, 0, 0, 0, 0, 6]
+    assert amount.suppressed == 2  # 0.0 and 10.0: bins below k
+    assert (when.min, when.max, when.future) == ("2020-05-05", "2026-01-01", 7)
 
 
 def test_dataset_level_counts_duplicates():
@@ -175,7 +194,8 @@ def test_canaries_never_reach_json_or_console(tmp_path, capsys):
 
 def test_frequency_tables_suppress_small_groups():
     lf = pl.LazyFrame({"tier": ["gold"] * 7 + ["silver"] * 5 + ["rare"] * 4})
-    [p] = profile(lf, dataset="t", as_of=AS_OF).column_profiles
+    ds = declared({"tier": {"publish": "values"}})
+    [p] = profile(lf, dataset="t", as_of=AS_OF, declared=ds).column_profiles
     assert p.top_values == [{"value": "gold", "count": 7}, {"value": "silver", "count": 5}]
     assert p.suppressed == 4  # 'rare'; all three share the shape 'a', a group of 16
 
@@ -185,15 +205,16 @@ def test_compare_reports_drift_and_schema_changes():
     shifted = pl.LazyFrame(
         {"amount": [float(i % 100) + 60 for i in range(1000)], "new": ["x"] * 1000}
     )
-    a = profile(base, dataset="t", as_of=AS_OF)
-    b = profile(shifted, dataset="t", as_of=AS_OF)
+    ds = declared({"amount": {"type": "float64", "publish": "values"}})
+    a = profile(base, dataset="t", as_of=AS_OF, declared=ds)
+    b = profile(shifted, dataset="t", as_of=AS_OF, declared=ds)
     report = compare(a, b)
     assert (report.added_columns, report.removed_columns) == (["new"], ["gone"])
     [amount] = report.columns
     assert amount.drifted
     assert amount.psi > 1.0
     assert amount.mean_shift == pytest.approx(60 / a.column("amount").std, rel=1e-6)
-    same = compare(a, profile(base, dataset="t", as_of=AS_OF))
+    same = compare(a, profile(base, dataset="t", as_of=AS_OF, declared=ds))
     assert same.columns[0].psi == 0.0
     assert not same.columns[0].drifted
 
@@ -227,11 +248,19 @@ def test_profile_cli_errors_are_one_line(tmp_path, capsys):
 
 def test_streaming_engine_gives_the_same_statistics_with_estimated_distinct_counts():
     lf = pl.LazyFrame({"amount": [float(i % 50) for i in range(2000)], "tier": ["a", "b"] * 1000})
-    exact = profile(lf, dataset="t", as_of=AS_OF)
-    streamed = profile(lf, dataset="t", as_of=AS_OF, streaming=True)
+    ds = declared(
+        {"amount": {"type": "float64", "publish": "values"}, "tier": {"publish": "values"}}
+    )
+    exact = profile(lf, dataset="t", as_of=AS_OF, declared=ds)
+    streamed = profile(lf, dataset="t", as_of=AS_OF, streaming=True, declared=ds)
     assert (exact.approximate, streamed.approximate) == (False, True)
     assert streamed.duplicate_rows == exact.duplicate_rows == 1950
     a, b = exact.column("amount"), streamed.column("amount")
     assert (b.quantiles, b.histogram, b.mean) == (a.quantiles, a.histogram, a.mean)
+    assert a.quantiles["p50"] == 25.0
+    assert sum(h["count"] for h in a.histogram) == 2000
     assert b.distinct == a.distinct == 50  # small sets are counted exactly
     assert streamed.column("tier").top_values == exact.column("tier").top_values
+    assert exact.column("tier").top_values == [
+        {"value": "a", "count": 1000}, {"value": "b", "count": 1000},
+    ]  # fmt: skip

@@ -147,7 +147,7 @@ def sandbox(tmp_path, suite: dict, frame: pl.DataFrame):
         "source": {"path": "people.csv"}, "owner": "o", "steward": "s", "purpose": "p",
         "lawful_basis": "contract", "suite": "people", "primary_key": ["id"],
         "columns": {"id": {"type": "int64"}, "email": {"type": "string", "pii": "email"},
-                    "tier": {"type": "string"}}}}}  # fmt: skip
+                    "tier": {"type": "string", "publish": "values"}}}}}  # fmt: skip
     (tmp_path / "catalog.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     return tmp_path / "catalog.yaml"
 
@@ -198,7 +198,7 @@ def test_no_raw_value_reaches_the_result_json_or_console(tmp_path, capsys):
     record = json.loads(text)
     assert record["checks"][0]["unexpected_count"] == 3
     assert record["checks"][1]["kwargs"]["value_set"] == "<1 values withheld>"
-    assert record["checks"][2]["kwargs"]["value_set"] == ["a"]  # not personal: kept
+    assert record["checks"][2]["kwargs"]["value_set"] == ["a"]  # publishable: kept
     console = capsys.readouterr()
     for value in CANARY:
         for hay in (text, console.out, console.err):

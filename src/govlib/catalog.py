@@ -149,12 +149,20 @@ class ColumnSpec(_Model):
     standardise: Literal["email", "phone", "name", "country", "date"] | None = None
     format: str | None = None
     description: str = ""
+    # "values": the steward allows this column's values (each held by at least k rows) in
+    # shared outputs. Only a non-personal column may publish values.
+    publish: Literal["values", "none"] = "none"
 
     @model_validator(mode="after")
     def _default_category(self) -> ColumnSpec:
         if self.category is None:
             category = DEFAULT_CATEGORY[self.pii] if self.pii else Category.NON_PERSONAL
             object.__setattr__(self, "category", category)
+        if self.publish == "values" and self.personal:
+            raise ValueError(
+                "a personal column cannot publish its values; remove 'publish: values' "
+                "or the column's personal classification"
+            )
         return self
 
     @property
@@ -342,6 +350,11 @@ class Dataset(_Model):
     def pii_columns(self) -> list[str]:
         """Columns declared as personal data, in declaration order."""
         return [name for name, spec in self.columns.items() if spec.personal]
+
+    def publishable(self, column: str) -> bool:
+        """True when shared outputs may hold `column`'s values (non-personal, `publish: values`)."""
+        spec = self.columns.get(column)
+        return spec is not None and not spec.personal and spec.publish == "values"
 
     @property
     def rule_count(self) -> int:

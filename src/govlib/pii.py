@@ -168,6 +168,56 @@ def _share(values: pl.Series, pattern: str, validator=None) -> float:
     return share * sum(1 for v in checked if validator(v)) / len(checked)
 
 
+def long_values(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every value of `frame` as one row: its column's name (`column`) and the value (`v`).
+
+    Works whatever the columns are called (a column may itself be named `v`).
+    """
+    names = frame.columns
+    positional = frame.rename({name: str(i) for i, name in enumerate(names)})
+    return positional.unpivot(variable_name="i", value_name="v").select(
+        pl.col("i").replace_strict({str(i): n for i, n in enumerate(names)}).alias("column"),
+        "v",
+    )
+
+
+def candidates(sample: pl.DataFrame) -> set[str]:
+    """String columns of `sample` that `detect_strings` could find personal data in.
+
+    One vectorised pass over every column at once, so wide data costs one query, not one per
+    column. A column is left out only when its name hints at nothing, no pattern matches
+    `MATCH_SHARE` of its values (validators can only lower a share), and it does not read
+    like free text: `detect_strings` would find nothing there.
+    """
+    if sample.width == 0 or sample.height == 0:
+        return {c for c in sample.columns if name_hint(c) is not None}
+    v = pl.col("v")
+    upper = v.str.to_uppercase()
+    shares = [
+        v.str.contains(EMAIL_RE).mean(),
+        v.str.contains(r"^[\d\s-]{13,23}$").mean() + v.str.contains(MASKED_CARD_RE).mean(),
+        upper.str.contains(IBAN_RE).mean(),
+        v.str.contains(SSN_RE).mean(),
+        upper.str.contains(NINO_RE).mean(),
+        v.str.contains(IPV4_RE).mean(),
+        v.str.contains(IPV6_RE).mean(),
+        v.str.contains(PHONE_CHARS).mean(),
+        upper.str.contains(POSTCODE_RE).mean(),
+    ]
+    long = long_values(sample).with_columns(v.str.strip_chars()).filter(v.is_not_null() & (v != ""))
+    screened = long.group_by("column").agg(
+        pl.max_horizontal(shares).alias("share"),
+        v.str.len_chars().mean().alias("length"),
+        v.str.count_matches(r"\S+").mean().alias("words"),
+    )
+    suspect = screened.filter(
+        (pl.col("share") >= MATCH_SHARE) | ((pl.col("words") >= 3) & (pl.col("length") >= 15))
+    )
+    return set(suspect["column"].to_list()) | {
+        c for c in sample.columns if name_hint(c) is not None
+    }
+
+
 def detect_strings(column: str, values: pl.Series) -> Detection:
     """Detect the PII kind of a string column from a sample of its non-null values."""
     values = values.drop_nulls().str.strip_chars()

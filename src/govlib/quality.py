@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
+import polars.selectors as cs
 
 from govlib import identity
 from govlib.catalog import Catalog, Dataset, Gate, PiiKind
@@ -123,22 +124,21 @@ EMAIL_REGEX = identity.EMAIL_REGEX
 PHONE_REGEX = r"^\+?[\d\s().-]{7,20}$"
 
 
-def suggest(profile, *, name: str) -> dict[str, Any]:
+def suggest(profile, *, name: str, frame: pl.LazyFrame | None = None) -> dict[str, Any]:
     """A starter suite from a profile; it passes on the data it came from.
 
     Not null for complete columns, unique for key candidates, regexes for detected emails and
-    phones, value sets for low-cardinality non-personal categoricals, ranges for numbers and
-    dates, and bounds on the row count. Thresholds (`mostly`) are set just under what the data
-    shows. Values of personal columns are never embedded.
+    phones, bounds on the row count, and bounds that quote no value: no negatives, no dates
+    after `as_of`. Values (value sets, min and max) only for columns the catalog allows to
+    publish them: complete when `frame` (the profiled data) is given, else what the profile
+    kept (values held by at least k rows, with `mostly` set to match). Thresholds (`mostly`)
+    are set just under what the data shows.
     """
     rows = profile.rows
     out: list[dict[str, Any]] = []
 
     def add(kind: str, meta: str, **kwargs: Any) -> None:
         out.append({"type": kind, "kwargs": kwargs, "meta": {"suggested": meta}})
-
-    def mostly(share: float) -> float | None:
-        return None if share >= 1.0 else max(0.0, math.floor(share * 100) / 100 - 0.01)
 
     add(
         "expect_table_row_count_to_be_between", f"{rows} rows seen",
@@ -154,29 +154,80 @@ def suggest(profile, *, name: str) -> dict[str, Any]:
             finding = next(f for f in profile.pii if f.column == c.column)
             regex = EMAIL_REGEX if c.pii_kind == "email" else PHONE_REGEX
             kwargs: dict[str, Any] = {"column": c.column, "regex": regex}
-            share = mostly(finding.share)
+            share = _mostly(finding.share)
             if share is not None:
                 kwargs["mostly"] = share
             add("expect_column_values_to_match_regex", f"detected {c.pii_kind}", **kwargs)
-        if c.personal:
+        if c.personal or not present:
             continue
-        if c.top_values and c.kind == "string" and c.distinct <= 20:
-            values = sorted(str(t["value"]) for t in c.top_values)
-            kept = sum(int(t["count"]) for t in c.top_values)
-            kwargs = {"column": c.column, "value_set": values}
-            share = mostly(kept / present) if present else None
-            if share is not None:
-                kwargs["mostly"] = share
-            add("expect_column_values_to_be_in_set", "low-cardinality categorical", **kwargs)
-        if c.kind in ("numeric", "temporal") and c.min is not None and c.max is not None:
-            lo, hi = c.min, c.max
-            if c.kind == "temporal" and len(str(lo)) == 10:
-                lo, hi = f"{lo}T00:00:00", f"{hi}T00:00:00"
-            add(
-                "expect_column_values_to_be_between", "range seen",
-                column=c.column, min_value=lo, max_value=hi,
-            )  # fmt: skip
+        for kind, meta, kwargs in _value_expectations(c, frame) or _value_free_bounds(c):
+            add(kind, meta, **kwargs)
     return {"name": name, "meta": {"suggested_from": profile.dataset}, "expectations": out}
+
+
+def _mostly(share: float) -> float | None:
+    return None if share >= 1.0 else max(0.0, math.floor(share * 100) / 100 - 0.01)
+
+
+Suggestion = tuple[str, str, dict[str, Any]]
+
+
+def _value_free_bounds(c) -> list[Suggestion]:
+    """Bounds that quote no value of the data: no negatives seen, no dates after `as_of`."""
+    between = "expect_column_values_to_be_between"
+    if c.kind == "numeric" and c.negatives == 0:
+        return [(between, "no negative values seen", {"column": c.column, "min_value": 0})]
+    naive_date = c.dtype == "date" or (c.dtype.startswith("datetime") and "," not in c.dtype)
+    if c.kind == "temporal" and c.future == 0 and naive_date:
+        bound = {"$PARAMETER": "as_of"}
+        return [(between, "no dates after as_of seen", {"column": c.column, "max_value": bound})]
+    return []
+
+
+def _value_expectations(c, frame: pl.LazyFrame | None) -> list[Suggestion]:
+    """A value set or a range for a column allowed to publish its values.
+
+    From `frame` when given (complete: the steward allowed these values), else from the
+    profile: its top values, and a range only where the histogram shows the extremes are the
+    lowest and highest values held by k rows.
+    """
+    if not c.publishable:
+        return []
+    present = c.rows - c.nulls
+    if c.kind == "string" and c.distinct <= 20 and (c.top_values or frame is not None):
+        if frame is not None:
+            values = frame.select(cs.by_name(c.column).drop_nulls().unique()).collect()
+            kwargs: dict[str, Any] = {"value_set": sorted(str(v) for v in values.to_series())}
+        else:
+            kept = sum(int(t["count"]) for t in c.top_values)
+            kwargs = {"value_set": sorted(str(t["value"]) for t in c.top_values)}
+            if (share := _mostly(kept / present)) is not None:
+                kwargs["mostly"] = share
+        set_type = "expect_column_values_to_be_in_set"
+        return [(set_type, "low-cardinality categorical", {"column": c.column, **kwargs})]
+    if c.kind not in ("numeric", "temporal"):
+        return []
+    if frame is not None:
+        col = cs.by_name(c.column).as_expr()
+        lo, hi = frame.select(col.min().alias("lo"), col.max().alias("hi")).collect().row(0)
+        lo, hi = (_bound(lo), _bound(hi))
+    elif c.histogram:
+        lo, hi = c.min, c.max
+    else:
+        return []
+    if lo is None or hi is None:
+        return []
+    between = "expect_column_values_to_be_between"
+    return [(between, "range seen", {"column": c.column, "min_value": lo, "max_value": hi})]
+
+
+def _bound(value: object) -> object:
+    """A min or max as a suite states it: numbers as they are, dates as ISO datetimes."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return f"{value.isoformat()}T00:00:00"
+    return value
 
 
 def suite_path(catalog: Catalog, name: str) -> Path:
@@ -320,11 +371,15 @@ def _dimension(kind: str, kwargs: dict[str, Any], meta: dict[str, Any], frame: p
     return "validity"
 
 
-def _safe_kwargs(kwargs: dict[str, Any], personal: set[str]) -> dict[str, Any]:
-    """Kwargs fit to share: value sets of personal columns become a count."""
+def _safe_kwargs(kwargs: dict[str, Any], publishable: set[str]) -> dict[str, Any]:
+    """Kwargs fit to share: value sets become a count unless the column may publish values."""
     out = {}
     for key, value in kwargs.items():
-        if key in PERSONAL_KWARGS and kwargs.get("column") in personal and isinstance(value, list):
+        if (
+            key in PERSONAL_KWARGS
+            and kwargs.get("column") not in publishable
+            and isinstance(value, list)
+        ):
             out[key] = f"<{len(value)} values withheld>"
         elif key in ("result_format", "catch_exceptions"):
             continue
@@ -334,7 +389,7 @@ def _safe_kwargs(kwargs: dict[str, Any], personal: set[str]) -> dict[str, Any]:
 
 
 def _gx_checks(
-    dataset: str, frame: pl.DataFrame, raw: list[dict[str, Any]], personal: set[str]
+    dataset: str, frame: pl.DataFrame, raw: list[dict[str, Any]], publishable: set[str]
 ) -> list[CheckResult]:
     checks = []
     for row in raw:
@@ -356,7 +411,7 @@ def _gx_checks(
                 dataset=dataset,
                 check=row["type"],
                 column=column,
-                kwargs=_safe_kwargs(kwargs, personal),
+                kwargs=_safe_kwargs(kwargs, publishable),
                 dimension=_dimension(row["type"], kwargs, row["meta"], frame),
                 status=status,
                 element_count=elements,
@@ -522,12 +577,12 @@ def validate(
     name = suite or ds.suite
     if frame is None:
         frame = sources.scan(ds).collect()
-    personal = set(ds.pii_columns())
+    publishable = {c for c in ds.columns if ds.publishable(c)}
     checks: list[CheckResult] = []
     if name is not None:
         gx_suite = load_suite(suite_path(catalog, name))
         raw, _ = run_gx(frame, gx_suite, as_of=as_of)
-        checks += _gx_checks(ds.name, frame, raw, personal)
+        checks += _gx_checks(ds.name, frame, raw, publishable)
     targets = {
         rel.target[0]: sources.scan(catalog.dataset(rel.target[0])).collect()
         for rel in ds.relationships
