@@ -230,3 +230,26 @@ def test_suggest_writes_complete_value_sets_only_for_publishable_columns():
     assert {"column": "tier", "value_set": ["gold"], "mostly": 0.74} in [
         e["kwargs"] for e in partial["expectations"]
     ]
+
+
+def test_literal_bounds_of_a_private_column_are_withheld_from_quality_json(tmp_path):
+    card = 6011111111111117
+    frame = pl.DataFrame({"id": range(10), "card": [card + i for i in range(10)]})
+    between = {"type": "expect_column_values_to_be_between"}
+    suite = [
+        between | {"kwargs": {"column": "card", "min_value": card, "max_value": card + 9}},
+        between | {"kwargs": {"column": "id", "min_value": 0, "max_value": 9}},
+        {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 5}},
+    ]
+    columns = {"id": {"type": "int64", "publish": "values"}, "card": {"type": "int64"}}
+    path = sandbox(tmp_path, frame, columns, suite)
+    out = tmp_path / "quality.json"
+    assert main(["validate", "people", "--catalog", str(path), "--json", str(out)]) == 0
+    checks = json.loads(out.read_text())["checks"][:3]
+    kwargs = [{k: v for k, v in c["kwargs"].items() if k != "batch_id"} for c in checks]
+    assert kwargs == [
+        {"column": "card", "min_value": "<withheld>", "max_value": "<withheld>"},
+        {"column": "id", "min_value": 0, "max_value": 9},
+        {"min_value": 5},
+    ]
+    assert leaked([card, card + 9], out.read_text()) == []

@@ -377,7 +377,7 @@ def suggest_cmd(
     result = profiling.profile(
         loaded.frame, dataset=name, as_of=_as_of(as_of, cat_as_of), declared=ds
     )
-    suite = quality.suggest(result, name=out.stem if out else name)
+    suite = quality.suggest(result, name=out.stem if out else name, frame=loaded.frame)
     if out is None:
         print(json.dumps(suite, indent=2))
         return

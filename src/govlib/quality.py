@@ -55,6 +55,16 @@ DIMENSION_OF_TYPE = {
     "expect_column_to_exist": "consistency",
 }
 PERSONAL_KWARGS = ("value_set",)
+VALUE_KWARGS = ("min_value", "max_value", "value")  # literal bounds may be a person's value
+# expectations whose bounds are cell values of their column (not lengths, counts or shares)
+VALUE_BOUNDED = (
+    "expect_column_values_to_be_between",
+    "expect_column_min_to_be_between",
+    "expect_column_max_to_be_between",
+    "expect_column_mean_to_be_between",
+    "expect_column_median_to_be_between",
+    "expect_column_sum_to_be_between",
+)
 
 
 class SuiteError(GovlibError):
@@ -371,16 +381,19 @@ def _dimension(kind: str, kwargs: dict[str, Any], meta: dict[str, Any], frame: p
     return "validity"
 
 
-def _safe_kwargs(kwargs: dict[str, Any], publishable: set[str]) -> dict[str, Any]:
-    """Kwargs fit to share: value sets become a count unless the column may publish values."""
+def _safe_kwargs(kind: str, kwargs: dict[str, Any], publishable: set[str]) -> dict[str, Any]:
+    """Kwargs fit to share: value sets and value bounds are withheld unless publishable."""
     out = {}
     for key, value in kwargs.items():
+        private = kwargs.get("column") not in publishable and kind in VALUE_BOUNDED
         if (
             key in PERSONAL_KWARGS
-            and kwargs.get("column") not in publishable
             and isinstance(value, list)
+            and kwargs.get("column") not in publishable
         ):
             out[key] = f"<{len(value)} values withheld>"
+        elif key in VALUE_KWARGS and private and value is not None and not isinstance(value, dict):
+            out[key] = "<withheld>"
         elif key in ("result_format", "catch_exceptions"):
             continue
         else:
@@ -411,7 +424,7 @@ def _gx_checks(
                 dataset=dataset,
                 check=row["type"],
                 column=column,
-                kwargs=_safe_kwargs(kwargs, publishable),
+                kwargs=_safe_kwargs(row["type"], kwargs, publishable),
                 dimension=_dimension(row["type"], kwargs, row["meta"], frame),
                 status=status,
                 element_count=elements,
