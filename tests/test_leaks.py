@@ -1,5 +1,9 @@
 import hashlib
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -8,8 +12,11 @@ import polars as pl
 import pytest
 import yaml
 
-from govlib import catalog, privacy, reports
+from govlib import batch, catalog, history, privacy, reports, sources
+from govlib.cli import main
 from govlib.privacy import LeakError
+
+from .test_batch import notebook
 
 CARD_ID = 6011111111111117
 SURNAME = "Kowalczyk"
@@ -51,7 +58,7 @@ DECLARED = {
 def project(root: Path, purpose: str = "Run the club.", broken: bool = False) -> Path:
     """A catalog of `people` and `things` (and an unreadable `broken`) in `root`."""
     (root / "data").mkdir(parents=True)
-    people().write_csv(root / "data" / "people.csv")
+    people().select(list(DECLARED)).write_csv(root / "data" / "people.csv")  # reads without drift
     pl.DataFrame({"thing_id": [1, 2, 3], "colour": ["red", "red", "blue"]}).write_csv(
         root / "data" / "things.csv"
     )
@@ -169,3 +176,163 @@ def test_the_sample_scanner_is_quick_and_passes_aggregates(sample_catalog, frame
     assert (built < 10, scanned < 5) == (True, True), (built, scanned)
     surname = frames["customers"]["last_name"].drop_nulls()[0]
     assert scanner.scan(page + surname) != {}
+
+
+# -- publication: withheld, failed and killed runs ------------------------------------------
+
+WRITE = (
+    "import pathlib, json\nout = pathlib.Path(output_dir)\nout.mkdir(parents=True, exist_ok=True)"
+    "\nstaging = out.parents[1]\n"
+    "(out / 'results.json').write_text(json.dumps({'mode': oct(staging.stat().st_mode & 0o777)}))"
+)
+
+
+@pytest.fixture
+def club(tmp_path) -> tuple[Path, Path]:
+    """A project with people, things and a broken dataset, and small notebooks."""
+    path = project(tmp_path / "club", broken=True)
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    notebook(nbs, "fine", WRITE)
+    leak = "import polars as pl\nrows = pl.read_csv(pathlib.Path(catalog_path).parent / 'data' / "
+    leak += "'people.csv')"
+    notebook(
+        nbs, "leaky", WRITE + f"\n{leak}\nif dataset == 'people':\n    print(rows['last_name'][0])"
+    )
+    notebook(nbs, "big", WRITE + "\nif dataset == 'things':\n    print('x ' * 1_500_000)")
+    notebook(
+        nbs,
+        "reads",
+        "from govlib import catalog, sources\n"
+        "sources.scan(catalog.load(catalog_path).dataset(dataset)).collect()\n" + WRITE,
+    )
+    notebook(nbs, "slow", "import time\ntime.sleep(120)")
+    return path, nbs
+
+
+def run(club, out: Path, datasets: str, notebooks: str, *extra: str) -> int:
+    path, nbs = club
+    return main(["run", "--catalog", str(path), "--out", str(out), "--datasets", datasets,
+                 "--notebooks", notebooks, "--notebook-dir", str(nbs), *extra])  # fmt: skip
+
+
+def published(out: Path) -> dict:
+    return json.loads((out / "latest" / "run.json").read_text())
+
+
+@pytest.mark.notebook
+def test_a_leaking_report_is_withheld_alone_and_the_run_exits_4(club, tmp_path, capsys):
+    out = tmp_path / "reports"
+    assert run(club, out, "people,things", "leaky") == 4
+    assert "outputs withheld" in capsys.readouterr().err
+    folder = out / "latest"
+    assert sorted(p.name for p in (folder / "people").iterdir()) == []
+    assert sorted(p.name for p in (folder / "things").iterdir()) == [
+        "leaky.html", "leaky.ipynb", "leaky.json"
+    ]  # fmt: skip
+    jobs = {j["dataset"]: j for j in published(out)["jobs"]}
+    assert (jobs["people"]["status"], jobs["things"]["status"]) == ("refused", "passed")
+    assert jobs["people"]["reason"] == "withheld: 1 value of people.last_name"
+    assert published(out)["exit_code"] == 4
+    for page in folder.rglob("*"):
+        assert SURNAME not in page.read_text() if page.is_file() else True
+    assert [(r["dataset"], r["status"]) for r in history.rows(out)] == [
+        ("people", "refused"), ("things", "not run")
+    ]  # fmt: skip
+    assert list(out.glob(".staging-*")) == []
+
+
+@pytest.mark.notebook
+def test_staging_is_private_and_the_published_run_readable(club, tmp_path):
+    out = tmp_path / "reports"
+    assert run(club, out, "things", "fine") == 0
+    results = json.loads((out / "latest" / "things" / "fine.json").read_text())
+    assert results == {"mode": "0o700"}  # seen from inside the run
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (out / "latest").resolve().stat().st_mode & 0o777 == 0o777 & ~umask
+    assert not (out / "latest" / batch.LOCK_NAME).exists()
+
+
+@pytest.mark.notebook
+def test_a_refused_run_removes_its_staging_folder(club, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "reports"
+    monkeypatch.setattr(batch, "render_index", lambda summary: f"<p>{SURNAME}</p>")
+    assert run(club, out, "people", "fine") == 4
+    assert "index.html: holds personal data (1 value of people.last_name)" in (
+        capsys.readouterr().err
+    )
+    assert sorted(p.name for p in out.iterdir()) == []
+
+
+def test_only_staging_of_dead_runs_is_removed(tmp_path):
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    for name, pid in (("alive", os.getpid()), ("dead", int(gone.stdout))):
+        (tmp_path / f".staging-{name}").mkdir()
+        (tmp_path / f".staging-{name}" / batch.LOCK_NAME).write_text(f"{pid}\n")
+    (tmp_path / ".staging-unlocked").mkdir()  # a run that is just starting
+    assert batch.clean_stale_staging(tmp_path) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".staging-alive", ".staging-unlocked"]
+
+
+@pytest.mark.notebook
+def test_the_staging_of_a_run_killed_with_sigkill_is_removed_by_the_next(club, tmp_path):
+    path, nbs = club
+    out = tmp_path / "reports"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "govlib.cli", "run", "--catalog", str(path), "--out", str(out),
+         "--datasets", "things", "--notebooks", "slow", "--notebook-dir", str(nbs)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list(out.glob(".staging-*/things/*.ipynb")):
+        assert time.monotonic() < deadline, "the run never started writing"
+        time.sleep(0.2)
+    [staging] = out.glob(".staging-*")
+    assert (staging / batch.LOCK_NAME).read_text().split()[0] == str(proc.pid)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert staging.is_dir()  # left behind, unpublished
+    assert run(club, out, "things", "fine") == 0
+    assert not staging.exists()
+    assert list(out.glob(".staging-*")) == []
+
+
+@pytest.mark.notebook
+def test_a_dataset_outside_datasets_is_not_read(club, tmp_path, monkeypatch):
+    read = []
+    original = sources.scan
+    monkeypatch.setattr(sources, "scan", lambda ds, **kw: read.append(ds.name) or original(ds))
+    out = tmp_path / "reports"
+    assert run(club, out, "things", "fine") == 0  # broken sits in the catalog, unread
+    assert read == ["things"]
+    assert published(out)["inputs_sha256"].keys() == {"things"}
+    assert [r["dataset"] for r in history.rows(out)] == ["things"]
+
+
+@pytest.mark.notebook
+def test_an_unreadable_dataset_fails_alone_and_the_others_are_published(club, tmp_path):
+    out = tmp_path / "reports"
+    assert run(club, out, "broken,things", "reads") == 3
+    jobs = {j["dataset"]: j for j in published(out)["jobs"]}
+    assert jobs["broken"]["status"] == "failed"
+    assert jobs["broken"]["reason"] == "cell [3] raised SourceError"
+    assert jobs["things"]["status"] == "passed"
+    assert (out / "latest" / "things" / "reads.html").is_file()
+    assert [(r["dataset"], r["status"]) for r in history.rows(out)] == [
+        ("things", "not run"), ("broken", "failed")
+    ]  # fmt: skip
+
+
+@pytest.mark.notebook
+def test_a_report_over_the_size_limit_fails_its_job_only(club, tmp_path):
+    out = tmp_path / "reports"
+    assert run(club, out, "people,things", "big") == 3
+    jobs = {j["dataset"]: j for j in published(out)["jobs"]}
+    assert jobs["things"]["status"] == "failed"
+    assert jobs["things"]["reason"].startswith("its report was not exported: the report is ")
+    assert jobs["things"]["reason"].endswith("over the 2 MiB limit. Show fewer or smaller charts")
+    assert not (out / "latest" / "things" / "big.html").exists()
+    assert (out / "latest" / "people" / "big.html").is_file()
+    assert [r["dataset"] for r in history.rows(out)] == ["people", "things"]
