@@ -8,6 +8,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+import nbformat
 import polars as pl
 import pytest
 import yaml
@@ -226,7 +227,7 @@ def test_a_leaking_report_is_withheld_alone_and_the_run_exits_4(club, tmp_path, 
     assert run(club, out, "people,things", "leaky") == 4
     assert "outputs withheld" in capsys.readouterr().err
     folder = out / "latest"
-    assert sorted(p.name for p in (folder / "people").iterdir()) == []
+    assert not (folder / "people").exists()
     assert sorted(p.name for p in (folder / "things").iterdir()) == [
         "leaky.html", "leaky.ipynb", "leaky.json"
     ]  # fmt: skip
@@ -336,3 +337,41 @@ def test_a_report_over_the_size_limit_fails_its_job_only(club, tmp_path):
     assert not (out / "latest" / "things" / "big.html").exists()
     assert (out / "latest" / "people" / "big.html").is_file()
     assert [r["dataset"] for r in history.rows(out)] == ["people", "things"]
+
+
+def test_the_overview_verdicts_go_on_past_an_unreadable_dataset(tmp_path):
+    from govlib import workbook
+
+    ctx = workbook.open_context(str(project(tmp_path, broken=True)), as_of="2025-01-31")
+    found = {v.dataset: v for v in workbook.verdicts(ctx)}
+    assert list(found) == ["people", "things", "broken"]
+    assert (found["broken"].quality, found["broken"].overdue) == ("unreadable", None)
+    assert (found["things"].quality, found["things"].overdue) == ("no suite", 0)
+
+
+@pytest.mark.notebook
+def test_an_overview_showing_a_purpose_that_names_a_customer_is_withheld(tmp_path):
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    purpose = f"Call back Mrs {SURNAME}, born 1961-04-23, at {POSTCODE}."
+    path = project(tmp_path / "club", purpose=purpose)
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    params = new_code_cell('catalog_path: str = ""  # catalog\nas_of: str = ""  # day\n'
+                           'output_dir: str = ""  # results')  # fmt: skip
+    params.metadata["tags"] = ["parameters"]
+    body = new_code_cell("from govlib import workbook\n"
+                         "workbook.register(workbook.open_context(catalog_path))")  # fmt: skip
+    nb = new_notebook(cells=[params, body])
+    nb.metadata["kernelspec"] = {"name": "govlib", "display_name": "govlib", "language": "python"}
+    nbformat.write(nb, nbs / "register.ipynb")
+    out = tmp_path / "reports"
+    assert run((path, nbs), out, "people,things", "register") == 4
+    [job] = published(out)["jobs"]
+    assert job["status"] == "refused"
+    assert job["reason"] == (
+        "withheld: 1 value of people.born, 1 value of people.last_name, 1 value of "
+        "people.postcode; the catalog's free text holds personal data: dataset 'people', "
+        "key 'purpose'"
+    )
+    assert sorted(p.name for p in (out / "latest").iterdir()) == ["index.html", "run.json"]

@@ -391,6 +391,9 @@ def _execute_in(p: Plan, staging: Path, run_id: str, started_at: datetime) -> Ru
     pages: dict[Path, str] = {}
     for r in results:
         pages |= _job_pages(r, staging, scanner, cat)
+    for folder in staging.iterdir():
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()  # every file of its jobs was withheld
     verdicts = collect_verdicts(cat, results)
     exit_code = _exit_code(results, verdicts)
     summary = {
