@@ -164,6 +164,26 @@ def test_a_refusal_names_the_column_and_quotes_no_value(guard, tmp_path):
         assert value.lower() not in str(info.value).lower()
 
 
+@pytest.fixture(scope="module")
+def sample_guard(sample_catalog, frames) -> privacy.LeakScanner:
+    return privacy.LeakScanner.from_frames(sample_catalog, frames)
+
+
+def test_digits_after_a_decimal_point_are_not_a_postcode(sample_guard, frames):
+    postcode = frames["customers"].filter(pl.col("postcode").str.contains(r"^\d{5}$"))
+    code = postcode["postcode"][0]
+    assert sample_guard.scan(f'"duration": 7.{code}, "at": "08:25:54.{code}Z"') == {}
+    assert sample_guard.scan(f"zip {code}") == {"value of customers.postcode": 1}
+
+
+def test_a_suite_bound_equal_to_a_birthday_is_not_a_leak(sample_guard, frames):
+    births = frames["customers"]["date_of_birth"]
+    assert date(2005, 1, 1) in births.to_list()  # a customer's birthday, and the suite's bound
+    assert sample_guard.scan('{"min_value": "2005-01-01T00:00:00"}') == {}
+    other = births.filter(births != date(2005, 1, 1)).drop_nulls()[0]
+    assert sample_guard.scan(f"born {other}") == {"value of customers.date_of_birth": 1}
+
+
 def test_the_sample_scanner_is_quick_and_passes_aggregates(sample_catalog, frames):
     privacy.LeakScanner.from_frames(sample_catalog, frames)  # warm the page template
     started = time.perf_counter()

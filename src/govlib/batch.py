@@ -407,7 +407,7 @@ def _execute_in(p: Plan, staging: Path, run_id: str, started_at: datetime) -> Ru
         "exit_code": exit_code,
         "jobs": [r.to_dict() for r in results],
         "datasets": verdicts,
-        "inputs_sha256": _content_hashes(cat, _datasets_read(p)),
+        "inputs_sha256": _content_hashes(cat, _datasets_read(cat, p)),
     }
     pages[staging / "run.json"] = json.dumps(summary, indent=2, sort_keys=True) + "\n"
     pages[staging / "index.html"] = render_index(summary)
@@ -421,13 +421,13 @@ def _execute_in(p: Plan, staging: Path, run_id: str, started_at: datetime) -> Ru
     return RunOutcome(run_id, final, final / "index.html", exit_code, summary)
 
 
-def _datasets_read(p: Plan) -> list[str]:
+def _datasets_read(cat: catalog_mod.Catalog, p: Plan) -> list[str]:
     """The datasets this run reads: those chosen, or every one when a catalog notebook runs.
 
     A catalog notebook (the overview) reads every dataset, so the leak scanner must know them
     all; otherwise datasets outside `--datasets` are not read at all.
     """
-    cat_names = catalog_mod.load(p.catalog_path).names()
+    cat_names = cat.names()
     if any(job.dataset is None for job in p.jobs):
         return cat_names
     return [name for name in cat_names if name in (p.datasets or cat_names)]
@@ -444,7 +444,7 @@ def _scanner(cat: catalog_mod.Catalog, p: Plan):
     from govlib.errors import GovlibError
 
     frames = {}
-    for name in _datasets_read(p):
+    for name in _datasets_read(cat, p):
         try:
             frames[name] = sources.scan(cat.dataset(name)).collect()
         except (GovlibError, OSError, pl.exceptions.PolarsError):
