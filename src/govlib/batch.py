@@ -99,6 +99,7 @@ class Plan:
     timeout: int
     jobs: list[Job]
     parameters: dict[str, Any]
+    datasets: list[str] = field(default_factory=list)
 
 
 def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
@@ -217,6 +218,7 @@ def plan(
         timeout=timeout,
         jobs=jobs,
         parameters=extra,
+        datasets=list(chosen),
     )
 
 
@@ -351,14 +353,26 @@ class RunOutcome:
 
 
 def execute(p: Plan, *, now: datetime | None = None) -> RunOutcome:
-    """Run every job, build the reports and the index, scan, publish, record history."""
-    from govlib import privacy, reports, sources
+    """Run every job, build the reports and the index, scan, publish, record history.
 
+    The staging folder (0700, with a lock naming this process) is removed whatever happens
+    before it is published: it holds executed notebooks that may carry personal data.
+    """
     started_at = now or datetime.now(UTC)
     run_id = new_run_id(started_at)
     p.out.mkdir(parents=True, exist_ok=True)
-    staging = p.out / f".staging-{run_id}"
-    staging.mkdir()
+    clean_stale_staging(p.out)
+    staging = _make_staging(p.out, run_id)
+    try:
+        return _execute_in(p, staging, run_id, started_at)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _execute_in(p: Plan, staging: Path, run_id: str, started_at: datetime) -> RunOutcome:
+    from govlib import reports
+
     step, stop = _reporter(len(p.jobs))
     results: list[JobResult] = []
     clock = time.perf_counter()
@@ -373,29 +387,19 @@ def execute(p: Plan, *, now: datetime | None = None) -> RunOutcome:
         stop()
     results.sort(key=lambda r: ((r.dataset or "~"), r.notebook))
     cat = catalog_mod.load(p.catalog_path)
-    scanner = privacy.LeakScanner.from_frames(cat, sources.load_all(cat))
+    scanner = _scanner(cat, p)
     pages: dict[Path, str] = {}
-    import nbformat
-
     for r in results:
-        executed = staging / (r.dataset or "catalog") / f"{r.notebook}.ipynb"
-        if executed.is_file():
-            nb = _without_error_details(nbformat.read(executed, as_version=4))
-            nbformat.write(nb, executed)
-            pages[executed.with_suffix(".html")] = reports.notebook_html(
-                nb, title=f"{r.dataset or 'catalog'}: {r.notebook}"
-            )
-            r.report = f"{r.dataset or 'catalog'}/{r.notebook}.html"
-            scanner.check(f"{r.label}.ipynb", executed.read_text(encoding="utf-8"))
-        if r.results:
-            pages[executed.with_suffix(".json")] = json.dumps(r.results, indent=2, sort_keys=True)
+        pages |= _job_pages(r, staging, scanner, cat)
+    for folder in staging.iterdir():
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()  # every file of its jobs was withheld
     verdicts = collect_verdicts(cat, results)
     exit_code = _exit_code(results, verdicts)
-    seconds = round(time.perf_counter() - clock, 2)
     summary = {
         "run_id": run_id,
         "started": started_at.isoformat(timespec="seconds"),
-        "seconds": seconds,
+        "seconds": round(time.perf_counter() - clock, 2),
         "as_of": p.as_of.isoformat(),
         "govlib_version": __version__,
         "catalog": str(p.catalog_path),
@@ -403,16 +407,104 @@ def execute(p: Plan, *, now: datetime | None = None) -> RunOutcome:
         "exit_code": exit_code,
         "jobs": [r.to_dict() for r in results],
         "datasets": verdicts,
-        "inputs_sha256": sources.content_hashes(cat),
+        "inputs_sha256": _content_hashes(cat, _datasets_read(cat, p)),
     }
     pages[staging / "run.json"] = json.dumps(summary, indent=2, sort_keys=True) + "\n"
     pages[staging / "index.html"] = render_index(summary)
     reports.publish(pages, scanner)
+    (staging / LOCK_NAME).unlink()
+    staging.chmod(0o777 & ~_umask())  # readable as any published folder
     final = p.out / run_id
     staging.rename(final)
     _point_latest(p.out, run_id)
     history.append(p.out, run_id, _history_run(summary), _history_datasets(cat, summary))
     return RunOutcome(run_id, final, final / "index.html", exit_code, summary)
+
+
+def _datasets_read(cat: catalog_mod.Catalog, p: Plan) -> list[str]:
+    """The datasets this run reads: those chosen, or every one when a catalog notebook runs.
+
+    A catalog notebook (the overview) reads every dataset, so the leak scanner must know them
+    all; otherwise datasets outside `--datasets` are not read at all.
+    """
+    cat_names = cat.names()
+    if any(job.dataset is None for job in p.jobs):
+        return cat_names
+    return [name for name in cat_names if name in (p.datasets or cat_names)]
+
+
+def _scanner(cat: catalog_mod.Catalog, p: Plan):
+    """A leak scanner over the datasets the run read; one that cannot be read is skipped.
+
+    A dataset that cannot be read cannot reach a report either: its notebooks fail on it.
+    """
+    import polars as pl
+
+    from govlib import privacy, sources
+    from govlib.errors import GovlibError
+
+    frames = {}
+    for name in _datasets_read(cat, p):
+        try:
+            frames[name] = sources.scan(cat.dataset(name)).collect()
+        except (GovlibError, OSError, pl.exceptions.PolarsError):
+            continue
+    return privacy.LeakScanner.from_frames(cat, frames)
+
+
+def _content_hashes(cat: catalog_mod.Catalog, names: list[str]) -> dict[str, str | None]:
+    """The SHA-256 of each dataset's input, None for one that cannot be read."""
+    from govlib import sources
+    from govlib.errors import GovlibError
+
+    hashes: dict[str, str | None] = {}
+    for name in names:
+        try:
+            paths = sources.files(cat.dataset(name))
+            joined = [sources.file_sha256(path) for path in paths]
+        except (GovlibError, OSError):
+            hashes[name] = None
+            continue
+        hashes[name] = joined[0] if len(joined) == 1 else hashlib.sha256(
+            "".join(joined).encode()).hexdigest()  # fmt: skip
+    return hashes
+
+
+def _job_pages(r: JobResult, staging: Path, scanner, cat: catalog_mod.Catalog) -> dict:
+    """A job's shared files (notebook, report, results), or none when any holds personal data.
+
+    A report that cannot be exported (over the size limit) fails the job; the rest is kept.
+    Withheld files are deleted from staging and the job is recorded as refused.
+    """
+    import nbformat
+
+    from govlib import reports
+    from govlib.privacy import LeakError
+
+    executed = staging / (r.dataset or "catalog") / f"{r.notebook}.ipynb"
+    pages: dict[Path, str] = {}
+    if executed.is_file():
+        nb = _without_error_details(nbformat.read(executed, as_version=4))
+        pages[executed] = nbformat.writes(nb)
+        try:
+            html_page = reports.notebook_html(nb, title=f"{r.dataset or 'catalog'}: {r.notebook}")
+            pages[executed.with_suffix(".html")] = html_page
+            r.report = f"{r.dataset or 'catalog'}/{r.notebook}.html"
+        except reports.ReportError as exc:
+            r.status, r.reason = "failed", f"its report was not exported: {exc.problem}"
+    if r.results:
+        pages[executed.with_suffix(".json")] = json.dumps(r.results, indent=2, sort_keys=True)
+    try:
+        for path, text in pages.items():
+            scanner.check(path.name, text)
+    except LeakError as exc:
+        executed.unlink(missing_ok=True)
+        r.status, r.report, r.results = "refused", None, {}
+        r.reason = f"withheld: {exc.found}"
+        if r.dataset is None and (places := scanner.check_catalog(cat)):
+            r.reason += "; the catalog's free text holds personal data: " + "; ".join(places)
+        return {}
+    return pages
 
 
 def _without_error_details(nb):
@@ -480,6 +572,9 @@ def collect_verdicts(cat: catalog_mod.Catalog, results: list[JobResult]) -> dict
 
 
 def _exit_code(results: list[JobResult], verdicts: dict[str, dict]) -> int:
+    """4 when anything was withheld, 3 when a job failed, 1 when a gate failed, else 0."""
+    if any(r.status == "refused" for r in results):
+        return 4
     if any(r.status != "passed" for r in results):
         return 3
     gates = any(
@@ -512,8 +607,7 @@ def _history_datasets(cat: catalog_mod.Catalog, summary: dict[str, Any]) -> list
         rows.append(
             {
                 "dataset": name,
-                "status": "failed" if any(n["status"] != "passed" for n in notebooks.values())
-                else v.get("quality", "not run"),
+                "status": _dataset_status(v),
                 "overall": v.get("overall"),
                 "scores": v.get("scores"),
                 "checks": v.get("checks"),
@@ -533,6 +627,15 @@ def _history_datasets(cat: catalog_mod.Catalog, summary: dict[str, Any]) -> list
     return rows
 
 
+def _dataset_status(v: dict[str, Any]) -> str:
+    statuses = {n["status"] for n in v.get("notebooks", {}).values()}
+    if "refused" in statuses:
+        return "refused"
+    if statuses - {"passed"}:
+        return "failed"
+    return v.get("quality") or "not run"
+
+
 def render_index(summary: dict[str, Any]) -> str:
     """The run's index page: one row per dataset with its verdicts and links."""
     from jinja2 import Environment, PackageLoader, select_autoescape
@@ -543,11 +646,70 @@ def render_index(summary: dict[str, Any]) -> str:
     return env.get_template("index.html.j2").render(run=summary)
 
 
-def clean_stale_staging(out: Path, older_than_s: float = 6 * 3600) -> int:
-    """Remove staging folders that killed runs left behind (hidden, never published)."""
+LOCK_NAME = ".lock"
+STALE_UNLOCKED_S = 6 * 3600
+
+
+def _umask() -> int:
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def _make_staging(out: Path, run_id: str) -> Path:
+    """A staging folder only this user can enter, locked with this process's id."""
+    staging = out / f".staging-{run_id}"
+    staging.mkdir(mode=0o700)
+    staging.chmod(0o700)  # whatever the umask
+    (staging / LOCK_NAME).write_text(f"{os.getpid()} {_started(os.getpid())}\n")
+    return staging
+
+
+def _started(pid: int) -> str:
+    """When process `pid` started (clock ticks since boot), or "" where /proc is missing.
+
+    With the id it tells a live run from a new process that happens to reuse its id.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[-1].split()[19]
+
+
+def _alive(lock: Path) -> bool:
+    """Whether the run that wrote `lock` is still running."""
+    try:
+        pid_text, _, started = lock.read_text().strip().partition(" ")
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return not started or _started(pid) in ("", started)
+
+
+def clean_stale_staging(out: Path, older_than_s: float = STALE_UNLOCKED_S) -> int:
+    """Remove staging folders that killed runs left behind (hidden, never published).
+
+    A folder whose lock names a process that is gone goes at once; one without a lock (a run
+    of an older govlib, or one that is just starting) only after `older_than_s`.
+    """
     removed = 0
     for folder in out.glob(".staging-*"):
-        if time.time() - folder.stat().st_mtime > older_than_s:
+        lock = folder / LOCK_NAME
+        if lock.is_file():
+            stale = not _alive(lock)
+        else:
+            try:
+                stale = time.time() - folder.stat().st_mtime > older_than_s
+            except OSError:
+                continue
+        if stale:
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
     return removed

@@ -818,7 +818,12 @@ def run_cmd(
     print(f"govlib run: {len(p.jobs)} notebooks on {p.workers} workers, as of {p.as_of}",
           file=sys.stderr)  # fmt: skip
     outcome = batch_mod.execute(p)
-    verdict = {0: "all gates passed", 1: "a gate failed", 3: "a notebook failed to execute"}
+    verdict = {
+        0: "all gates passed",
+        1: "a gate failed",
+        3: "a notebook failed to execute",
+        4: "outputs withheld: they hold personal data",
+    }
     print(f"govlib run: {outcome.run_id}: {verdict[outcome.exit_code]} "
           f"({outcome.summary['seconds']} s)", file=sys.stderr)  # fmt: skip
     console.print(str(outcome.index))

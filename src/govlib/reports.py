@@ -27,7 +27,14 @@ HIDDEN_TAGS = {"parameters", "injected-parameters", "papermill-error-cell-tag", 
 
 
 class ReportError(GovlibError):
-    """A report that cannot be exported or is too large to share."""
+    """A report that cannot be exported or is too large to share.
+
+    `problem` is the message without the report's title.
+    """
+
+    def __init__(self, problem: str, title: str = "") -> None:
+        self.problem = problem
+        super().__init__(f"{title}: {problem}" if title else problem)
 
 
 def shareable(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -70,12 +77,13 @@ def notebook_html(nb: nbformat.NotebookNode, *, title: str) -> str:
     page.metadata["title"] = title
     body, _ = exporter.from_notebook_node(page, resources={"govlib_version": __version__})
     if "<script" in body.lower():
-        raise ReportError(f"{title}: the export holds a script; shared reports carry none")
+        raise ReportError("the export holds a script; shared reports carry none", title)
     size = len(body.encode("utf-8"))
     if size > MAX_REPORT_BYTES:
         raise ReportError(
-            f"{title}: the report is {size / 2**20:.1f} MiB, over the 2 MiB limit. "
-            "Show fewer or smaller charts"
+            f"the report is {size / 2**20:.1f} MiB, over the {MAX_REPORT_BYTES / 2**20:g} MiB "
+            "limit. Show fewer or smaller charts",
+            title,
         )
     return body
 

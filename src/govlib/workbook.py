@@ -15,7 +15,7 @@ from typing import Any
 
 from govlib import catalog as catalog_mod
 from govlib import outputs
-from govlib.errors import ParameterError
+from govlib.errors import GovlibError, ParameterError
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,10 @@ def table(rows: Iterable[Any], columns: list[str] | None = None) -> Table:
 def register(ctx: Context, findings: Mapping[str, Iterable[str]] | None = None) -> Table:
     """The record of processing activities (GDPR Art. 30), one row per dataset.
 
-    `findings` maps a dataset to the kinds of personal data found in it (from profiles).
+    `findings` maps a dataset to the kinds of personal data found in it (from profiles). The
+    catalog's free text is shown as written: a batch run's leak scanner reads it in the shared
+    overview and withholds the page when it names a person (`LeakScanner.check_catalog` says
+    which dataset and key).
     """
     rows = []
     for name in ctx.catalog.names():
@@ -147,13 +150,13 @@ class Verdict:
     """One dataset's verdicts for the overview and the run index: aggregates only."""
 
     dataset: str
-    quality: str  # passed, failed, error, or "no suite"
+    quality: str  # passed, failed, error, "no suite", or "unreadable" (the figures then None)
     overall: float | None
     gate_failures: list[str]
-    failing_checks: int
-    overdue: int
-    without_consent: int
-    undeclared_pii: int
+    failing_checks: int | None
+    overdue: int | None
+    without_consent: int | None
+    undeclared_pii: int | None
     pii_found: list[str]
 
     def to_dict(self) -> dict[str, object]:
@@ -184,8 +187,18 @@ def verdict(ctx: Context, name: str) -> Verdict:
 
 
 def verdicts(ctx: Context) -> list[Verdict]:
-    """The verdicts of every dataset in the catalog."""
-    return [verdict(ctx, name) for name in ctx.catalog.names()]
+    """The verdicts of every dataset in the catalog; one that cannot be read says so.
+
+    A dataset that cannot be read gets quality "unreadable" and no figures, so the overview of
+    the others goes on (its own notebooks report why it failed).
+    """
+    found = []
+    for name in ctx.catalog.names():
+        try:
+            found.append(verdict(ctx, name))
+        except GovlibError:
+            found.append(Verdict(name, "unreadable", None, [], None, None, None, None, []))
+    return found
 
 
 def found_kinds(verdicts_: Iterable[Verdict]) -> dict[str, list[str]]:
