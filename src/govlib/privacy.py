@@ -297,7 +297,14 @@ class LeakScanner:
 
     @classmethod
     def from_frames(cls, catalog, frames: dict[str, pl.DataFrame]) -> LeakScanner:
-        """Guard the personal and undeclared columns of every frame given (name -> frame)."""
+        """Guard the personal and undeclared columns of every frame given (name -> frame).
+
+        Phones are guarded as stored and in E.164 form (the region from each record's
+        country), so a report holding the international form of a national number is caught.
+        """
+        from govlib import identity
+        from govlib.catalog import PiiKind
+
         scanner = cls(stop_words(catalog))
         for name, frame in frames.items():
             ds = catalog.dataset(name)
@@ -310,6 +317,9 @@ class LeakScanner:
                 else:
                     continue
                 scanner.guard_column(frame[column], where, spec)
+                if spec is not None and spec.pii is PiiKind.PHONE:
+                    e164 = identity.phone_column_keys(ds, frame, column).drop_nulls()
+                    scanner.guard_column(e164.str.strip_chars_start("+"), where, spec)
             scanner._guard_full_names(name, ds, frame)
         for suite in sorted(catalog.expectations_dir.glob("*.json")):
             scanner.allow(suite.read_text(encoding="utf-8"))
