@@ -88,11 +88,14 @@ def test_quality_notebook_runs_in_jupyterlab_and_shows_a_chart(lab):
                 pytest.fail("the notebook did not finish in JupyterLab")
             if accept_dialogs(page):
                 asked = 0.0  # a kernel was (re)chosen: ask again once it is up
+            if page.locator("[data-mime-type='application/vnd.jupyter.error']").count():
+                page.screenshot(path=str(root / "stuck.png"))
+                pytest.fail("a cell raised in JupyterLab (see stuck.png)")
             started = any(t.strip() not in ("[ ]:", "") for t in
                           page.locator(".jp-InputPrompt").all_inner_texts())  # fmt: skip
             if not started and time.monotonic() - asked > 20 and kernel_idle(page):
-                page.get_by_role("menuitem", name="Run", exact=True).click()
-                page.get_by_text("Run All Cells", exact=True).click()
+                # the toolbar's restart-and-run-all: one button, no menu that a popup can shift
+                page.locator("[data-command='notebook:restart-run-all']").first.click()
                 asked = time.monotonic()
             page.wait_for_timeout(500)
         page.wait_for_function(

@@ -129,7 +129,7 @@ def hostile(tmp_path):
         {
             "customer_id": range(1, 7),
             "email": CANARY_EMAILS,
-            "first_name": [XSS] * 6,
+            "first_name": ["Wilhelmina"] * 6,
             "last_name": ["Canaryfeather"] * 6,
             XSS: ["x"] * 6,
         }
