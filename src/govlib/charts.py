@@ -6,7 +6,7 @@ result, a retention report, or the run history. Charts render to static SVG thro
 vl-convert, offline, in JupyterLab and in exported HTML alike; the specs carry tooltips with
 counts for interactive use.
 
->>> scorecard(quality_result)  # doctest: +SKIP
+Usage, in a notebook: ``charts.enable()`` once, then ``charts.scorecard(quality_result)``.
 """
 
 from __future__ import annotations

@@ -13,8 +13,11 @@ ad-hoc profile, gets counts, rates, lengths and masked shapes; mean, std and ske
 least `k` rows hold at least `k` distinct values. Every frequency table drops groups smaller
 than `k`.
 
->>> p = profile(frame, dataset="customers", as_of=date(2025, 1, 31))  # doctest: +SKIP
->>> p.column("email").nulls  # doctest: +SKIP
+>>> from datetime import date
+>>> from govlib import catalog, sources
+>>> ds = catalog.load("catalog.yaml").dataset("customers")
+>>> p = profile(sources.scan(ds), dataset="customers", as_of=date(2025, 1, 31), declared=ds)
+>>> p.column("email").nulls
 30
 """
 

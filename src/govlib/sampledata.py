@@ -6,8 +6,9 @@ counts: every planted row is drawn from a disjoint pool, so the counts never ove
 number a test asserts is known in advance. Generation is vectorised with numpy and polars:
 a million customers take seconds, not minutes.
 
->>> sample = generate(customers=1000, seed=1)  # doctest: +SKIP
->>> sample.defect("null_email").count  # doctest: +SKIP
+>>> from datetime import date
+>>> sample = generate(customers=1000, seed=1, reference_date=date(2025, 1, 31))
+>>> sample.defect("null_email").count
 10
 """
 

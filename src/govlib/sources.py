@@ -10,7 +10,9 @@ Every problem raises `SourceError` with one line naming the file, line, column p
 expected type, and never quoting a cell value or a column name found in the file: either may be
 personal data. A column is named by its position and masked shape (`column 3, shaped Aa_a`).
 
->>> frame = scan(catalog.load("catalog.yaml").dataset("customers"))  # doctest: +SKIP
+>>> from govlib import catalog
+>>> scan(catalog.load("catalog.yaml").dataset("customers")).collect().height
+3045
 """
 
 from __future__ import annotations
