@@ -24,10 +24,14 @@ import unicodedata
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from govlib.errors import GovlibError, ProtectionError
+
+if TYPE_CHECKING:
+    from govlib.catalog import Catalog, ColumnSpec, Dataset
 
 KEY_ENV = "GOVLIB_KEY"
 KEY_FILE_ENV = "GOVLIB_KEY_FILE"
@@ -254,7 +258,7 @@ def _page_words() -> frozenset[str]:
     return frozenset(tokens(reports.notebook_html(new_notebook(), title="")))
 
 
-def stop_words(catalog) -> set[str]:
+def stop_words(catalog: Catalog) -> set[str]:
     """Words a report writes by itself, which a name part equal to one does not count as.
 
     They are the words of the report page's template, govlib's templates, the notebooks, the
@@ -296,7 +300,7 @@ class LeakScanner:
         self.hashes: dict[str, int] = {}
 
     @classmethod
-    def from_frames(cls, catalog, frames: dict[str, pl.DataFrame]) -> LeakScanner:
+    def from_frames(cls, catalog: Catalog, frames: dict[str, pl.DataFrame]) -> LeakScanner:
         """Guard the personal and undeclared columns of every frame given (name -> frame).
 
         Phones are guarded as stored and in E.164 form (the region from each record's
@@ -334,7 +338,7 @@ class LeakScanner:
         self.owner.append(label)
         return len(self.owner) - 1
 
-    def _guard_full_names(self, name: str, ds, frame: pl.DataFrame) -> None:
+    def _guard_full_names(self, name: str, ds: Dataset, frame: pl.DataFrame) -> None:
         from govlib.catalog import PiiKind
 
         columns = [c for c, s in ds.columns.items() if s.pii is PiiKind.PERSON_NAME]
@@ -347,7 +351,7 @@ class LeakScanner:
         for value in full.unique().to_list():
             self._add_name(value, label)
 
-    def guard_column(self, values: pl.Series, where: str, spec=None) -> None:
+    def guard_column(self, values: pl.Series, where: str, spec: ColumnSpec | None = None) -> None:
         """Guard the identifying values of one column (`spec`: its declaration, or None)."""
         from govlib.catalog import PiiKind
 
@@ -524,7 +528,7 @@ class LeakScanner:
             found = ", ".join(f"{n} {kind}" for kind, n in sorted(hits.items()))
             raise LeakError(label, found)
 
-    def check_catalog(self, catalog) -> list[str]:
+    def check_catalog(self, catalog: Catalog) -> list[str]:
         """Where the catalog's free text (purpose, description, owner...) holds guarded values."""
         problems = []
         for name, key, text in catalog_free_text(catalog):
@@ -533,7 +537,7 @@ class LeakScanner:
         return problems
 
 
-def catalog_free_text(catalog) -> Iterator[tuple[str, str, str]]:
+def catalog_free_text(catalog: Catalog) -> Iterator[tuple[str, str, str]]:
     """Every free-text field of the catalog as (dataset, key, text): what the overview shows."""
     for name, ds in catalog.datasets.items():
         for key in ("description", "purpose", "owner", "steward", "data_subjects"):
