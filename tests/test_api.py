@@ -113,6 +113,8 @@ def test_frame_is_the_checked_source(customers, manifest, planted):
     assert customers.load_report.null_tokens == {
         "lifetime_value": planted["lifetime_value_sentinel"]
     }
+    row = customers.load_report.to_polars().select("source", "rows", "null_tokens").row(0)
+    assert row == ("customers", manifest["rows"]["customers"], '{"lifetime_value": 15}')
 
 
 @pytest.mark.parametrize("name", ["customers", "orders", "consent_events", "support_tickets"])

@@ -24,13 +24,14 @@ import logging
 import re
 import zlib
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from govlib.catalog import Catalog, ColumnType, Dataset, Limits, SourceSpec
 from govlib.errors import SourceError
+from govlib.records import Record
 
 log = logging.getLogger("govlib")
 
@@ -67,7 +68,7 @@ _POLARS_TYPE: dict[ColumnType, pl.DataType] = {
 
 
 @dataclass(frozen=True, slots=True)
-class LoadReport:
+class LoadReport(Record):
     """What reading a source found: size, the null tokens and sentinels met, warnings."""
 
     source: str
@@ -77,10 +78,6 @@ class LoadReport:
     columns: list[str]
     null_tokens: dict[str, int] = field(default_factory=dict)  # column -> values read as null
     warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, object]:
-        """The report as a plain dict."""
-        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
