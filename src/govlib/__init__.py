@@ -16,8 +16,6 @@ nor Altair.
 'customers'
 """
 
-from __future__ import annotations
-
 TYPE_CHECKING = False  # typing itself is not imported: it costs more than the rest
 
 __version__ = "0.1.0"
@@ -82,7 +80,7 @@ if TYPE_CHECKING:
     from govlib.retention import RuleResult as RuleResult
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     """Import a public name, or a module of govlib, on first access."""
     import importlib
 
