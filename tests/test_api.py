@@ -87,11 +87,11 @@ def test_as_of_defaults_to_the_catalog_and_can_be_overridden():
     assert govlib.open("customers", catalog=CATALOG, as_of="2025-06-30").as_of == date(2025, 6, 30)
 
 
-def test_as_of_defaults_to_today_without_one_in_the_catalog(sample_catalog):
-    undated = sample_catalog.model_copy(update={"as_of": None})
-    undated._path = sample_catalog.path
-    for name, ds in undated.datasets.items():
-        ds._catalog, ds._name = undated, name
+def test_as_of_defaults_to_today_without_one_in_the_catalog(tmp_path):
+    text = CATALOG.read_text()
+    undated = tmp_path / "catalog.yaml"
+    undated.write_text(text.replace("\nas_of: 2025-01-31", "\n# no as_of"))
+    assert govlib.datasets(undated).as_of is None
     assert govlib.open("orders", catalog=undated).as_of == date.today()
 
 
