@@ -325,7 +325,7 @@ class Dataset(_Model):
     owner: str
     steward: str
     purpose: str
-    lawful_basis: LawfulBasis | Literal["TODO"]
+    lawful_basis: Literal[LawfulBasis, "TODO"]
     data_subjects: str = "customers"
     recipients: list[str] = Field(default_factory=list)
     columns: dict[str, ColumnSpec]

@@ -451,8 +451,8 @@ def _append(catalog_path: Path, entries: list[DraftEntry]) -> str:
     )
     body = [ln for ln in lines[start + 1 : end] if ln.strip() and not ln.lstrip().startswith("#")]
     indent = re.match(r"[ ]*", body[0]).group(0) if body else "  "  # type: ignore[union-attr]
-    while end > start + 1 and not lines[end - 1].strip():
-        end -= 1  # keep the blank lines that separate the block from what follows
+    while end > start + 1 and (not lines[end - 1].strip() or lines[end - 1].startswith("#")):
+        end -= 1  # blank lines and top-level comments belong to what follows the block
     before = "".join(lines[:end])
     if before and not before.endswith("\n"):
         before += "\n"
