@@ -9,8 +9,10 @@ person can say: owner, steward, purpose, lawful basis and data subjects.
 The catalog file is created, or the new entries are appended under `datasets:` as text, so
 nothing a person wrote (comments, order, quoting) changes. A name that exists is refused.
 
->>> d = draft_catalog(["exports/customers.csv"], catalog_path="catalog.yaml")  # doctest: +SKIP
->>> write(d)  # doctest: +SKIP
+Example (what `govlib catalog draft exports/customers.csv` does)::
+
+    d = draft_catalog(["exports/customers.csv"], catalog_path="catalog.yaml")
+    write(d)
 """
 
 from __future__ import annotations
