@@ -87,6 +87,8 @@ LawfulBasis = Literal[
     "public_task",
     "legitimate_interests",
 ]
+TODO = "TODO"  # a drafted value a person still has to give: loads, listed by `incomplete()`
+INCOMPLETE_KEYS = ("owner", "steward", "purpose", "lawful_basis", "data_subjects")
 Dimension = Literal["completeness", "validity", "uniqueness", "consistency", "timeliness"]
 
 _PERIOD = re.compile(r"^P(?:(?P<y>\d+)Y)?(?:(?P<m>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?$")
@@ -323,7 +325,7 @@ class Dataset(_Model):
     owner: str
     steward: str
     purpose: str
-    lawful_basis: LawfulBasis
+    lawful_basis: Literal[LawfulBasis, "TODO"]
     data_subjects: str = "customers"
     recipients: list[str] = Field(default_factory=list)
     columns: dict[str, ColumnSpec]
@@ -443,6 +445,18 @@ class Catalog(_Model):
     def names(self) -> list[str]:
         """Dataset names in declaration order."""
         return list(self.datasets)
+
+    def incomplete(self) -> list[tuple[str, str]]:
+        """(dataset, key) pairs still set to `TODO` (as `catalog draft` writes them).
+
+        They load, so a drafted catalog can be explored; `govlib catalog` warns about each.
+        """
+        return [
+            (name, key)
+            for name, ds in self.datasets.items()
+            for key in INCOMPLETE_KEYS
+            if str(getattr(ds, key)).strip() == TODO
+        ]
 
     def dataset(self, name: str) -> Dataset:
         """The dataset called `name`, or a clear error listing the known ones."""

@@ -30,7 +30,7 @@ from pathlib import Path
 import polars as pl
 
 from govlib.catalog import Catalog, ColumnType, Dataset, Limits, SourceSpec
-from govlib.errors import SourceError
+from govlib.errors import SourceError, printable
 from govlib.records import Record
 
 log = logging.getLogger("govlib")
@@ -43,7 +43,26 @@ SENTINELS = frozenset(
      *("None", "none", "#N/A", "missing", "MISSING")]
 )  # fmt: skip
 _BOOL = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
-_DATETIME_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%.f")
+# ISO 8601 as real data writes it: a space or `T`, seconds and a fraction optional, `Z` or an
+# offset optional. Values with an offset are converted to UTC; values without one are kept as is.
+ISO_DATETIME = (
+    r"^(?P<d>\d{4}-\d{2}-\d{2})[T ](?P<hm>\d{2}:\d{2})(?P<s>:\d{2}(?:[.,]\d{1,9})?)?"
+    r"\s*(?P<z>[Zz]|[+-]\d{2}(?::?\d{2})?)?$"
+)
+ISO_DATETIME_NAME = (
+    "ISO 8601 (YYYY-MM-DD, T or a space, HH:MM, optional :SS and fraction, optional Z or +HH:MM)"
+)
+ISO_DATE = "%Y-%m-%d"
+# Non-ISO dates that inference recognises when the values tell the order: day first and month
+# first are told apart only when some value has a part above 12; otherwise `format:` decides.
+DAY_FIRST = ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y")
+MONTH_FIRST = ("%m/%d/%Y", "%m.%d.%Y", "%m-%d-%Y")
+YEAR_FIRST = ("%Y/%m/%d", "%Y.%m.%d")
+_TIME_SUFFIXES = ("", " %H:%M:%S", " %H:%M")
+_DATE_LIKE = (
+    r"^(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{4}|\d{4}[/.]\d{1,2}[/.]\d{1,2})"
+    r"(?: \d{1,2}:\d{2}(?::\d{2})?)?$"
+)
 _SUFFIX_FORMAT = {
     ".csv": "csv",
     ".tsv": "csv",
@@ -78,6 +97,18 @@ class LoadReport(Record):
     columns: list[str]
     null_tokens: dict[str, int] = field(default_factory=dict)  # column -> values read as null
     warnings: list[str] = field(default_factory=list)
+    inferred: dict[str, Inferred] = field(default_factory=dict)  # ad-hoc files: column -> type
+
+
+@dataclass(frozen=True, slots=True)
+class Inferred(Record):
+    """What inference concluded about one text column of an ad-hoc file."""
+
+    type: ColumnType = "string"
+    format: str | None = None  # a datetime format when the values are not ISO 8601
+    sentinels: tuple[str, ...] = ()  # sentinel strings (such as N/A) read as null
+    sentinel_count: int = 0
+    note: str = ""  # why a column that looks typed stays text (e.g. ambiguous dates)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +217,7 @@ def _merge_reports(label: str, fmt: str, reports: list[LoadReport]) -> LoadRepor
         columns=reports[0].columns,
         null_tokens=tokens,
         warnings=[w for r in reports for w in r.warnings],
+        inferred=reports[0].inferred,
     )
 
 
@@ -359,10 +391,14 @@ def _read_one(
         raw, lines = _read_csv(path, text, spec, schema)
     else:
         raw, lines = _read_ndjson(path, text, schema), None
-    frame, tokens, warnings = _apply_types(path, raw, spec, schema, formats, lines)
+    inferred = infer_types(raw) if schema is None else {}
+    if schema is None:
+        schema = {c: i.type for c, i in inferred.items()}
+        formats = {c: i.format for c, i in inferred.items() if i.format}
+    frame, tokens, warnings = _apply_types(path, raw, spec, schema, formats, lines, inferred)
     if frame.height == 0:
         warnings.append(f"{path}: 0 rows (the file has a header but no data)")
-    report = LoadReport(str(path), fmt, 1, frame.height, frame.columns, tokens, warnings)
+    report = LoadReport(str(path), fmt, 1, frame.height, frame.columns, tokens, warnings, inferred)
     return frame.lazy(), report
 
 
@@ -603,6 +639,12 @@ def _read_parquet(
     return lf, LoadReport(str(path), "parquet", 1, rows, list(found), {}, warnings)
 
 
+def type_of(dtype: pl.DataType) -> ColumnType | None:
+    """The catalog type a polars column type reads as, or None for nested and binary data."""
+    kind = _kind_of(dtype)
+    return None if kind in ("nested", "binary") else kind  # type: ignore[return-value]
+
+
 def _kind_of(dtype: pl.DataType) -> str:
     if dtype.is_nested():
         return "nested"
@@ -624,6 +666,24 @@ def _kind_of(dtype: pl.DataType) -> str:
 # -- types -----------------------------------------------------------------------------------
 
 
+def iso_datetime(text: pl.Expr) -> pl.Expr:
+    """Parse ISO 8601 date-times as real data writes them; values with an offset become UTC.
+
+    Accepts a space or `T`, minutes with or without seconds and a fraction, and `Z`, `+02`,
+    `+0200` or `+02:00`. Anything else is null.
+    """
+    parts = text.str.extract_groups(ISO_DATETIME)
+    seconds = parts.struct.field("s").fill_null(":00").str.replace(",", ".", literal=True)
+    local = pl.concat_str(
+        [parts.struct.field("d"), pl.lit("T"), parts.struct.field("hm"), seconds]
+    ).str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us")
+    zone = parts.struct.field("z").str.replace(":", "", literal=True)
+    sign = pl.when(zone.str.starts_with("-")).then(-1).otherwise(1)
+    hours = zone.str.slice(1, 2).cast(pl.Int64, strict=False).fill_null(0)
+    minutes = zone.str.slice(3, 2).cast(pl.Int64, strict=False).fill_null(0)
+    return local - pl.duration(minutes=sign * (hours * 60 + minutes))
+
+
 def _parse(column: str, kind: ColumnType, fmt: str | None) -> pl.Expr:
     raw = pl.col(column)
     if kind == "string":
@@ -636,20 +696,57 @@ def _parse(column: str, kind: ColumnType, fmt: str | None) -> pl.Expr:
     if kind == "bool":
         return text.str.to_lowercase().replace_strict(_BOOL, default=None, return_dtype=pl.Boolean)
     if kind == "date":
-        return text.str.to_date(fmt or "%Y-%m-%d", strict=False)
-    formats = (fmt,) if fmt else _DATETIME_FORMATS
-    return pl.coalesce(
-        [text.str.to_datetime(f, strict=False, time_unit="us") for f in formats]
-    ).dt.replace_time_zone(None)
+        return text.str.to_date(fmt or ISO_DATE, strict=False)
+    if fmt is None:
+        return iso_datetime(text)
+    return text.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone(None)
+
+
+def value_shape(column: str) -> pl.Expr:
+    """A masked shape for an error message: each digit as 9, letter runs as A or a."""
+    return (
+        pl.col(column)
+        .str.strip_chars()
+        .str.slice(0, 40)
+        .str.replace_all(r"\d", "9")
+        .str.replace_all(r"\p{Lu}+", "A")
+        .str.replace_all(r"[\p{Ll}\p{Lo}\p{Lm}\p{Lt}]+", "a")
+        .str.replace_all(r"\s+", " ")
+    )
+
+
+def _tried(kind: ColumnType, fmt: str | None) -> str:
+    if fmt is not None:
+        return f"the declared format {fmt!r}"
+    return ISO_DATETIME_NAME if kind == "datetime" else f"ISO 8601 ({ISO_DATE})"
+
+
+def _date_problem(frame: pl.DataFrame, column: str, kind: ColumnType, fmt: str | None) -> str:
+    """Which formats were tried and the masked shapes of the values that failed them."""
+    failed = frame.filter(pl.col(column).is_not_null() & _parse(column, kind, fmt).is_null())
+    shapes = (
+        failed.select(value_shape(column).alias("shape"))
+        .group_by("shape")
+        .len()
+        .sort(["len", "shape"], descending=[True, False])
+        .head(3)
+    )
+    shown = ", ".join(f"{printable(s)} ({n})" for s, n in shapes.iter_rows())
+    example = "%d/%m/%Y" if kind == "date" else "%d/%m/%Y %H:%M"
+    return (
+        f"; tried {_tried(kind, fmt)}; failing values are shaped {shown}. Declare the column's "
+        f"format, e.g. format: '{example}' (strftime codes)"
+    )
 
 
 def _apply_types(
     path: Path,
     raw: pl.DataFrame,
     spec: SourceSpec,
-    schema: dict[str, ColumnType] | None,
+    schema: dict[str, ColumnType],
     formats: dict[str, str],
     one_line_each: bool | None,
+    inferred: dict[str, Inferred] | None = None,
 ) -> tuple[pl.DataFrame, dict[str, int], list[str]]:
     """Turn string columns into declared (or inferred) types, counting every value lost.
 
@@ -666,101 +763,194 @@ def _apply_types(
     if tokens and raw.height:
         counts = raw.select(pl.col(c).is_in(tokens).sum() for c in raw.columns).row(0, named=True)
         token_counts = {c: n for c, n in counts.items() if n}
-    if schema is None:
-        schema, inferred_sentinels = _infer(nulled)
-        for column, count in inferred_sentinels.items():
-            warnings.append(
-                f"{path}: {_column(raw.columns.index(column) + 1, column)} looks "
-                f"{schema[column]} but holds {count} sentinel strings (such as N/A); they are "
-                "read as null"
-            )
-            token_counts[column] = token_counts.get(column, 0) + count
-        nulled = nulled.with_columns(
-            pl.when(pl.col(c).str.strip_chars().is_in(list(SENTINELS)))
-            .then(None)
-            .otherwise(pl.col(c))
-            .alias(c)
-            for c in inferred_sentinels
-        )
+    if inferred:
+        nulled = _null_inferred_sentinels(path, raw, nulled, inferred, token_counts, warnings)
     typed = [c for c, kind in schema.items() if kind != "string"]
     if not typed or nulled.height == 0:
         out = nulled.select(_parse(c, schema[c], formats.get(c)).alias(c) for c in schema)
         return out, token_counts, warnings
-    checks = nulled.select(
-        *(
-            (pl.col(c).is_not_null() & _parse(c, schema[c], formats.get(c)).is_null())
-            .sum()
-            .alias(f"f{i}")
-            for i, c in enumerate(typed)
-        ),
-        *(
-            (
-                pl.col(c).is_not_null()
-                & _parse(c, schema[c], formats.get(c)).is_null()
-                & pl.col(c).str.strip_chars().is_in(list(SENTINELS))
-            )
-            .sum()
-            .alias(f"s{i}")
-            for i, c in enumerate(typed)
-        ),
-        *(
-            (pl.col(c).is_not_null() & _parse(c, schema[c], formats.get(c)).is_null())
-            .arg_true()
-            .first()
-            .alias(f"r{i}")
-            for i, c in enumerate(typed)
-        ),
-    ).row(0, named=True)
-    problems = []
-    for i, c in enumerate(typed):
-        failed, sentinels, first = checks[f"f{i}"], checks[f"s{i}"], checks[f"r{i}"]
-        if not failed:
-            continue
-        where = f"line {first + 2}" if one_line_each else f"data row {first + 1}"
-        if sentinels == failed:
-            problems.append(
-                f"column {c!r} ({schema[c]}): {failed} values are sentinel strings such as "
-                f"N/A (first at {where}); declare them in source.null_values"
-            )
-        else:
-            problems.append(
-                f"column {c!r}: {failed} values are not valid {schema[c]} (first at {where})"
-            )
+    problems = _type_problems(nulled, schema, formats, typed, one_line_each)
     if problems:
         raise SourceError(path, "; ".join(problems), "Fix the data or the declared type")
     out = nulled.select(_parse(c, schema[c], formats.get(c)).alias(c) for c in schema)
     return out, token_counts, warnings
 
 
-def _infer(frame: pl.DataFrame) -> tuple[dict[str, ColumnType], dict[str, int]]:
-    """Infer a type per string column; numeric columns with sentinels stay numeric."""
-    order: list[ColumnType] = ["int64", "float64", "bool", "datetime", "date"]
+def _null_inferred_sentinels(
+    path: Path,
+    raw: pl.DataFrame,
+    nulled: pl.DataFrame,
+    inferred: dict[str, Inferred],
+    token_counts: dict[str, int],
+    warnings: list[str],
+) -> pl.DataFrame:
+    """Read the sentinels of typed ad-hoc columns as null, with a warning each."""
+    for column, info in inferred.items():
+        position = raw.columns.index(column) + 1
+        if info.note:
+            warnings.append(f"{path}: {_column(position, column)} {info.note}")
+        if not info.sentinel_count:
+            continue
+        warnings.append(
+            f"{path}: {_column(position, column)} looks {info.type} but holds "
+            f"{info.sentinel_count} sentinel strings (such as N/A); they are read as null"
+        )
+        token_counts[column] = token_counts.get(column, 0) + info.sentinel_count
+    return nulled.with_columns(
+        pl.when(pl.col(c).str.strip_chars().is_in(list(SENTINELS)))
+        .then(None)
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c, info in inferred.items()
+        if info.sentinel_count
+    )
+
+
+def _type_problems(
+    nulled: pl.DataFrame,
+    schema: dict[str, ColumnType],
+    formats: dict[str, str],
+    typed: list[str],
+    one_line_each: bool | None,
+) -> list[str]:
+    """One line per typed column whose values do not parse, naming the first bad line."""
+
+    def failed(c: str) -> pl.Expr:
+        return pl.col(c).is_not_null() & _parse(c, schema[c], formats.get(c)).is_null()
+
+    sentinel = {c: pl.col(c).str.strip_chars().is_in(list(SENTINELS)) for c in typed}
+    checks = nulled.select(
+        *(failed(c).sum().alias(f"f{i}") for i, c in enumerate(typed)),
+        *((failed(c) & sentinel[c]).sum().alias(f"s{i}") for i, c in enumerate(typed)),
+        *(failed(c).arg_true().first().alias(f"r{i}") for i, c in enumerate(typed)),
+    ).row(0, named=True)
+    problems = []
+    for i, c in enumerate(typed):
+        count, sentinels, first = checks[f"f{i}"], checks[f"s{i}"], checks[f"r{i}"]
+        if not count:
+            continue
+        where = f"line {first + 2}" if one_line_each else f"data row {first + 1}"
+        if sentinels == count:
+            problems.append(
+                f"column {c!r} ({schema[c]}): {count} values are sentinel strings such as "
+                f"N/A (first at {where}); declare them in source.null_values"
+            )
+            continue
+        problem = f"column {c!r}: {count} values are not valid {schema[c]} (first at {where})"
+        if schema[c] in ("date", "datetime"):
+            problem += _date_problem(nulled, c, schema[c], formats.get(c))
+        problems.append(problem)
+    return problems
+
+
+_ORDER: tuple[ColumnType, ...] = ("int64", "float64", "bool", "datetime", "date")
+
+
+def infer_types(frame: pl.DataFrame) -> dict[str, Inferred]:
+    """Infer each text column's type, datetime format and sentinels, in one pass plus one.
+
+    A column is typed when every non-null value parses (sentinels such as `N/A` aside, except
+    for bool). ISO 8601 needs no format; day-first, month-first and year-first dates are
+    recognised when the values settle the order, and stay text with a note when they do not.
+    """
     if frame.height == 0:
-        return dict.fromkeys(frame.columns, "string"), {}
+        return {c: Inferred() for c in frame.columns}
+    text = {c: pl.col(c).str.strip_chars() for c in frame.columns}
     stats = frame.select(
         *(pl.col(c).is_not_null().sum().alias(f"n|{c}") for c in frame.columns),
-        *(
-            pl.col(c).str.strip_chars().is_in(list(SENTINELS)).sum().alias(f"s|{c}")
-            for c in frame.columns
-        ),
+        *(text[c].is_in(list(SENTINELS)).sum().alias(f"s|{c}") for c in frame.columns),
+        *(text[c].str.contains(_DATE_LIKE).sum().alias(f"d|{c}") for c in frame.columns),
         *(
             _parse(c, kind, None).is_not_null().sum().alias(f"{kind}|{c}")
             for c in frame.columns
-            for kind in order
+            for kind in _ORDER
         ),
     ).row(0, named=True)
-    schema: dict[str, ColumnType] = {}
-    sentinels: dict[str, int] = {}
+    result: dict[str, Inferred] = {}
+    dated: list[str] = []
     for c in frame.columns:
         present, sentinel = stats[f"n|{c}"], stats[f"s|{c}"]
-        schema[c] = "string"
-        for kind in order:
+        result[c] = Inferred()
+        for kind in _ORDER:
             parsed = stats[f"{kind}|{c}"]
             if parsed and parsed == present:
-                schema[c] = kind
+                result[c] = Inferred(kind)
                 break
             if parsed and sentinel and parsed + sentinel == present and kind != "bool":
-                schema[c] = kind
-                sentinels[c] = sentinel
+                result[c] = Inferred(kind, sentinel_count=sentinel)
                 break
-    return schema, sentinels
+        else:
+            like = stats[f"d|{c}"]
+            if like and like + sentinel == present:
+                dated.append(c)
+    if dated:
+        result.update(_infer_formats(frame, dated, stats))
+    return _with_sentinel_tokens(frame, result)
+
+
+def _date_candidates() -> list[tuple[ColumnType, str]]:
+    return [
+        ("date" if not suffix else "datetime", base + suffix)
+        for base in (*DAY_FIRST, *MONTH_FIRST, *YEAR_FIRST)
+        for suffix in _TIME_SUFFIXES
+    ]
+
+
+def _infer_formats(
+    frame: pl.DataFrame, columns: list[str], stats: dict[str, object]
+) -> dict[str, Inferred]:
+    """The one non-ISO date format each column's values fit, or a note when the order is open."""
+    candidates = _date_candidates()
+    counts = frame.select(
+        _parse(c, kind, fmt).is_not_null().sum().alias(f"{i}|{c}")
+        for c in columns
+        for i, (kind, fmt) in enumerate(candidates)
+    ).row(0, named=True)
+    result: dict[str, Inferred] = {}
+    for c in columns:
+        present, sentinel = int(stats[f"n|{c}"]), int(stats[f"s|{c}"])  # type: ignore[call-overload]
+        fits = [
+            (kind, fmt)
+            for i, (kind, fmt) in enumerate(candidates)
+            if counts[f"{i}|{c}"] == present - sentinel
+        ]
+        if not fits:
+            result[c] = Inferred()
+            continue
+        kind, fmt = fits[0]
+        day_first = fmt.startswith("%d")
+        twin = fmt.replace("%d", "%D").replace("%m", "%d").replace("%D", "%m")
+        if day_first and (kind, twin) in fits:
+            result[c] = Inferred(
+                note=(
+                    f"holds dates whose day and month order is open (no part is above 12); "
+                    f"read as text. Declare type: {kind} with format: '{fmt}' (day first) "
+                    f"or '{twin}' (month first)"
+                )
+            )
+            continue
+        result[c] = Inferred(kind, fmt, sentinel_count=sentinel)
+    return result
+
+
+def _with_sentinel_tokens(frame: pl.DataFrame, result: dict[str, Inferred]) -> dict[str, Inferred]:
+    """Name the sentinel strings each typed column holds (they become source.null_values)."""
+    noisy = [c for c, info in result.items() if info.sentinel_count]
+    if not noisy:
+        return result
+    found = frame.select(
+        pl.col(c)
+        .str.strip_chars()
+        .filter(pl.col(c).str.strip_chars().is_in(list(SENTINELS)))
+        .unique()
+        .sort()
+        .implode()
+        .alias(c)
+        for c in noisy
+    ).row(0, named=True)
+    for c in noisy:
+        info = result[c]
+        result[c] = Inferred(
+            info.type, info.format, tuple(found[c]), info.sentinel_count, info.note
+        )
+    return result
