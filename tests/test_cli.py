@@ -1,5 +1,6 @@
 import json
 import shutil
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -7,8 +8,9 @@ import pytest
 import yaml
 
 from govlib import batch, history, rights, runsettings
-from govlib.cli import main
+from govlib.cli import main, render
 from govlib.errors import ParameterError
+from govlib.records import Record
 
 from .conftest import CATALOG, SAMPLE
 
@@ -399,3 +401,22 @@ def test_subject_find_judges_on_the_catalogs_as_of(monkeypatch, capsys, frames, 
 def test_subject_erase_without_out_is_a_usage_error(capsys):
     assert main(["subject", "erase", "--customer-id", "1", "--catalog", str(CATALOG)]) == 2
     assert "Missing option '--out'" in one_line_error(capsys.readouterr().err)
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Finding(Record):
+    dataset: str
+    column: str
+    rows: int
+
+
+def test_show_prints_a_record_as_a_table_with_text_from_data_literal(capsys):
+    render.show(Finding("orders", "\x1b[31m[red]x[/]\nforged", 1234))
+    out = capsys.readouterr().out
+    assert "Finding: orders" in out
+    assert "?[31m[red]x[/]?forged" in out
+    assert "1,234" in out
+    assert "\x1b" not in out

@@ -242,7 +242,7 @@ def test_preflight_passes_an_empty_folder_and_stops_a_foreign_key(tmp_path, monk
 # -- `make run` reads the run's own run.json before it accepts exit 1 ------------------------
 
 FAKE_GOVLIB = """#!/bin/sh
-[ "$1" = catalog ] && exit 0
+[ "$1 $2" = "catalog check" ] && exit 0
 if [ -n "$RUN_JSON" ]; then
     mkdir -p reports/run-new && printf '%s' "$RUN_JSON" > reports/run-new/run.json
     ln -sfn run-new reports/latest
