@@ -29,7 +29,7 @@ GATE_FAILED := import json, sys; s = json.load(open("reports/latest/run.json"));
 	or v.get("overdue") or v.get("gate_failures") for v in s.get("datasets", {}).values()) else 1)
 
 run: venv
-	@$(BIN)/govlib catalog --catalog catalog.yaml >/dev/null
+	@$(BIN)/govlib catalog check --catalog catalog.yaml >/dev/null
 	@before=$$(readlink reports/latest 2>/dev/null); rc=0; \
 	$(BIN)/govlib run --catalog catalog.yaml --out reports || rc=$$?; \
 	case $$rc in \

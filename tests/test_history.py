@@ -216,7 +216,7 @@ def test_a_damaged_store_or_head_is_one_line_and_exit_2(tmp_path, capsys, damage
 def test_listing_a_damaged_store_is_one_line_and_exit_2(tmp_path, capsys, damage):
     three_runs(tmp_path)
     expected = damage(tmp_path)
-    assert main(["history", "customers", "--out", str(tmp_path)]) == 2
+    assert main(["history", "show", "customers", "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith(f"govlib: error: {tmp_path}/{expected}; ")
 
 
@@ -224,7 +224,7 @@ def test_an_entry_edited_to_hold_no_json_is_named_when_listing(tmp_path, capsys)
     three_runs(tmp_path)
     with sqlite3.connect(tmp_path / history.DB_NAME) as conn:
         conn.execute("UPDATE entries SET payload = 'nope' WHERE seq = 4")
-    assert main(["history", "--out", str(tmp_path)]) == 2
+    assert main(["history", "show", "--out", str(tmp_path)]) == 2
     assert "(entry 4 holds no JSON record)" in capsys.readouterr().err
     assert history.verify(tmp_path).first_bad == 4
 
@@ -242,7 +242,7 @@ def test_preflight_passes_an_empty_folder_and_stops_a_foreign_key(tmp_path, monk
 # -- `make run` reads the run's own run.json before it accepts exit 1 ------------------------
 
 FAKE_GOVLIB = """#!/bin/sh
-[ "$1" = catalog ] && exit 0
+[ "$1 $2" = "catalog check" ] && exit 0
 if [ -n "$RUN_JSON" ]; then
     mkdir -p reports/run-new && printf '%s' "$RUN_JSON" > reports/run-new/run.json
     ln -sfn run-new reports/latest

@@ -42,8 +42,8 @@ def _commands(path: Path, cat: Path, folder: Path) -> list[list[str]]:
     root = ["--data-root", str(folder)]
     return [
         ["profile", str(path), *root],
-        ["suggest", str(path), *root, "--out", str(folder / "adhoc-suite.json")],
-        ["catalog", "--catalog", str(cat)],
+        ["suggest", str(path), *root, "--out", str(folder), "--suite", "adhoc-suite"],
+        ["catalog", "check", "--catalog", str(cat)],
         ["profile", "hostile", "--catalog", str(cat), "--json", str(folder / "p.json")],
         [
             "suggest",
@@ -51,10 +51,12 @@ def _commands(path: Path, cat: Path, folder: Path) -> list[list[str]]:
             "--catalog",
             str(cat),
             "--out",
-            str(folder / "expectations" / "s.json"),
+            str(folder / "expectations"),
+            "--suite",
+            "s",
         ],
         ["validate", "hostile", "--catalog", str(cat), "--suite", "s"],
-        ["retention", "hostile", "--catalog", str(cat)],
+        ["retention", "check", "hostile", "--catalog", str(cat)],
     ]
 
 
@@ -131,7 +133,7 @@ def test_catalog_mistakes_from_the_attack_exit_2_with_one_line(tmp_path, capsys,
     doc = yaml.safe_load(cat.read_text())
     doc["datasets"]["hostile"] |= edit
     cat.write_text(yaml.safe_dump(doc))
-    assert main(["catalog", "--catalog", str(cat)]) == 2
+    assert main(["catalog", "check", "--catalog", str(cat)]) == 2
     out, err = capsys.readouterr()
     check_contract(2, out, err)
     assert message in err

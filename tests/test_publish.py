@@ -89,7 +89,7 @@ def test_staff_names_in_a_non_personal_column_reach_no_profile_suite_or_quality_
     out = {n: tmp_path / f"{n}.json" for n in ("profile", "suite", "quality")}
     args = ["--catalog", str(path)]
     assert main(["profile", "people", *args, "--json", str(out["profile"])]) == 0
-    assert main(["suggest", "people", *args, "--out", str(out["suite"])]) == 0
+    assert main(["suggest", "people", *args, "--out", str(tmp_path), "--suite", "suite"]) == 0
     assert main(["validate", "people", *args, "--json", str(out["quality"])]) == 0
     console = capsys.readouterr()
     texts = [p.read_text() for p in out.values()]

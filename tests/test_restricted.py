@@ -113,7 +113,7 @@ def test_erasure_copy_where_a_source_glob_would_read_it_is_refused(tmp_path, pat
 def test_a_report_beside_the_data_is_allowed_but_never_over_a_source(project, capsys):
     data = project / "data" / "sample"
     before = hashes(data)
-    args = ["retention", "customers", "--catalog", str(project / "catalog.yaml"), "--json"]
+    args = ["retention", "check", "customers", "--catalog", str(project / "catalog.yaml"), "--json"]
     assert main([*args, str(data / "customers.csv")]) == 2
     assert "would overwrite its source file (dataset customers)" in capsys.readouterr().err
     assert hashes(data) == before
@@ -133,7 +133,7 @@ def test_a_dataset_named_like_a_path_is_refused_at_load(tmp_path, capsys):
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     with pytest.raises(CatalogError, match="dataset name at position 2 is not an identifier"):
         catalog.load(path)
-    assert main(["catalog", "--catalog", str(path)]) == 2
+    assert main(["catalog", "check", "--catalog", str(path)]) == 2
     assert "escaped" not in capsys.readouterr().out
 
 
@@ -356,13 +356,11 @@ def test_a_writer_that_fails_leaves_no_file_behind(tmp_path, owner, monkeypatch,
 @pytest.mark.parametrize(
     "args",
     [
-        ["suggest", "customers", "--out", "data/sample/customers.csv"],
         ["profile", "orders", "--json", "data/sample/orders.parquet"],
         ["validate", "customers", "--json", "data/sample/customers.csv"],
         ["profile", "data/sample/customers.csv", "--json", "data/sample/customers.csv"],
-        ["suggest", "data/sample/orders.parquet", "--out", "data/sample/orders.parquet"],
     ],
-    ids=["suggest-out", "profile-json", "validate-json", "adhoc-profile", "adhoc-suggest"],
+    ids=["profile-json", "validate-json", "adhoc-profile"],
 )
 def test_json_and_suite_outputs_never_overwrite_a_source(project, monkeypatch, capsys, args):
     monkeypatch.chdir(project)

@@ -69,14 +69,15 @@ def test_anchor_in_the_future_and_missing_need_review(sample_catalog):
 
 
 def test_retention_cli_exit_codes(capsys, tmp_path):
-    assert main(["retention", "customers", "--catalog", str(CATALOG)]) == 1
+    assert main(["retention", "check", "customers", "--catalog", str(CATALOG)]) == 1
     assert "120 records overdue" in capsys.readouterr().out
-    assert main(["retention", "orders", "--catalog", str(CATALOG)]) == 0
+    assert main(["retention", "check", "orders", "--catalog", str(CATALOG)]) == 0
     out = tmp_path / "r.json"
     assert (
         main(
             [
                 "retention",
+                "check",
                 "customers",
                 "--catalog",
                 str(CATALOG),
@@ -89,7 +90,9 @@ def test_retention_cli_exit_codes(capsys, tmp_path):
         == 0
     )  # fmt: skip: nothing is overdue yet in 2020
     assert json.loads(out.read_text())["as_of"] == "2020-01-01"
-    assert main(["retention", "customers", "--catalog", str(CATALOG), "--as-of", "soon"]) == 2
+    assert (
+        main(["retention", "check", "customers", "--catalog", str(CATALOG), "--as-of", "soon"]) == 2
+    )
     assert "expected a date as YYYY-MM-DD, got 'soon'" in capsys.readouterr().err
 
 

@@ -1,0 +1,5 @@
+"""`python -m govlib.cli`: the `govlib` command."""
+
+from govlib.cli import entry
+
+entry()

@@ -1,0 +1,157 @@
+"""Commands that describe and check data: catalog, sample-data, profile, validate, suggest."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from govlib.cli import views
+from govlib.cli.options import (
+    DEFAULT_CATALOG,
+    AsOfOption,
+    CatalogOption,
+    DataRootOption,
+    JsonOption,
+    writable_file,
+    writable_folder,
+    write_json,
+)
+from govlib.cli.render import console, show, wrote
+from govlib.errors import ParameterError
+
+catalog_app = typer.Typer(help="The catalog: check it and list its datasets.", no_args_is_help=True)
+
+
+@catalog_app.command("check")
+def catalog_check_cmd(catalog: CatalogOption = DEFAULT_CATALOG) -> None:
+    """Validate the catalog and list its datasets."""
+    from govlib import catalog as catalog_mod
+
+    show(*views.catalog(catalog_mod.load(catalog), catalog))
+
+
+def sample_data_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the sample into.")],
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    customers: Annotated[int, typer.Option(help="Number of distinct customers.")] = 3000,
+    reference_date: Annotated[
+        str, typer.Option("--reference-date", help="Anchor date of the data, YYYY-MM-DD.")
+    ] = "2025-01-31",
+) -> None:
+    """Generate seeded synthetic customer data with planted, counted defects."""
+    from govlib import sampledata
+
+    ref = sampledata.parse_date(reference_date)
+    with console.status(f"generating {customers:,} customers"):
+        sample = sampledata.generate(customers=customers, seed=seed, reference_date=ref)
+        written = sampledata.write(sample, out)
+    show(*(wrote(path) for path in written))
+    rows = ", ".join(f"{name} {frame.height:,}" for name, frame in sample.frames.items())
+    show(f"rows: {rows}; {len(sample.defects)} kinds of planted defect")
+
+
+def profile_cmd(
+    target: Annotated[str, typer.Argument(metavar="DATASET_OR_PATH")],
+    catalog: CatalogOption = DEFAULT_CATALOG,
+    json_path: JsonOption = None,
+    as_of: AsOfOption = None,
+    data_root: DataRootOption = None,
+) -> None:
+    """Profile a dataset: statistics, PII detection, catalog findings and alerts."""
+    from govlib import profiling, targets
+
+    writable_file(json_path, "--json", catalog=catalog, inputs=(target,))
+    data = targets.resolve(target, catalog, data_root)
+    day = targets.as_of(as_of, data.catalog_as_of)
+    with console.status(f"profiling {data.name}"):
+        result = profiling.profile(
+            data.loaded.frame, dataset=data.name, as_of=day, declared=data.dataset
+        )
+    show(*views.profile(result))
+    if json_path is not None:
+        write_json(json_path, result.to_dict())
+        show(wrote(json_path))
+
+
+def validate_cmd(
+    dataset: Annotated[str, typer.Argument(metavar="DATASET")],
+    catalog: CatalogOption = DEFAULT_CATALOG,
+    suite: Annotated[
+        str | None, typer.Option("--suite", help="Suite name (default: the catalog's).")
+    ] = None,
+    json_path: JsonOption = None,
+    as_of: AsOfOption = None,
+) -> int:
+    """Validate a dataset with its Great Expectations suite; exit 1 if the gate fails."""
+    from govlib import catalog as catalog_mod
+    from govlib import quality, targets
+
+    writable_file(json_path, "--json", catalog=catalog)
+    cat = catalog_mod.load(catalog)
+    ds = cat.dataset(dataset)
+    day = targets.as_of(as_of, cat.as_of)
+    with console.status(f"validating {dataset}"):
+        result = quality.validate(ds, as_of=day, suite=suite)
+    show(*views.quality(result))
+    if json_path is not None:
+        write_json(json_path, result.to_dict())
+        show(wrote(json_path))
+    return result.exit_code
+
+
+def suggest_cmd(
+    target: Annotated[str, typer.Argument(metavar="DATASET_OR_PATH")],
+    catalog: CatalogOption = DEFAULT_CATALOG,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder to write SUITE.json into (default: print it)."),
+    ] = None,
+    suite: Annotated[
+        str | None,
+        typer.Option("--suite", help="Suite name (default: the catalog's, else the file's)."),
+    ] = None,
+    as_of: AsOfOption = None,
+    data_root: DataRootOption = None,
+) -> None:
+    """Write a starter Great Expectations suite from a profile of the data."""
+    from govlib import profiling, quality, targets
+
+    name = _suite_name(target, catalog, suite)
+    path = None
+    if out is not None:
+        writable_folder(out, "--out")
+        path = writable_file(out / f"{name}.json", "--out", catalog=catalog, inputs=(target,))
+    data = targets.resolve(target, catalog, data_root)
+    declared = data.dataset
+    result = profiling.profile(
+        data.loaded.frame,
+        dataset=declared.name if declared else name,
+        as_of=targets.as_of(as_of, data.catalog_as_of),
+        declared=declared,
+    )
+    record = quality.suggest(result, name=name, frame=data.loaded.frame)
+    if path is None:
+        print(json.dumps(record, indent=2))
+        return
+    write_json(path, record, "--out")
+    show(wrote(path, f"({len(record['expectations'])} expectations)"))
+
+
+def _suite_name(target: str, catalog: Path, suite: str | None) -> str:
+    """The suite's name: `suite`, else the catalog's suite of the dataset, else the file's stem."""
+    from govlib import catalog as catalog_mod
+
+    if suite is None and catalog.is_file():
+        cat = catalog_mod.load(catalog)
+        if target in cat.datasets:
+            suite = cat.dataset(target).suite or target
+    name = suite or Path(target).name.split(".")[0]
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name):
+        raise ParameterError(
+            f"{name!r} is not a suite name: use letters, digits, '_', '-' and '.' (give --suite)"
+        )
+    return name

@@ -1,0 +1,145 @@
+"""Commands that act on personal data: retention, cleanse, subject, decrypt.
+
+Each writes only a new copy (a restricted output) into `--out`, never a source.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from govlib.cli import views
+from govlib.cli.options import (
+    DEFAULT_CATALOG,
+    AsOfOption,
+    CatalogOption,
+    JsonOption,
+    KeyFileOption,
+    check_copies,
+    writable_file,
+)
+from govlib.cli.render import console, show, wrote
+from govlib.errors import ParameterError
+
+DatasetArgument = Annotated[str, typer.Argument(metavar="DATASET", help="A catalog dataset.")]
+retention_app = typer.Typer(
+    help="Retention and consent: judge the rules, or apply them into a new copy.",
+    no_args_is_help=True,
+)
+
+
+@retention_app.command("check")
+def retention_check_cmd(
+    dataset: DatasetArgument,
+    catalog: CatalogOption = DEFAULT_CATALOG,
+    as_of: AsOfOption = None,
+    json_path: JsonOption = None,
+) -> int:
+    """Judge retention and consent rules: what is overdue and due; exit 1 if any is overdue."""
+    from govlib import catalog as catalog_mod
+    from govlib import retention, targets
+
+    writable_file(json_path, "--json")
+    cat = catalog_mod.load(catalog)
+    report = retention.evaluate(cat.dataset(dataset), as_of=targets.as_of(as_of, cat.as_of))
+    show(*views.retention(report))
+    if json_path is not None:
+        retention.write_report(report, json_path, catalog=cat)
+        show(wrote(json_path))
+    return report.exit_code
+
+
+@retention_app.command("apply")
+def retention_apply_cmd(
+    dataset: DatasetArgument,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the new copy and the log.")],
+    catalog: CatalogOption = DEFAULT_CATALOG,
+    as_of: AsOfOption = None,
+    execute: Annotated[
+        bool, typer.Option("--execute", help="Write the copy (default: a dry run).")
+    ] = False,
+    key_file: KeyFileOption = None,
+) -> None:
+    """Print what applying the rules would change; with --execute write a new copy and a log.
+
+    The copy holds every affected dataset (deletions cascade along relationships) and an
+    erasure log with pseudonymised subjects. The source is never modified.
+    """
+    from govlib import catalog as catalog_mod
+    from govlib import privacy, retention, targets
+
+    cat = catalog_mod.load(catalog)
+    ds = cat.dataset(dataset)
+    check_copies(cat, out, "retention")
+    key = privacy.load_key(key_file) if execute else None
+    plan = retention.plan_retention(cat, ds.name, as_of=targets.as_of(as_of, cat.as_of))
+    show(*views.plan(plan, "to change" if execute else "would change"))
+    if not execute:
+        show("dry run: nothing written. Add --execute to write the copy.")
+        return
+    summary = retention.execute(cat, plan, out, key=key, run_at=datetime.now(UTC), kind="retention")
+    show(*views.written(summary, out))
+
+
+def cleanse_cmd(
+    dataset: DatasetArgument,
+    catalog: CatalogOption = DEFAULT_CATALOG,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the cleansed copy (with --execute).")
+    ] = None,
+    execute: Annotated[
+        bool, typer.Option("--execute", help="Write the copy (default: a dry run).")
+    ] = False,
+    as_of: AsOfOption = None,
+    key_file: KeyFileOption = None,
+) -> None:
+    """Standardise values, merge duplicate people and quarantine corrupted rows, into a copy.
+
+    A dry run (the default) prints the plan as counts; --execute writes a new copy of the
+    dataset and the datasets that point at it, a quarantine (restricted) and a change log with
+    pseudonymised subjects into OUT. The source is never modified.
+    """
+    from govlib import catalog as catalog_mod
+    from govlib import cleansing, privacy, sources, targets
+
+    cat = catalog_mod.load(catalog)
+    cat.dataset(dataset)
+    if execute and out is None:
+        raise ParameterError("cleanse --execute needs --out DIR for the new copy")
+    if out is not None:
+        check_copies(cat, out, "cleanse")
+    key = privacy.load_key(key_file) if execute else None
+    frames = sources.load_all(cat)
+    with console.status(f"planning the cleanse of {dataset}"):
+        plan = cleansing.plan(cat, dataset, frames=frames)
+    show(*views.cleanse(plan.summary()))
+    if not execute or out is None:
+        show("dry run: nothing written. Add --out DIR --execute to write the copy.")
+        return
+    summary = cleansing.execute(cat, plan, out, key=key, run_at=datetime.now(UTC))
+    show(*views.written(summary, out, log="change log"))
+    with console.status("scoring the copy with the same suite"):
+        scores = cleansing.scores_before_after(cat, plan, frames, targets.as_of(as_of, cat.as_of))
+    show(*views.scores(scores))
+
+
+def decrypt_cmd(
+    file: Annotated[Path, typer.Argument(metavar="FILE.age")],
+    identity: Annotated[
+        Path, typer.Option("--identity", help="The data owner's age identity file (0600).")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the plain file (default: beside it).")
+    ] = None,
+    catalog: CatalogOption = DEFAULT_CATALOG,
+) -> None:
+    """Decrypt a restricted output (NAME.age) with the data owner's identity, into a 0600 file."""
+    from govlib import catalog as catalog_mod
+    from govlib import restricted
+
+    cat = catalog_mod.load(catalog) if catalog.is_file() else None
+    target = restricted.decrypt(file, identity, out, catalog=cat)
+    show(wrote(target, "(restricted: holds personal data; delete it after use)"))

@@ -1,0 +1,68 @@
+"""What a command works on: a catalog dataset or an ad-hoc file, and the day it is judged on.
+
+>>> as_of("2025-01-31", None)
+datetime.date(2025, 1, 31)
+>>> from datetime import date
+>>> as_of(None, date(2024, 12, 31))
+datetime.date(2024, 12, 31)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from govlib.errors import ParameterError
+
+if TYPE_CHECKING:
+    from govlib.catalog import Dataset
+
+
+def as_of(text: str | None, catalog_as_of: date | None) -> date:
+    """The day to judge dates on: `text` (YYYY-MM-DD), else the catalog's `as_of`, else today."""
+    from govlib.sampledata import parse_date
+
+    if text:
+        return parse_date(text)
+    return catalog_as_of or date.today()
+
+
+@dataclass(frozen=True)
+class Target:
+    """Data to work on: what `sources.load` returned, and its catalog entry if it has one."""
+
+    loaded: Any
+    dataset: Dataset | None
+    catalog_as_of: date | None
+    name: str
+
+
+def resolve(target: str, catalog_path: Path, data_root: Path | None = None) -> Target:
+    """A catalog dataset by name, or an ad-hoc file path (detection only).
+
+    A name that is not in the catalog and looks like no path is an unknown dataset (exit 2,
+    naming the known ones). Ad-hoc files are read under `data_root` (default: the working
+    folder) and within the catalog's decompression limit when there is a catalog.
+    """
+    from govlib import catalog as catalog_mod
+    from govlib import sources
+
+    limit = None  # ad-hoc files: the catalog's limit, else the default one
+    if catalog_path.is_file():
+        cat = catalog_mod.load(catalog_path)
+        if target in cat.datasets:
+            ds = cat.dataset(target)
+            return Target(sources.load(ds, data_root=data_root), ds, cat.as_of, ds.name)
+        if not Path(target).exists() and not any(ch in target for ch in "/\\."):
+            cat.dataset(target)  # raises: unknown dataset, with the known names
+        limit = cat.limits.max_decompressed_mb * 1024 * 1024
+    elif not Path(target).exists():
+        raise ParameterError(
+            f"{target!r} is neither a file nor a dataset (no catalog at {catalog_path}); "
+            "pass a file path or --catalog PATH"
+        )
+    root = data_root if data_root is not None else Path.cwd()
+    loaded = sources.load(target, data_root=root, max_decompressed_bytes=limit)
+    return Target(loaded, None, None, Path(target).name)
