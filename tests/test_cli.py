@@ -420,3 +420,25 @@ def test_show_prints_a_record_as_a_table_with_text_from_data_literal(capsys):
     assert "?[31m[red]x[/]?forged" in out
     assert "1,234" in out
     assert "\x1b" not in out
+
+
+def test_catalog_draft_writes_a_loadable_catalog_and_check_warns_about_each_todo(tmp_path, capsys):
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "person_id,email,signup\n"
+        + "".join(f"{i},user{i}@example.org,2024-01-{i:02d}\n" for i in range(1, 21))
+    )
+    cat = tmp_path / "catalog.yaml"
+    assert main(["catalog", "draft", str(people), "--catalog", str(cat)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "people: 20 rows, 3 columns, key person_id",
+        f"created {cat}: 1 dataset(s); fill in each TODO",
+    ]
+    assert main(["catalog", "check", "--catalog", str(cat)]) == 0
+    todo = [line for line in capsys.readouterr().err.splitlines() if "TODO" in line]
+    assert todo == [
+        f"govlib: WARNING: dataset people: {key} is still TODO; fill it in before sharing reports"
+        for key in ("owner", "steward", "purpose", "lawful_basis", "data_subjects")
+    ]
+    assert "user1@example.org" not in cat.read_text()
+    assert main(["catalog", "draft", str(people), "--catalog", str(cat)]) == 2  # already there

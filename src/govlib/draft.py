@@ -396,7 +396,7 @@ def _entry_text(entry: DraftEntry, indent: str) -> str:
         "public_task or legitimate_interests",
         f"{i1}data_subjects: {TODO}  # whom the rows are about, e.g. customers or employees",
         f"{i1}suite: {entry.dataset}  # write it with: govlib suggest {entry.dataset} --out "
-        f"expectations/{entry.dataset}.json",
+        "expectations",
     ]
     lines += _key_lines(entry, i1)
     if entry.relationships:

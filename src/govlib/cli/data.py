@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Annotated
@@ -23,7 +24,12 @@ from govlib.cli.options import (
 from govlib.cli.render import console, show, wrote
 from govlib.errors import ParameterError
 
-catalog_app = typer.Typer(help="The catalog: check it and list its datasets.", no_args_is_help=True)
+log = logging.getLogger("govlib")
+
+catalog_app = typer.Typer(
+    help="The catalog: check it, list its datasets, draft entries for data files.",
+    no_args_is_help=True,
+)
 
 
 @catalog_app.command("check")
@@ -31,7 +37,31 @@ def catalog_check_cmd(catalog: CatalogOption = DEFAULT_CATALOG) -> None:
     """Validate the catalog and list its datasets."""
     from govlib import catalog as catalog_mod
 
-    show(*views.catalog(catalog_mod.load(catalog), catalog))
+    cat = catalog_mod.load(catalog)
+    show(*views.catalog(cat, catalog))
+    for dataset, key in cat.incomplete():
+        log.warning("dataset %s: %s is still TODO; fill it in before sharing reports", dataset, key)
+
+
+@catalog_app.command("draft")
+def catalog_draft_cmd(
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Data files to draft.")],
+    catalog: CatalogOption = DEFAULT_CATALOG,
+) -> None:
+    """Draft catalog entries for data files: columns, types, PII, keys and relationships.
+
+    Creates the catalog, or appends the new datasets to it without touching what is there.
+    Fill in each TODO, then write a suite with `govlib suggest DATASET --out expectations`.
+    """
+    from govlib import draft
+
+    drafted = draft.draft_catalog(paths, catalog_path=catalog)
+    written = draft.write(drafted)
+    for entry in drafted.entries:
+        key = ", ".join(entry.primary_key) or "none found"
+        show(f"{entry.dataset}: {entry.rows:,} rows, {len(entry.columns)} columns, key {key}")
+    verb = "created" if drafted.created else "appended to"
+    show(f"{verb} {written}: {len(drafted.entries)} dataset(s); fill in each TODO")
 
 
 def sample_data_cmd(
