@@ -127,7 +127,10 @@ def test_profile_suggest_and_validate_run_on_real_data(drafted, name, capsys):
     suite = path.parent / "expectations" / f"{name}.json"
     day = AS_OF.isoformat()
     assert main(["profile", name, "--catalog", str(path), "--as-of", day]) == 0
-    assert main(["suggest", name, "--catalog", str(path), "--out", str(suite), "--as-of", day]) == 0
+    assert (
+        main(["suggest", name, "--catalog", str(path), "--out", str(suite.parent), "--as-of", day])
+        == 0
+    )
     assert suite.is_file()
     assert main(["validate", name, "--catalog", str(path), "--as-of", day]) in (0, 1)
     out, err = capsys.readouterr()
