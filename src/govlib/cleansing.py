@@ -253,8 +253,6 @@ def find_duplicates(ds: Dataset, frame: pl.DataFrame) -> list[MatchPair]:
     `frame` should be standardised first, so phones are E.164 and emails trimmed. Blocking on
     date of birth and postcode keeps the fuzzy comparisons to a few per person.
     """
-    from rapidfuzz import fuzz, process
-
     roles = _roles(ds, frame)
     key = roles["key"]
     if key is None:
@@ -275,6 +273,14 @@ def find_duplicates(ds: Dataset, frame: pl.DataFrame) -> list[MatchPair]:
         joined = keyed.join(keyed, on="v", suffix="_b").filter(pl.col("id") < pl.col("id_b"))
         for a, b in joined.select("id", "id_b").iter_rows():
             _add(pairs, a, b, role, 100.0)
+    _fuzzy_pairs(frame, roles, key, pairs)
+    return sorted(pairs.values(), key=lambda p: (str(p.a), str(p.b)))
+
+
+def _fuzzy_pairs(frame: pl.DataFrame, roles: dict, key: str, pairs: dict) -> None:
+    """Add pairs whose full names match closely within blocks of date of birth and postcode."""
+    from rapidfuzz import fuzz, process
+
     names, dob, postcode = roles["names"], roles["dob"], roles["postcode"]
     if names and dob and postcode:
         full = pl.concat_str([pl.col(c).fill_null("") for c in names], separator=" ")
@@ -311,7 +317,6 @@ def find_duplicates(ds: Dataset, frame: pl.DataFrame) -> list[MatchPair]:
                 .iter_rows()
             ):
                 _add(pairs, a, b, "name+dob+postcode", round(score, 1))
-    return sorted(pairs.values(), key=lambda p: (str(p.a), str(p.b)))
 
 
 def _add(pairs: dict, a: object, b: object, reason: str, score: float) -> None:
