@@ -1,5 +1,5 @@
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
@@ -68,9 +68,10 @@ def test_anchor_in_the_future_and_missing_need_review(sample_catalog):
     assert result.overdue_by_age["366+"] == 1
 
 
-def test_retention_cli_exit_codes(capsys, tmp_path):
+def test_retention_cli_exit_codes(capsys, tmp_path, planted):
     assert main(["retention", "check", "customers", "--catalog", str(CATALOG)]) == 1
-    assert "120 records overdue" in capsys.readouterr().out
+    overdue = planted["closed_overdue"] + planted["inactive_overdue"]
+    assert f"\n{overdue} records overdue" in capsys.readouterr().out
     assert main(["retention", "check", "orders", "--catalog", str(CATALOG)]) == 0
     out = tmp_path / "r.json"
     assert (
@@ -193,9 +194,49 @@ def test_pseudonyms_are_keyed_not_plain_hashes(tmp_path):
     assert series[1] is None
 
 
-def test_scan_of_catalog_dataset_is_unchanged_by_apply(sample_catalog, manifest):
-    assert (
-        sources.load(sample_catalog.dataset("customers")).report.rows
-        == (manifest["rows"]["customers"])
+def test_sources_are_unchanged_by_an_executed_apply(sample_catalog, manifest, planted, tmp_path):
+    before = {p.name: sha(p) for p in SAMPLE.iterdir()}
+    plan = retention.plan_retention(sample_catalog, "customers", as_of=AS_OF)
+    run_at = datetime(2025, 2, 1, tzinfo=UTC)
+    summary = retention.execute(
+        sample_catalog, plan, tmp_path / "copy", key=KEY.encode(), run_at=run_at, kind="retention"
     )
-    assert catalog.load(CATALOG).as_of == AS_OF
+    assert summary["log_entries"] == planted["closed_overdue"] + planted["inactive_overdue"]
+    copy = pl.read_parquet(tmp_path / "copy" / "customers.parquet")
+    assert copy.height == manifest["rows"]["customers"] - planted["closed_overdue"]
+    assert {p.name: sha(p) for p in SAMPLE.iterdir()} == before
+    fresh = catalog.load(CATALOG)
+    for name, rows in manifest["rows"].items():
+        assert sources.load(fresh.dataset(name)).report.rows == rows, name
+
+
+def test_retention_records_round_trip_through_json(report, sample_catalog):
+    data = json.loads(json.dumps(report.to_dict()))
+    assert data["overdue"] == report.overdue
+    assert type(report).from_dict(data) == report
+    for record in (report.rules[0], report.consent[0]):
+        assert type(record).from_dict(json.loads(json.dumps(record.to_dict()))) == record
+    assert report.to_polars()["rule"].to_list() == ["closed_accounts", "inactive_accounts"]
+    plan = retention.plan_retention(sample_catalog, "customers", as_of=AS_OF)
+    for action in plan.actions:
+        assert type(action).from_dict(json.loads(json.dumps(action.to_dict()))) == action
+
+
+def test_plan_actions_count_rules_and_cascades(sample_catalog, frames, planted):
+    plan = retention.plan_retention(sample_catalog, "customers", as_of=AS_OF)
+    by_rule = {(a.dataset, a.rule): (a.action, a.rows, a.cascade) for a in plan.actions}
+    assert by_rule[("customers", "closed_accounts")] == ("delete", planted["closed_overdue"], False)
+    assert by_rule[("customers", "inactive_accounts")] == (
+        "anonymise",
+        planted["inactive_overdue"],
+        False,
+    )
+    gone = frames["customers"].filter(plan.deletes["customers"])["customer_id"].implode()
+    for name in ("orders", "consent_events", "support_tickets"):
+        rows = frames[name].filter(pl.col("customer_id").is_in(gone)).height
+        assert by_rule.get((name, "cascade from customers"), ("delete", 0, True)) == (
+            "delete",
+            rows,
+            True,
+        ), name
+    assert plan.changes == sum(a.rows for a in plan.actions)

@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import polars as pl
 
 from govlib import identity, outputs, privacy, quality, restricted, sources
 from govlib.catalog import Catalog, Dataset, PiiKind
 from govlib.errors import GovlibError
+from govlib.records import Record
 
 FUZZY_THRESHOLD = 90.0
 FIRST_NAME_THRESHOLD = 85.0  # "Jon" ~ "John" is 85.7; "Liam" ~ "Lina" is 75
@@ -41,7 +42,7 @@ class CleanseError(GovlibError):
 
 
 @dataclass(frozen=True, slots=True)
-class RuleCount:
+class RuleCount(Record):
     """What one standardisation rule did to one column: counts only."""
 
     column: str
@@ -49,19 +50,51 @@ class RuleCount:
     changed: int
     unable: int  # values the rule could not standardise, left as they were
 
-    def to_dict(self) -> dict[str, object]:
-        """The count as a plain dict."""
-        return asdict(self)
-
 
 @dataclass(frozen=True, slots=True)
-class MatchPair:
+class MatchPair(Record):
     """Two subject ids that look like one person, and why (ids stay in restricted outputs)."""
 
     a: object
     b: object
     reason: str  # "email", "phone", "name+dob+postcode", or several joined by ", "
     score: float
+
+
+@dataclass(frozen=True, slots=True)
+class CleanseSummary(Record):
+    """A cleanse as counts: the dry run's output and the record of an executed cleanse."""
+
+    ROWS: ClassVar[str | None] = "standardisation"
+
+    dataset: str
+    standardisation: list[RuleCount]
+    duplicate_pairs: int
+    pairs_by_reason: dict[str, int]  # "email", "phone", "name+dob+postcode"
+    records_merged: int
+    repointed: dict[str, int]  # "orders.customer_id" -> rows re-pointed to a survivor
+    quarantined: dict[str, int]  # dataset -> rows held
+    changes: int  # change log entries
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreChange(Record):
+    """One quality dimension's score (0-100) on the source and on the cleansed copy."""
+
+    dimension: str  # a quality dimension, or "overall"
+    before: float | None
+    after: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CleanseScores(Record):
+    """Quality scores of a dataset before and after its cleanse, with the same suite."""
+
+    ROWS: ClassVar[str | None] = "scores"
+
+    dataset: str
+    as_of: str
+    scores: list[ScoreChange]
 
 
 @dataclass(slots=True)
@@ -80,21 +113,25 @@ class CleansePlan:
         default_factory=list
     )  # id, rule, field, kind
 
-    def summary(self) -> dict[str, Any]:
-        """The plan as counts: the dry run's output and the record of an executed cleanse."""
-        return {
-            "dataset": self.dataset,
-            "standardisation": [r.to_dict() for r in self.rules],
-            "duplicate_pairs": len(self.pairs),
-            "pairs_by_reason": {
+    def record(self) -> CleanseSummary:
+        """The plan as counts, a record."""
+        return CleanseSummary(
+            dataset=self.dataset,
+            standardisation=list(self.rules),
+            duplicate_pairs=len(self.pairs),
+            pairs_by_reason={
                 reason: sum(reason in p.reason.split(", ") for p in self.pairs)
                 for reason in ("email", "phone", "name+dob+postcode")
             },
-            "records_merged": len(self.merges),
-            "repointed": self.repointed,
-            "quarantined": {name: frame.height for name, frame in self.quarantine.items()},
-            "changes": len(self.changes),
-        }
+            records_merged=len(self.merges),
+            repointed=dict(self.repointed),
+            quarantined={name: frame.height for name, frame in self.quarantine.items()},
+            changes=len(self.changes),
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """The plan as counts (`record()` as a plain dict)."""
+        return self.record().to_dict()
 
 
 # -- standardisation -------------------------------------------------------------------------
@@ -201,7 +238,7 @@ def _roles(ds: Dataset, frame: pl.DataFrame) -> dict[str, str | list[str] | None
         if spec.pii is not None and column in frame.columns:
             by_kind.setdefault(spec.pii, []).append(column)
     return {
-        "key": ds.subject_key or (ds.primary_key[0] if ds.primary_key else None),
+        "key": identity.subject_key(ds, ds.catalog),
         "email": (by_kind.get(PiiKind.EMAIL) or [None])[0],
         "phone": (by_kind.get(PiiKind.PHONE) or [None])[0],
         "names": by_kind.get(PiiKind.PERSON_NAME, []),
@@ -216,12 +253,12 @@ def find_duplicates(ds: Dataset, frame: pl.DataFrame) -> list[MatchPair]:
     `frame` should be standardised first, so phones are E.164 and emails trimmed. Blocking on
     date of birth and postcode keeps the fuzzy comparisons to a few per person.
     """
-    from rapidfuzz import fuzz, process
-
     roles = _roles(ds, frame)
     key = roles["key"]
     if key is None:
-        raise CleanseError(f"dataset {ds.name!r} has no subject_key or primary key to merge on")
+        raise CleanseError(
+            f"dataset {ds.name!r} has no subject key to merge on: declare its subject_key"
+        )
     pairs: dict[tuple[object, object], MatchPair] = {}
     for role in ("email", "phone"):
         column = roles[role]
@@ -236,6 +273,14 @@ def find_duplicates(ds: Dataset, frame: pl.DataFrame) -> list[MatchPair]:
         joined = keyed.join(keyed, on="v", suffix="_b").filter(pl.col("id") < pl.col("id_b"))
         for a, b in joined.select("id", "id_b").iter_rows():
             _add(pairs, a, b, role, 100.0)
+    _fuzzy_pairs(frame, roles, key, pairs)
+    return sorted(pairs.values(), key=lambda p: (str(p.a), str(p.b)))
+
+
+def _fuzzy_pairs(frame: pl.DataFrame, roles: dict, key: str, pairs: dict) -> None:
+    """Add pairs whose full names match closely within blocks of date of birth and postcode."""
+    from rapidfuzz import fuzz, process
+
     names, dob, postcode = roles["names"], roles["dob"], roles["postcode"]
     if names and dob and postcode:
         full = pl.concat_str([pl.col(c).fill_null("") for c in names], separator=" ")
@@ -272,7 +317,6 @@ def find_duplicates(ds: Dataset, frame: pl.DataFrame) -> list[MatchPair]:
                 .iter_rows()
             ):
                 _add(pairs, a, b, "name+dob+postcode", round(score, 1))
-    return sorted(pairs.values(), key=lambda p: (str(p.a), str(p.b)))
 
 
 def _add(pairs: dict, a: object, b: object, reason: str, score: float) -> None:
@@ -355,51 +399,47 @@ def merge(ds: Dataset, frame: pl.DataFrame, merges: dict[object, object]) -> pl.
 # -- quarantine ------------------------------------------------------------------------------
 
 
-def blocking_checks(catalog: Catalog, ds: Dataset) -> list[tuple[str, str | None, pl.Expr]]:
-    """The suite's blocking expectations as polars conditions a valid row meets."""
+def blocking_checks(
+    catalog: Catalog, ds: Dataset, *, as_of: date | None, schema: pl.Schema
+) -> list[quality.RowCheck]:
+    """The suite's blocking expectations as the row conditions validation uses too.
+
+    Raises `CleanseError` for a blocking expectation that has no row condition (a table-level
+    one), and for a `$PARAMETER` bound when no `as_of` is known.
+    """
     if not ds.suite:
         return []
-    data = quality.read_suite(quality.suite_path(catalog, ds.suite))
-    checks = []
-    for entry in data["expectations"]:
-        if not (entry.get("meta") or {}).get("blocking"):
-            continue
-        kind, kw = entry["type"], entry.get("kwargs", {})
-        col = pl.col(kw["column"]) if "column" in kw else None
-        if kind == "expect_column_values_to_not_be_null":
-            ok = col.is_not_null()
-        elif kind == "expect_column_values_to_be_unique":
-            ok = col.is_null() | ~col.is_duplicated()
-        elif kind == "expect_column_values_to_be_in_set":
-            ok = col.is_null() | col.is_in(kw["value_set"])
-        elif kind == "expect_column_values_to_be_between":
-            ok = col.is_null()
-            inside = pl.lit(True)
-            if kw.get("min_value") is not None and not isinstance(kw["min_value"], dict):
-                inside = inside & (col >= kw["min_value"])
-            if kw.get("max_value") is not None and not isinstance(kw["max_value"], dict):
-                inside = inside & (col <= kw["max_value"])
-            ok = ok | inside
-        elif kind == "expect_column_values_to_match_regex":
-            ok = col.is_null() | col.str.contains(kw["regex"])
-        else:
+    entries = quality.blocking_entries(quality.read_suite(quality.suite_path(catalog, ds.suite)))
+    for entry in entries:
+        if "$PARAMETER" in json.dumps(entry.get("kwargs") or {}) and as_of is None:
             raise CleanseError(
-                f"{ds.suite}: blocking expectation {kind} has no quarantine rule; "
-                "unmark it or use not-null, unique, in-set, between or regex"
+                f"{ds.suite}: blocking expectation {entry['type']} has a $PARAMETER bound; "
+                "give as_of (or set it in the catalog)"
             )
-        checks.append((kind.removeprefix("expect_"), kw.get("column"), ok.fill_null(False)))
+    checks = quality.row_checks(entries, as_of=as_of or date.min, schema=schema)
+    if len(checks) < len(entries):
+        ruled = {c.index for c in checks}
+        kind = next(e["type"] for i, e in enumerate(entries) if i not in ruled)
+        raise CleanseError(
+            f"{ds.suite}: blocking expectation {kind} has no quarantine rule; unmark it or use "
+            f"one that judges rows: {', '.join(quality.predicates.ROW_LEVEL)}"
+        )
     return checks
 
 
 def quarantine(
-    catalog: Catalog, ds: Dataset, frame: pl.DataFrame
+    catalog: Catalog, ds: Dataset, frame: pl.DataFrame, *, as_of: date | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split rows into (kept, quarantined with `_reason`)."""
-    checks = blocking_checks(catalog, ds)
+    """Split rows into (kept, quarantined with `_reason`).
+
+    A row is quarantined when it fails a blocking expectation of the dataset's suite, judged
+    as `quality.validate` judges it; `_reason` names every check it fails.
+    """
+    checks = blocking_checks(catalog, ds, as_of=as_of, schema=frame.schema)
     if not checks:
         return frame, frame.head(0).with_columns(pl.lit("").alias("_reason"))
     reasons = pl.concat_str(
-        [pl.when(~ok).then(pl.lit(f"{name} ({column or 'table'})")) for name, column, ok in checks],
+        [pl.when(~c.ok).then(pl.lit(_reason(c))) for c in checks],
         separator="; ",
         ignore_nulls=True,
     )
@@ -409,21 +449,33 @@ def quarantine(
     return good, bad
 
 
+def _reason(check: quality.RowCheck) -> str:
+    return f"{check.check.removeprefix('expect_')} ({check.column or 'table'})"
+
+
 # -- the whole cleanse -----------------------------------------------------------------------
 
 
 def plan(
-    catalog: Catalog, name: str, *, frames: dict[str, pl.DataFrame] | None = None
+    catalog: Catalog,
+    name: str,
+    *,
+    frames: dict[str, pl.DataFrame] | None = None,
+    as_of: date | None = None,
 ) -> CleansePlan:
-    """Work out the cleanse of `name` and of the datasets that point at it."""
+    """Work out the cleanse of `name` and of the datasets that point at it.
+
+    `as_of` (default: the catalog's) resolves `$PARAMETER` bounds of blocking expectations.
+    """
     frames = frames or sources.load_all(catalog)
+    as_of = as_of or catalog.as_of
     ds = catalog.dataset(name)
     frame = frames[name]
     key = _roles(ds, frame)["key"]
     std, rules, changed = standardise(ds, frame)
     pairs = find_duplicates(ds, std)
     merges = survivors(ds, std, pairs)
-    kept, bad = quarantine(catalog, ds, merge(ds, std, merges))
+    kept, bad = quarantine(catalog, ds, merge(ds, std, merges), as_of=as_of)
     result = CleansePlan(name, {name: kept}, std, rules, pairs, merges, {name: bad})
     for column, mask in changed.items():
         rule = rule_for(column, ds)
@@ -435,28 +487,39 @@ def plan(
     for subject in bad[key].to_list() if key in bad.columns else []:
         result.changes.append((subject, "quarantine", "*", "quarantined"))
     for other in catalog.names():
-        if other == name:
-            continue
-        other_ds = catalog.dataset(other)
-        rels = [r for r in other_ds.relationships if r.target == (name, key)]
-        if not rels:
-            continue
-        data = frames[other]
-        for rel in rels:
-            moved = data[rel.column].is_in(list(merges)).fill_null(False)
-            result.repointed[f"{other}.{rel.column}"] = int(moved.sum())
-            for subject in data.filter(moved)[rel.column].to_list():
-                result.changes.append((subject, "repoint", f"{other}.{rel.column}", "re-pointed"))
-            data = data.with_columns(
-                pl.col(rel.column).replace_strict(merges, default=pl.col(rel.column))
-            )
-        kept_other, bad_other = quarantine(catalog, other_ds, data)
-        result.frames[other] = kept_other
-        result.quarantine[other] = bad_other
-        subject = other_ds.subject_key
-        for s in bad_other[subject].to_list() if subject in bad_other.columns else []:
-            result.changes.append((s, "quarantine", other, "quarantined"))
+        if other != name:
+            _plan_related(catalog, result, other, frames[other], key, as_of)
     return result
+
+
+def _plan_related(
+    catalog: Catalog,
+    result: CleansePlan,
+    other: str,
+    data: pl.DataFrame,
+    key: str,
+    as_of: date | None,
+) -> None:
+    """Re-point a related dataset's rows to the survivors, and quarantine its failing rows."""
+    other_ds = catalog.dataset(other)
+    rels = [r for r in other_ds.relationships if r.target == (result.dataset, key)]
+    if not rels:
+        return
+    merges = result.merges
+    for rel in rels:
+        moved = data[rel.column].is_in(list(merges)).fill_null(False)
+        result.repointed[f"{other}.{rel.column}"] = int(moved.sum())
+        for subject in data.filter(moved)[rel.column].to_list():
+            result.changes.append((subject, "repoint", f"{other}.{rel.column}", "re-pointed"))
+        data = data.with_columns(
+            pl.col(rel.column).replace_strict(merges, default=pl.col(rel.column))
+        )
+    kept_other, bad_other = quarantine(catalog, other_ds, data, as_of=as_of)
+    result.frames[other] = kept_other
+    result.quarantine[other] = bad_other
+    subject = identity.subject_key(other_ds, catalog)
+    for s in bad_other[subject].to_list() if subject in bad_other.columns else []:
+        result.changes.append((s, "quarantine", other, "quarantined"))
 
 
 def execute(
@@ -500,16 +563,24 @@ def execute(
     )  # fmt: skip
 
 
-def scores_before_after(
+def score_change(
     catalog: Catalog, cleanse: CleansePlan, frames: dict[str, pl.DataFrame], as_of: date
-) -> dict[str, dict[str, float | None]]:
+) -> CleanseScores:
     """Quality scores per dimension of the source and of the cleansed copy, same suite."""
     ds = catalog.dataset(cleanse.dataset)
     before = quality.validate(ds, as_of=as_of, frame=frames[cleanse.dataset])
     after = quality.validate(ds, as_of=as_of, frame=cleanse.frames[cleanse.dataset])
-    rows = {}
-    for dim in [*quality.DIMENSIONS, "overall"]:
-        a = before.overall if dim == "overall" else before.scores.get(dim)
-        b = after.overall if dim == "overall" else after.scores.get(dim)
-        rows[dim] = {"before": a, "after": b}
-    return rows
+    rows = [
+        ScoreChange(dim, before.scores.get(dim), after.scores.get(dim))
+        for dim in quality.DIMENSIONS
+    ]
+    rows.append(ScoreChange("overall", before.overall, after.overall))
+    return CleanseScores(cleanse.dataset, as_of.isoformat(), rows)
+
+
+def scores_before_after(
+    catalog: Catalog, cleanse: CleansePlan, frames: dict[str, pl.DataFrame], as_of: date
+) -> dict[str, dict[str, float | None]]:
+    """`score_change` as `{dimension: {"before": score, "after": score}}`."""
+    change = score_change(catalog, cleanse, frames, as_of)
+    return {s.dimension: {"before": s.before, "after": s.after} for s in change.scores}

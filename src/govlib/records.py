@@ -131,7 +131,9 @@ def _hints(cls: type) -> dict[str, Any]:
     import sys
 
     module = sys.modules[cls.__module__]
-    return typing.get_type_hints(cls, vars(module))
+    # The record's module as local names: each base's own annotations (the base's ROWS:
+    # ClassVar) still resolve in the base's module, whatever the record's module imports.
+    return typing.get_type_hints(cls, localns=vars(module))
 
 
 def _build(hint: Any, value: Any) -> Any:

@@ -3,8 +3,8 @@
 A subject is found by email or phone (normalised before matching) or by subject id, in every
 dataset that holds them, following the catalog's relationships. An export of their rows is a
 restricted output: it is written only where asked, and its CSV cells are neutralised against
-formula injection. Erasure reuses the retention engine: the same cascade, the same erasure log,
-and a proof that the subject is findable nowhere in the new copy.
+formula injection. Erasure uses the erasure engine retention uses (`govlib.erasure`): the same
+cascade, the same erasure log, and a proof that the subject is findable nowhere in the new copy.
 """
 
 from __future__ import annotations
@@ -14,15 +14,16 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, ClassVar
 
 import polars as pl
 
-from govlib import identity, outputs, restricted, retention, sources
+from govlib import erasure, identity, outputs, restricted, sources
 from govlib.catalog import Catalog, PiiKind
 from govlib.errors import ExecutionError, GovlibError, ParameterError, ProtectionError
+from govlib.records import Record
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -36,21 +37,48 @@ class AmbiguousSubjectError(GovlibError):
 
 
 @dataclass(frozen=True, slots=True)
-class SubjectMatch:
+class SubjectMatch(Record):
     """Where a subject's rows are: row counts per dataset.
 
     `identifiers` holds every (kind, key) pair found in any of the subject's rows: subject
     ids, e-mail and E.164 phone keys. It stays in memory (the erasure proof searches by it)
-    and is left out of `to_dict` and `repr`.
+    and is left out of `to_dict`, `repr` and comparisons.
     """
 
     rows: dict[str, int]
     subjects: int
-    identifiers: frozenset[tuple[str, str]] = field(default=frozenset(), repr=False)
+    identifiers: frozenset[tuple[str, str]] = field(default=frozenset(), repr=False, compare=False)
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         """The match as a plain dict: counts only."""
         return {"rows": dict(self.rows), "subjects": self.subjects}
+
+    def table_rows(self) -> list[dict[str, Any]]:
+        """One row per dataset: its rows of the subject."""
+        return [{"dataset": name, "rows": n} for name, n in self.rows.items()]
+
+
+@dataclass(frozen=True, slots=True)
+class ErasedDataset(Record):
+    """One dataset in an erasure: the subject's rows before, and those left in the new copy."""
+
+    dataset: str
+    before: int
+    remaining: int  # 0, or the erasure proof fails
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure(Record):
+    """A written and proven erasure: what was written, and the proof per dataset (counts only)."""
+
+    ROWS: ClassVar[str | None] = "datasets"
+
+    out_dir: str
+    unchanged: bool  # the folder already held this result (same inputs): nothing written
+    files: list[str]
+    log_entries: int
+    identifiers: int  # how many identifiers of the subject the proof searched by
+    datasets: list[ErasedDataset]
 
 
 def _identifiers(catalog: Catalog, frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
@@ -163,7 +191,7 @@ def find(
     country: str | None = None,
     as_of: date,
     frames: dict[str, pl.DataFrame] | None = None,
-) -> tuple[SubjectMatch, retention.Plan]:
+) -> tuple[SubjectMatch, erasure.Plan]:
     """Every dataset's rows of the subject, as counts and as a plan (row masks).
 
     The subject is found by one identifier, then by every identifier its rows hold (all its
@@ -194,7 +222,7 @@ def _plan(
     rows: dict[str, pl.Series],
     *,
     as_of: date,
-) -> retention.Plan:
+) -> erasure.Plan:
     """The erasure plan: the subject ids' rows and cascade, plus every row found directly.
 
     A dataset without a subject id (an e-mail list with its own primary key) loses the rows
@@ -208,18 +236,14 @@ def _plan(
             ids += typed.filter(typed.cast(pl.String).is_in(
                 [key for kind, key in identifiers if kind == "id"])).unique().to_list()  # fmt: skip
     unique_ids = sorted({str(i): i for i in ids}.items())
-    plan = retention.plan_erasure(catalog, [i for _, i in unique_ids], as_of=as_of, frames=frames)
+    plan = erasure.delete_subjects(catalog, [i for _, i in unique_ids], as_of=as_of, frames=frames)
     for name, hit in rows.items():
         frame = frames[name]
         mask = pl.int_range(frame.height, dtype=pl.UInt32, eager=True).is_in(hit.implode())
         before = plan.deletes.get(name)
-        extra = mask if before is None else mask & ~before
-        if not extra.any():
+        if not (mask if before is None else mask & ~before).any():
             continue
-        plan.deletes[name] = extra if before is None else before | mask
-        plan.actions.append(
-            retention.PlannedAction(name, "erasure_request", "delete", int(extra.sum()))
-        )
+        extra = plan.mark_delete(name, mask, "erasure_request")
         pk = catalog.dataset(name).primary_key
         if pk and identity.subject_id_column(catalog.dataset(name), catalog) is None:
             for value in frame.filter(extra)[pk[0]].to_list():
@@ -256,7 +280,7 @@ def _csv_writer(rows: pl.DataFrame) -> outputs.Writer:
 
 
 def export(
-    plan: retention.Plan, out_dir: str | Path, *, catalog: Catalog | None = None
+    plan: erasure.Plan, out_dir: str | Path, *, catalog: Catalog | None = None
 ) -> list[Path]:
     """Write the subject's rows per dataset as JSON and CSV into `out_dir` (restricted output).
 
@@ -327,6 +351,34 @@ def prove_erased(
             "Do not use this copy; report it with the erasure log"
         )
     return left
+
+
+def erase(
+    catalog: Catalog,
+    match: SubjectMatch,
+    plan: erasure.Plan,
+    out_dir: str | Path,
+    *,
+    key: bytes,
+    run_at: datetime,
+) -> Erasure:
+    """Write the erasure (new copy and log, restricted) into `out_dir`, then prove it.
+
+    The proof searches the written copy by every identifier of the subject; it raises
+    `ProtectionError` (exit 4) when any row remains, naming datasets and counts only.
+    """
+    summary = erasure.execute(catalog, plan, out_dir, key=key, run_at=run_at, kind="erasure")
+    written = erasure.apply(catalog, plan)
+    after = copy_frames(catalog, Path(out_dir), plan.frames, written=written)
+    left = prove_erased(catalog, after, match)
+    return Erasure(
+        out_dir=str(out_dir),
+        unchanged=bool(summary.get("unchanged")),
+        files=list(summary.get("files", [])),
+        log_entries=int(summary.get("log_entries", 0)),
+        identifiers=len(match.identifiers),
+        datasets=[ErasedDataset(name, match.rows.get(name, 0), n) for name, n in left.items()],
+    )
 
 
 def require_one(match: SubjectMatch, *, yes: bool, by_id: bool, verb: str = "erase") -> None:
