@@ -5,8 +5,7 @@ names, and Rich markup, ANSI escapes and control characters in both. No command 
 file (exit 3), print more than one line of error, print `VALUE` or a control character, or
 quote `NAME` in an error.
 
->>> corpus(tmp_path)  # doctest: +SKIP
-{'long_field.csv': PosixPath('.../long_field.csv'), ...}
+`corpus(folder)` writes every file and returns a mapping of file name to path.
 """
 
 from __future__ import annotations
