@@ -82,7 +82,7 @@ def subject_erase_cmd(
 ) -> None:
     """Erase the subject everywhere into a new copy, log it, and prove it (exit 4 if not)."""
     from govlib import catalog as catalog_mod
-    from govlib import privacy, retention, rights, sources, targets
+    from govlib import privacy, rights, sources, targets
 
     cat = catalog_mod.load(catalog)
     check_copies(cat, out, "erasure")
@@ -94,11 +94,10 @@ def subject_erase_cmd(
     )  # fmt: skip
     show(*views.match(match))
     rights.require_one(match, yes=yes, by_id=customer_id is not None, verb="erase")
-    summary = retention.execute(cat, plan, out, key=key, run_at=datetime.now(UTC), kind="erasure")
-    show(*views.written(summary, out))
-    after = rights.copy_frames(cat, Path(out), frames, written=retention.apply_plan(cat, plan))
-    for name, rows in rights.prove_erased(cat, after, match).items():
-        show(f"proof: {name}: {rows} rows of the subject remain (were {match.rows.get(name, 0)})")
+    done = rights.erase(cat, match, plan, out, key=key, run_at=datetime.now(UTC))
+    show(*views.written(done.to_dict(), out))
+    for d in done.datasets:
+        show(f"proof: {d.dataset}: {d.remaining} rows of the subject remain (were {d.before})")
     show(
         "proof: the subject is findable nowhere in the new copy (every dataset searched by "
         f"all {len(match.identifiers)} of its identifiers)"
