@@ -11,7 +11,8 @@ Results are records holding shares, counts and evidence: never a value.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from typing import ClassVar  # noqa: F401  (Record's ROWS annotation resolves here)
 
 import phonenumbers
 import polars as pl
@@ -20,6 +21,7 @@ from stdnum import luhn
 from stdnum.us import ssn as stdnum_ssn
 
 from govlib.catalog import DEFAULT_CATEGORY, Dataset, PiiKind
+from govlib.records import Record
 
 MATCH_SHARE = 0.5  # share of sampled values that must match for a value-based detection
 SAMPLE_ROWS = 20_000
@@ -73,7 +75,7 @@ NAME_HINTS: list[tuple[PiiKind, str]] = [
 
 
 @dataclass(frozen=True, slots=True)
-class PiiFinding:
+class PiiFinding(Record):
     """A column that holds (or is declared to hold) personal data."""
 
     dataset: str
@@ -86,13 +88,9 @@ class PiiFinding:
     source: str  # "detected", "declared" or "both"
     embedded: dict[str, int] = field(default_factory=dict)  # free text: rows holding each kind
 
-    def to_dict(self) -> dict[str, object]:
-        """The finding as a plain dict."""
-        return asdict(self)
-
 
 @dataclass(frozen=True, slots=True)
-class CatalogFinding:
+class CatalogFinding(Record):
     """A mismatch between what the catalog declares and what the data holds."""
 
     dataset: str
@@ -100,10 +98,6 @@ class CatalogFinding:
     finding: str  # undeclared_pii, declared_not_found, kind_mismatch, unmasked_card
     detail: str
     count: int = 0
-
-    def to_dict(self) -> dict[str, object]:
-        """The finding as a plain dict."""
-        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)

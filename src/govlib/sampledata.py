@@ -18,15 +18,17 @@ import json
 import shutil
 import tempfile
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import ClassVar  # noqa: F401  (Record's ROWS annotation resolves here)
 
 import numpy as np
 import polars as pl
 from stdnum import iban as stdnum_iban
 
 from govlib.errors import ParameterError
+from govlib.records import Record
 
 REFERENCE_DATE = date(2025, 1, 31)
 DEFAULT_SEED = 7
@@ -183,7 +185,7 @@ MIN_CUSTOMERS = 500
 
 
 @dataclass(frozen=True, slots=True)
-class Defect:
+class Defect(Record):
     """One kind of planted defect and exactly how many rows carry it."""
 
     name: str
@@ -191,10 +193,6 @@ class Defect:
     column: str
     count: int
     description: str
-
-    def to_dict(self) -> dict[str, object]:
-        """The defect as a plain dict."""
-        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
