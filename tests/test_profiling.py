@@ -3,11 +3,13 @@ import json
 from datetime import date
 
 import polars as pl
-import pytest
 
 from govlib import profiling, sources
 from govlib.cli import main
-from govlib.profiling import compare, profile, psi
+from govlib.pii import CatalogFinding, PiiFinding
+from govlib.profiling import DatasetProfile, profile
+from govlib.profiling.kinds import cols
+from govlib.profiling.statistics import QUANTILES, Measure, Stat, collect, value_statistics
 from tests.test_publish import declared
 
 AS_OF = date(2025, 1, 31)
@@ -200,36 +202,6 @@ def test_frequency_tables_suppress_small_groups():
     assert p.suppressed == 4  # 'rare'; all three share the shape 'a', a group of 16
 
 
-def test_compare_reports_drift_and_schema_changes():
-    base = pl.LazyFrame({"amount": [float(i % 100) for i in range(1000)], "gone": [1] * 1000})
-    shifted = pl.LazyFrame(
-        {"amount": [float(i % 100) + 60 for i in range(1000)], "new": ["x"] * 1000}
-    )
-    ds = declared({"amount": {"type": "float64", "publish": "values"}})
-    a = profile(base, dataset="t", as_of=AS_OF, declared=ds)
-    b = profile(shifted, dataset="t", as_of=AS_OF, declared=ds)
-    report = compare(a, b)
-    assert (report.added_columns, report.removed_columns) == (["new"], ["gone"])
-    [amount] = report.columns
-    assert amount.drifted
-    assert amount.psi > 1.0
-    assert amount.mean_shift == pytest.approx(60 / a.column("amount").std, rel=1e-6)
-    same = compare(a, profile(base, dataset="t", as_of=AS_OF, declared=ds))
-    assert same.columns[0].psi == 0.0
-    assert not same.columns[0].drifted
-
-
-def test_compare_flags_type_changes():
-    a = profile(pl.LazyFrame({"x": [1, 2]}), dataset="t", as_of=AS_OF)
-    b = profile(pl.LazyFrame({"x": ["1", "2"]}), dataset="t", as_of=AS_OF)
-    assert compare(a, b).type_changes == [{"column": "x", "before": "int64", "after": "string"}]
-
-
-def test_psi_of_identical_histograms_is_zero():
-    h = [{"start": 0.0, "end": 1.0, "count": 10}, {"start": 1.0, "end": 2.0, "count": 30}]
-    assert psi(h, h) == 0.0
-
-
 def test_profile_json_round_trips(sample_catalog, tmp_path):
     ds = sample_catalog.dataset("orders")
     p = profile(sources.scan(ds), dataset="orders", as_of=AS_OF, declared=ds)
@@ -264,3 +236,44 @@ def test_streaming_engine_gives_the_same_statistics_with_estimated_distinct_coun
     assert exact.column("tier").top_values == [
         {"value": "a", "count": 1000}, {"value": "b", "count": 1000},
     ]  # fmt: skip
+
+
+def test_statistics_are_read_by_column_and_measure_whatever_the_column_names():
+    lf = pl.LazyFrame(
+        {
+            "a": [1, None, 1, 2],
+            "a|nulls": [None, None, 3, 4],
+            "^a.*$": ["x", None, "y", "y"],
+            "*": [None, None, None, 1.5],
+        }
+    )
+    p = profile(lf, dataset="t", as_of=AS_OF)
+    assert [(c.column, c.nulls, c.distinct) for c in p.column_profiles] == [
+        ("a", 1, 2), ("a|nulls", 2, 2), ("^a.*$", 1, 2), ("*", 3, 1),
+    ]  # fmt: skip
+    columns = ("a", "a|nulls", "*")
+    stats = collect(lf, [Stat(Measure.NEGATIVES, columns, (cols(columns) < 0).sum())])
+    assert [stats.get(c, Measure.NEGATIVES) for c in columns] == [0, 0, 0]
+    assert (stats.get("a", Measure.MEAN), stats.count("a", Measure.MEAN)) == (None, 0)
+
+
+def test_a_quantile_is_read_by_its_own_spec():
+    lf = pl.LazyFrame({"v": [float(i) for i in range(101)]})
+    stats = collect(lf, value_statistics("v", pl.Float64(), k=1))
+    assert [stats.number("v", Measure.QUANTILE, q) for q in QUANTILES] == [
+        5.0, 25.0, 50.0, 75.0, 95.0,
+    ]  # fmt: skip
+    assert stats.get("v", Measure.QUANTILE) is None  # no quantile without its q
+
+
+def test_sample_profiles_round_trip_as_records(sample_catalog, manifest):
+    for name in sample_catalog.names():
+        ds = sample_catalog.dataset(name)
+        p = profile(sources.scan(ds), dataset=name, as_of=AS_OF, declared=ds)
+        back = DatasetProfile.from_dict(json.loads(json.dumps(p.to_dict())))
+        assert back == p
+        assert all(isinstance(f, PiiFinding) for f in back.pii)
+        assert all(isinstance(f, CatalogFinding) for f in back.findings)
+        frame = p.to_polars()
+        assert frame.height == p.columns
+        assert frame["rows"].unique().to_list() == [manifest["rows"][name]]

@@ -227,3 +227,11 @@ def test_reference_date_moves_every_window():
         (pl.col("closed_at").dt.date().dt.offset_by("24mo") < date(2026, 1, 31)).sum()
     ).item()
     assert expiry == later.defect("closed_overdue").count
+
+
+def test_defects_round_trip_as_records_and_match_the_manifest(manifest):
+    sample = sampledata.generate(customers=3000, seed=7)
+    committed = [sampledata.Defect.from_dict(d) for d in manifest["defects"].values()]
+    assert committed == sorted(sample.defects, key=lambda d: d.name)
+    first = sample.defects[0]
+    assert first.to_polars().row(0, named=True) == manifest["defects"][first.name]

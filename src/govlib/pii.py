@@ -11,7 +11,7 @@ Results are records holding shares, counts and evidence: never a value.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import phonenumbers
 import polars as pl
@@ -20,6 +20,7 @@ from stdnum import luhn
 from stdnum.us import ssn as stdnum_ssn
 
 from govlib.catalog import DEFAULT_CATEGORY, Dataset, PiiKind
+from govlib.records import Record
 
 MATCH_SHARE = 0.5  # share of sampled values that must match for a value-based detection
 SAMPLE_ROWS = 20_000
@@ -73,7 +74,7 @@ NAME_HINTS: list[tuple[PiiKind, str]] = [
 
 
 @dataclass(frozen=True, slots=True)
-class PiiFinding:
+class PiiFinding(Record):
     """A column that holds (or is declared to hold) personal data."""
 
     dataset: str
@@ -86,13 +87,9 @@ class PiiFinding:
     source: str  # "detected", "declared" or "both"
     embedded: dict[str, int] = field(default_factory=dict)  # free text: rows holding each kind
 
-    def to_dict(self) -> dict[str, object]:
-        """The finding as a plain dict."""
-        return asdict(self)
-
 
 @dataclass(frozen=True, slots=True)
-class CatalogFinding:
+class CatalogFinding(Record):
     """A mismatch between what the catalog declares and what the data holds."""
 
     dataset: str
@@ -100,10 +97,6 @@ class CatalogFinding:
     finding: str  # undeclared_pii, declared_not_found, kind_mismatch, unmasked_card
     detail: str
     count: int = 0
-
-    def to_dict(self) -> dict[str, object]:
-        """The finding as a plain dict."""
-        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +211,26 @@ def candidates(sample: pl.DataFrame) -> set[str]:
     }
 
 
+_VALUE_TESTS = [
+    (PiiKind.EMAIL, lambda v: _share(v, EMAIL_RE)),
+    (
+        PiiKind.PAYMENT_CARD,
+        lambda v: _share(v, r"^[\d\s-]{13,23}$", _valid_card) + _share(v, MASKED_CARD_RE),
+    ),
+    (PiiKind.IBAN, lambda v: _share(v.str.to_uppercase(), IBAN_RE, _valid_iban)),
+    (
+        PiiKind.NATIONAL_ID,
+        lambda v: max(
+            _share(v, SSN_RE, stdnum_ssn.is_valid),
+            _share(v.str.to_uppercase(), NINO_RE, _valid_nino),
+        ),
+    ),
+    (PiiKind.IP_ADDRESS, lambda v: max(_share(v, IPV4_RE), _share(v, IPV6_RE))),
+    (PiiKind.PHONE, lambda v: _share(v, PHONE_CHARS, _valid_phone)),
+    (PiiKind.POSTCODE, lambda v: _share(v.str.to_uppercase(), POSTCODE_RE)),
+]
+
+
 def detect_strings(column: str, values: pl.Series) -> Detection:
     """Detect the PII kind of a string column from a sample of its non-null values."""
     values = values.drop_nulls().str.strip_chars()
@@ -225,26 +238,32 @@ def detect_strings(column: str, values: pl.Series) -> Detection:
     hint = name_hint(column)
     if values.len() == 0:
         return Detection(hint, 0.0, 0.3 if hint else 0.0, "name only (no values)", {})
-    tests = [
-        (PiiKind.EMAIL, lambda v: _share(v, EMAIL_RE)),
-        (
-            PiiKind.PAYMENT_CARD,
-            lambda v: _share(v, r"^[\d\s-]{13,23}$", _valid_card) + _share(v, MASKED_CARD_RE),
-        ),
-        (PiiKind.IBAN, lambda v: _share(v.str.to_uppercase(), IBAN_RE, _valid_iban)),
-        (
-            PiiKind.NATIONAL_ID,
-            lambda v: max(
-                _share(v, SSN_RE, stdnum_ssn.is_valid),
-                _share(v.str.to_uppercase(), NINO_RE, _valid_nino),
-            ),
-        ),
-        (PiiKind.IP_ADDRESS, lambda v: max(_share(v, IPV4_RE), _share(v, IPV6_RE))),
-        (PiiKind.PHONE, lambda v: _share(v, PHONE_CHARS, _valid_phone)),
-        (PiiKind.POSTCODE, lambda v: _share(v.str.to_uppercase(), POSTCODE_RE)),
-    ]
+    kind, share = _best_pattern(values, hint)
+    if kind is not None and share >= MATCH_SHARE:
+        confidence = min(1.0, share + (0.2 if hint is kind else 0.0))
+        evidence = f"{share:.0%} of sampled values match the {kind} pattern" + (
+            " and validator" if kind in (PiiKind.PAYMENT_CARD, PiiKind.IBAN, PiiKind.PHONE) else ""
+        )
+        if hint is kind:
+            evidence += "; the column name agrees"
+        return Detection(kind, round(share, 4), round(confidence, 3), evidence, {})
+    text = _text_stats(values)
+    if text["mean_words"] >= 3 and text["mean_length"] >= 15:
+        return _free_text(values, hint)
+    name_share = _share(values, NAME_RE)
+    if hint is PiiKind.PERSON_NAME and name_share >= MATCH_SHARE:
+        evidence = f"{name_share:.0%} of sampled values look like names; the column name agrees"
+        conf = min(1.0, name_share)
+        return Detection(PiiKind.PERSON_NAME, round(name_share, 4), round(conf, 3), evidence, {})
+    if hint is not None and hint not in (PiiKind.FREE_TEXT, PiiKind.PERSON_NAME):
+        return Detection(hint, round(share, 4), 0.4, "the column name suggests it", {})
+    return Detection(None, round(max(share, 0.0), 4), 0.0, "no pattern matched", {})
+
+
+def _best_pattern(values: pl.Series, hint: PiiKind | None) -> tuple[PiiKind | None, float]:
+    """The kind whose pattern (and validator) most values match, and their share."""
     best: tuple[PiiKind | None, float] = (None, 0.0)
-    for kind, test in tests:
+    for kind, test in _VALUE_TESTS:
         if kind is PiiKind.POSTCODE and hint not in (None, PiiKind.POSTCODE):
             continue
         share = test(values)
@@ -257,36 +276,21 @@ def detect_strings(column: str, values: pl.Series) -> Detection:
     if kind is PiiKind.POSTCODE and hint is not PiiKind.POSTCODE:
         lettered = _share(values.str.to_uppercase(), r"[A-Z]")
         if lettered < 0.2:
-            kind, share = None, 0.0
-    if kind is not None and share >= MATCH_SHARE:
-        confidence = min(1.0, share + (0.2 if hint is kind else 0.0))
-        evidence = f"{share:.0%} of sampled values match the {kind} pattern" + (
-            " and validator" if kind in (PiiKind.PAYMENT_CARD, PiiKind.IBAN, PiiKind.PHONE) else ""
-        )
-        if hint is kind:
+            return None, 0.0
+    return kind, share
+
+
+def _free_text(values: pl.Series, hint: PiiKind | None) -> Detection:
+    """Free text: personal when it embeds PII or its name says so."""
+    embedded = embedded_counts(values)
+    if embedded or hint is PiiKind.FREE_TEXT:
+        rows = sum(embedded.values())
+        evidence = "free text" + (" with personal data embedded" if rows else "")
+        if hint is PiiKind.FREE_TEXT:
             evidence += "; the column name agrees"
-        return Detection(kind, round(share, 4), round(confidence, 3), evidence, {})
-
-    text = _text_stats(values)
-    if text["mean_words"] >= 3 and text["mean_length"] >= 15:
-        embedded = embedded_counts(values)
-        if embedded or hint is PiiKind.FREE_TEXT:
-            rows = sum(embedded.values())
-            evidence = "free text" + (" with personal data embedded" if rows else "")
-            if hint is PiiKind.FREE_TEXT:
-                evidence += "; the column name agrees"
-            conf = 0.9 if embedded else 0.6
-            return Detection(PiiKind.FREE_TEXT, 0.0, conf, evidence, embedded)
-        return Detection(None, 0.0, 0.0, "free text without personal data", {})
-
-    name_share = _share(values, NAME_RE)
-    if hint is PiiKind.PERSON_NAME and name_share >= MATCH_SHARE:
-        evidence = f"{name_share:.0%} of sampled values look like names; the column name agrees"
-        conf = min(1.0, name_share)
-        return Detection(PiiKind.PERSON_NAME, round(name_share, 4), round(conf, 3), evidence, {})
-    if hint is not None and hint not in (PiiKind.FREE_TEXT, PiiKind.PERSON_NAME):
-        return Detection(hint, round(share, 4), 0.4, "the column name suggests it", {})
-    return Detection(None, round(max(share, 0.0), 4), 0.0, "no pattern matched", {})
+        conf = 0.9 if embedded else 0.6
+        return Detection(PiiKind.FREE_TEXT, 0.0, conf, evidence, embedded)
+    return Detection(None, 0.0, 0.0, "free text without personal data", {})
 
 
 def detect_other(column: str, dtype: pl.DataType, stats: dict[str, object]) -> Detection:
