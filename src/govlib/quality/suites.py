@@ -31,7 +31,7 @@ def read_suite(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise SuiteError(
             f"{path}: suite file not found. Write one, or run "
-            f"`govlib suggest DATASET --out {path}` for a starter"
+            f"`govlib suggest DATASET --out {path.parent} --suite {path.stem}` for a starter"
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
