@@ -139,13 +139,6 @@ def cleanse(summary: dict[str, Any]) -> Views:
     ]
 
 
-def scores(before_after: dict[str, dict[str, float | None]]) -> Views:
-    """Quality scores per dimension before and after a cleanse."""
-    rows = ([dim, *("-" if v is None else f"{v:.2f}" for v in pair.values())]
-            for dim, pair in before_after.items())  # fmt: skip
-    return [table("quality before and after", ("dimension", "before", "after"), rows)]
-
-
 def match(m: Any) -> Views:
     """Where a data subject was found: rows per dataset."""
     rows = ([name, f"{n:,}"] for name, n in m.rows.items())
