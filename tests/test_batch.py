@@ -73,7 +73,9 @@ def test_failing_timed_out_and_dead_notebooks_are_recorded_and_the_batch_goes_on
     for text in (index, run_json, (Path(outcome.folder) / "orders" / "fails.html").read_text()):
         assert "jane.doe@example.com" not in text
         assert "Traceback" not in text
-    assert "failed" in index
+    statuses = {"fine": "passed", "fails": "failed", "slow": "timed out", "dies": "died"}
+    for nb, status in statuses.items():  # each job's row in the index: name, dataset, status
+        assert re.search(rf">{nb}(</a>)?</td><td>orders</td><td>{status}</td>", index), nb
 
 
 def test_parameters_are_checked_before_anything_runs(odd_notebooks, tmp_path):
