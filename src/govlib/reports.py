@@ -5,8 +5,9 @@ all (no require.js, MathJax or widget loaders), declares a Content-Security-Poli
 every network request, and inlines charts as SVG. Code cells, the parameters and the injected
 parameters, papermill's error banners and every traceback are left out.
 
-`publish()` is the only way into a shared folder: it runs the leak scanner over every file
-first, and writes nothing at all if any holds personal data.
+`render_index()` renders a run's index page from its summary. `publish()` is the only way into
+a shared folder: it runs the leak scanner over every file first, and writes nothing at all if
+any holds personal data.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import copy
 import re
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -118,3 +120,13 @@ def publish(files: dict[Path, str], scanner: LeakScanner) -> list[Path]:
     for path, text in files.items():
         scanner.check(path.name, text)
     return [outputs.write_text(path, text) for path, text in files.items()]
+
+
+def render_index(summary: dict[str, Any]) -> str:
+    """The run's index page: one row per dataset with its verdicts and links (escaped)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("govlib", "templates"), autoescape=select_autoescape(["html", "j2"])
+    )
+    return env.get_template("index.html.j2").render(run=summary)

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from govlib import catalog as catalog_mod
 from govlib import outputs
+from govlib import verdicts as verdicts_mod
 from govlib.errors import GovlibError, ParameterError
+from govlib.verdicts import Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,62 +147,59 @@ def trend(history_db: str) -> Any:
     return charts.score_trend(rows)
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """One dataset's verdicts for the overview and the run index: aggregates only."""
+def records(ctx: Context, name: str) -> dict[str, Any]:
+    """A dataset's profile, quality result and retention report, each once, from one read.
 
-    dataset: str
-    quality: str  # passed, failed, error, "no suite", or "unreadable" (the figures then None)
-    overall: float | None
-    gate_failures: list[str]
-    failing_checks: int | None
-    overdue: int | None
-    without_consent: int | None
-    undeclared_pii: int | None
-    pii_found: list[str]
-
-    def to_dict(self) -> dict[str, object]:
-        """The verdict as a plain dict."""
-        return asdict(self)
-
-
-def verdict(ctx: Context, name: str) -> Verdict:
-    """Profile, validate and judge retention for one dataset."""
+    The records its notebooks compute in a batch run, keyed as they save them.
+    """
     from govlib import profiling, quality, retention, sources
 
     ds = ctx.catalog.dataset(name)
     frame = sources.scan(ds).collect()
-    prof = profiling.profile(frame.lazy(), dataset=name, as_of=ctx.as_of, declared=ds)
-    result = quality.validate(ds, as_of=ctx.as_of, frame=frame) if ds.suite else None
-    report = retention.evaluate(ds, as_of=ctx.as_of, lf=frame.lazy())
-    return Verdict(
-        dataset=name,
-        quality=result.status if result else "no suite",
-        overall=result.overall if result else None,
-        gate_failures=result.gate_failures if result else [],
-        failing_checks=result.counts["failed"] if result else 0,
-        overdue=report.overdue,
-        without_consent=sum(c.processed_without_consent for c in report.consent),
-        undeclared_pii=sum(f.finding == "undeclared_pii" for f in prof.findings),
-        pii_found=sorted({f.kind for f in prof.pii}),
-    )
+    return {
+        "profile": profiling.profile(frame.lazy(), dataset=name, as_of=ctx.as_of, declared=ds),
+        "quality": quality.validate(ds, as_of=ctx.as_of, frame=frame),
+        "retention": retention.evaluate(ds, as_of=ctx.as_of, lf=frame.lazy()),
+    }
 
 
-def verdicts(ctx: Context) -> list[Verdict]:
-    """The verdicts of every dataset in the catalog; one that cannot be read says so.
+def verdict(ctx: Context, name: str) -> Verdict:
+    """One dataset's verdict from its records computed here, built as a batch builds it."""
+    return verdicts_mod.build(name, records(ctx, name))
 
-    A dataset that cannot be read gets quality "unreadable" and no figures, so the overview of
-    the others goes on (its own notebooks report why it failed).
+
+def verdicts(ctx: Context, results_dir: str = "") -> list[Verdict]:
+    """The verdict of every dataset in the catalog, from a run's records when it has them.
+
+    `results_dir` is a batch run's folder of saved records (`<dataset>/<notebook>.json`): the
+    verdicts are then read from them and nothing is computed again. Without it (an analyst
+    running the overview) each dataset is read and computed once; one that cannot be read gets
+    quality "unreadable" and no figures, so the overview of the others goes on (its own
+    notebooks report why it failed).
     """
+    if results_dir:
+        return verdicts_mod.from_results(results_dir, ctx.catalog.names())
     found = []
     for name in ctx.catalog.names():
         try:
             found.append(verdict(ctx, name))
         except GovlibError:
-            found.append(Verdict(name, "unreadable", None, [], None, None, None, None, []))
+            found.append(verdicts_mod.unreadable(name))
     return found
+
+
+VERDICT_COLUMNS = [
+    "dataset", "quality", "overall", "gate_failures", "failing_checks", "overdue",
+    "without_consent", "undeclared_pii", "pii_found",
+]  # fmt: skip
+
+
+def verdict_table(verdicts_: Iterable[Verdict]) -> Table:
+    """The verdicts as the overview shows them: one row per dataset."""
+    rows = [v.to_dict() | {"failing_checks": v.failing_checks} for v in verdicts_]
+    return Table(rows, VERDICT_COLUMNS)
 
 
 def found_kinds(verdicts_: Iterable[Verdict]) -> dict[str, list[str]]:
     """Dataset -> kinds of personal data found, for the register."""
-    return {v.dataset: v.pii_found for v in verdicts_}
+    return {v.dataset: v.pii_found or [] for v in verdicts_}
