@@ -55,7 +55,6 @@ SECRET_VALUE = re.compile(
     r"|sk_live_[A-Za-z0-9]{16,}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\."
 )
 TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
-clean_stale_staging = publish.clean_stale_staging  # the CLI cleans before it plans
 
 
 @dataclass(frozen=True, slots=True)
