@@ -226,7 +226,7 @@ def test_make_run_runs_the_batch_on_the_sample_catalog(tmp_path):
                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     assert (done.returncode, done.stderr) == (0, "")
     assert (tmp_path / "calls.txt").read_text().splitlines() == [
-        "catalog --catalog catalog.yaml",
+        "catalog check --catalog catalog.yaml",
         "run --catalog catalog.yaml --out reports",
     ]
 
@@ -335,3 +335,14 @@ def test_the_history_status_of_a_dataset(statuses, expected):
     records = {"quality": {"status": "failed", "overall": 50.0, "scores": {}, "suite": None,
                            "gate_failures": [], "counts": {}}} if statuses else {}  # fmt: skip
     assert verdicts.build("orders", records, notebooks=notebooks).status == expected
+
+
+def test_a_parallel_run_leaves_the_callers_working_directory_alone(tmp_path, monkeypatch):
+    here = tmp_path / "caller"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    p = batch.plan(catalog_path=str(CATALOG), datasets=["orders", "customers"],
+                   notebooks=["profile"], out=tmp_path / "reports", workers=2)  # fmt: skip
+    outcome = batch.execute(p)
+    assert [j["status"] for j in outcome.summary["jobs"]] == ["passed", "passed"]
+    assert Path.cwd() == here

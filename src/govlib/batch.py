@@ -272,7 +272,9 @@ def _execute_notebook(
             str(folder / f"{notebook}.ipynb"),
             parameters=params,
             kernel_name=KERNEL,
-            cwd=str(p.notebook_dir),
+            # the kernel starts in the notebooks' folder; papermill's own `cwd=` would chdir
+            # this whole process, which parallel jobs then restore in the wrong order
+            resources={"metadata": {"path": str(p.notebook_dir)}},
             progress_bar=False,
             log_output=False,
             execution_timeout=p.timeout,
