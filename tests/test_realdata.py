@@ -24,7 +24,7 @@ FILES = {
 }
 
 
-def _packaged(package: str, relative: str) -> Path:
+def packaged(package: str, relative: str) -> Path:
     spec = importlib.util.find_spec(package)
     assert spec is not None, f"install tests/data-requirements.txt: {package} is missing"
     [folder] = spec.submodule_search_locations or []
@@ -37,7 +37,7 @@ def drafted(tmp_path_factory) -> tuple[Path, draft.Draft]:
     (root / "data").mkdir()
     paths = []
     for package, relative in FILES.values():
-        source = _packaged(package, relative)
+        source = packaged(package, relative)
         paths.append(Path(shutil.copy(source, root / "data" / source.name)))
     d = draft.draft_catalog(paths, catalog_path=root / "catalog.yaml", as_of=AS_OF)
     draft.write(d)
