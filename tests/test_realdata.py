@@ -135,3 +135,26 @@ def test_profile_suggest_and_validate_run_on_real_data(drafted, name, capsys):
     assert main(["validate", name, "--catalog", str(path), "--as-of", day]) in (0, 1)
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
+
+
+# -- no silent pass: the default gate (issue 13, item 4) ------------------------------------
+
+
+def test_without_a_declared_gate_the_default_gate_applies_and_says_so(caplog):
+    from govlib.quality import judge
+    from govlib.quality.results import CheckResult
+
+    gate = catalog.Gate.default()
+    assert gate.model_dump() == {"overall": None} | dict.fromkeys(
+        ("completeness", "validity", "uniqueness", "consistency", "timeliness"), 99.0
+    )
+    unique = CheckResult(
+        "t", "expect_column_values_to_be_unique", "id", {}, "uniqueness", "failed",
+        element_count=50_000, unexpected_count=32_127, unexpected_percent=64.254, missing_count=0,
+    )  # fmt: skip
+    result = judge("t", "t", AS_OF, 50_000, [unique], gate)
+    assert (result.status, result.gate_failures) == ("failed", ["uniqueness 35.75 < 99"])
+    assert result.gate["uniqueness"] == 99.0
+    assert "declares no quality gate: the default gate applies" in caplog.text
+    declared = judge("t", "t", AS_OF, 50_000, [unique], catalog.Gate(overall=10))
+    assert declared.status == "passed"  # a declared gate is the steward's choice
