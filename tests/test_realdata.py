@@ -179,3 +179,68 @@ def test_without_a_declared_gate_the_default_gate_applies_and_says_so(caplog):
     assert "declares no quality gate: the default gate applies" in caplog.text
     declared = judge("t", "t", AS_OF, 50_000, [unique], catalog.Gate(overall=10))
     assert declared.status == "passed"  # a declared gate is the steward's choice
+
+
+# -- end to end: draft, suggest, validate, retention, run (issue 13, "Real data in the tests") --
+
+E2E = ("canadian_senators", "la_riots", "titanic")
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def _cli(*args: str) -> int:
+    return main([*args, "--as-of", AS_OF.isoformat()])
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+def test_draft_suggest_validate_retention_and_run_end_to_end(tmp_path, capsys, monkeypatch):
+    # The name stays clear of the word "real": the leak guard knows a senator called Réal, and
+    # pytest names the temporary folder (recorded in run.json) after the test.
+    import json
+
+    import yaml
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    paths = [shutil.copy(packaged(*FILES[name]), tmp_path / "data") for name in E2E]
+    assert main(["catalog", "draft", *map(str, paths), "--catalog", "catalog.yaml"]) == 0
+    doc = yaml.safe_load(Path("catalog.yaml").read_text())
+    doc["datasets"]["la_riots"]["retention"] = [  # a steward's rule: review 30 years after
+        {"name": "review", "anchor": "death_date", "period": "P30Y", "action": "review"}
+    ]
+    Path("catalog.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    capsys.readouterr()
+    for name in E2E:
+        assert _cli("suggest", name, "--catalog", "catalog.yaml", "--out", "expectations") == 0
+    printed = capsys.readouterr().out
+    assert "fare: not_be_null fails today on 0.08% missing values" in printed
+    assert "embarked: not_be_null fails today on 0.15% missing values" in printed
+    failing, rows = {}, {}
+    for name in E2E:  # no gate declared: the default one (every dimension >= 99) applies
+        assert _cli("validate", name, "--catalog", "catalog.yaml", "--json", f"{name}.json") == 0
+        result = json.loads(Path(f"{name}.json").read_text())
+        rows[name] = result["rows"]
+        failing[name] = [(c["check"], c["column"], c["unexpected_count"])
+                         for c in result["checks"] if c["status"] != "passed"]  # fmt: skip
+    assert rows == {"canadian_senators": 933, "la_riots": 63, "titanic": 1309}
+    assert failing == {
+        "canadian_senators": [],
+        "la_riots": [],
+        "titanic": [
+            ("expect_column_values_to_not_be_null", "fare", 1),
+            ("expect_column_values_to_not_be_null", "embarked", 2),
+        ],
+    }
+    assert "declares no quality gate: the default gate applies" in capsys.readouterr().err
+    assert _cli("retention", "check", "titanic", "--catalog", "catalog.yaml") == 0
+    assert _cli("retention", "check", "la_riots", "--catalog", "catalog.yaml") == 1
+    assert "63 records overdue" in capsys.readouterr().out  # died in 1992: 30 years are up
+    args = ["run", "--catalog", "catalog.yaml", "--datasets", ",".join(E2E), "--notebooks",
+            "profile,quality", "--out", "tmp", "--notebook-dir", str(NOTEBOOKS)]  # fmt: skip
+    assert _cli(*args) == 0
+    run = json.loads(Path("tmp/latest/run.json").read_text())
+    assert [(j["dataset"], j["notebook"], j["status"]) for j in run["jobs"]] == [
+        (name, nb, "passed") for name in E2E for nb in ("profile", "quality")
+    ]
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
