@@ -297,8 +297,19 @@ class ConsentRule(_Model):
         return self
 
 
+DEFAULT_GATE_MINIMUM = 99.0  # every dimension, when no gate is declared anywhere
+
+
 class Gate(_Model):
-    """Minimum scores (0-100) a dataset must reach; unset dimensions are not gated."""
+    """Minimum scores (0-100) a dataset must reach; unset dimensions are not gated.
+
+    With no gate declared anywhere (neither catalog-wide nor on the dataset), the default gate
+    applies: every dimension at least `DEFAULT_GATE_MINIMUM`, so bad data never passes
+    silently. An explicit `gate: {}` on a dataset gates nothing.
+
+    >>> Gate.default().model_dump()["uniqueness"], Gate.default().is_default
+    (99.0, True)
+    """
 
     overall: float | None = Field(default=None, ge=0, le=100)
     completeness: float | None = Field(default=None, ge=0, le=100)
@@ -306,6 +317,25 @@ class Gate(_Model):
     uniqueness: float | None = Field(default=None, ge=0, le=100)
     consistency: float | None = Field(default=None, ge=0, le=100)
     timeliness: float | None = Field(default=None, ge=0, le=100)
+
+    _default: bool = PrivateAttr(default=False)
+
+    @classmethod
+    def default(cls) -> Gate:
+        """The gate in force when none is declared: every dimension >= 99."""
+        dims = ("completeness", "validity", "uniqueness", "consistency", "timeliness")
+        gate = cls(**dict.fromkeys(dims, DEFAULT_GATE_MINIMUM))
+        gate._default = True
+        return gate
+
+    @property
+    def is_default(self) -> bool:
+        """Whether this is the default gate, applied because none was declared."""
+        return self._default
+
+    def declared(self) -> bool:
+        """Whether any threshold is set."""
+        return any(v is not None for v in self.model_dump().values())
 
 
 class Limits(_Model):
@@ -466,10 +496,13 @@ class Catalog(_Model):
             raise UnknownDatasetError(name, self.names(), self.path) from None
 
     def gate_for(self, name: str) -> Gate:
-        """The dataset's gate, falling back to the catalog-wide one per dimension."""
+        """The dataset's gate, falling back to the catalog-wide one per dimension.
+
+        With no gate declared anywhere, `Gate.default()`: every dimension at least 99.
+        """
         own = self.dataset(name).gate
         if own is None:
-            return self.gate
+            return self.gate if self.gate.declared() else Gate.default()
         merged = self.gate.model_dump() | {
             k: v for k, v in own.model_dump().items() if v is not None
         }

@@ -352,8 +352,10 @@ def survivors(ds: Dataset, frame: pl.DataFrame, pairs: list[MatchPair]) -> dict[
     merges = {}
     for group in _groups(pairs):
         rows = frame.filter(pl.col(key).is_in(list(group)))
-        order = [pl.col(activity).fill_null(datetime.min) if activity else pl.lit(0), -pl.col(key)]
-        winner = rows.sort(order, descending=True)[key][0]
+        # Latest activity first, then the lowest id; ids may be strings, so no negation.
+        latest = [pl.col(activity).fill_null(datetime.min)] if activity else []
+        order = [*latest, pl.col(key)]
+        winner = rows.sort(order, descending=[True] * len(latest) + [False])[key][0]
         merges |= {other: winner for other in group if other != winner}
     return merges
 

@@ -129,7 +129,8 @@ def load(
     """Read a catalog dataset, or an ad-hoc file, into a checked LazyFrame.
 
     A catalog dataset is read from below the catalog's data root with its declared schema;
-    an ad-hoc path is read from below `data_root` (default: the working directory) with types
+    an ad-hoc path is the user's choice: it is read wherever it is (relative to the working
+    directory, `~` expanded), and only from below `data_root` when one is given, with types
     inferred. Reading is eager for text formats (they are checked whole) and lazy for Parquet.
     """
     formats: dict[str, str]
@@ -142,9 +143,10 @@ def load(
         formats = {name: col.format for name, col in target.columns.items() if col.format}
         kinds = {target.source.format or _format_of(p) for p in paths}
     else:
-        root = Path(data_root) if data_root is not None else Path.cwd()
+        guarded = data_root is not None
+        root = Path(data_root) if guarded else Path.cwd()
         limit = max_decompressed_bytes or DEFAULT_MAX_DECOMPRESSED
-        paths = _expand(str(target), root)
+        paths = _expand(str(Path(target).expanduser()), root, guard=guarded)
         spec, schema, label = _adhoc_spec(paths[0]), None, str(target)
         formats = {}
         kinds = {_format_of(p) for p in paths}
@@ -224,8 +226,12 @@ def _merge_reports(label: str, fmt: str, reports: list[LoadReport]) -> LoadRepor
 # -- locating files ---------------------------------------------------------------------------
 
 
-def _expand(pattern: str, root: Path) -> list[Path]:
-    """Files matching `pattern` below `root`, each checked to stay inside the root."""
+def _expand(pattern: str, root: Path, *, guard: bool = True) -> list[Path]:
+    """Files matching `pattern` relative to `root`, each checked to stay inside it (`guard`).
+
+    The data root guards what a catalog declares; a path typed on the command line is read
+    where it is (`guard=False`).
+    """
     root = root.resolve()
     candidate = Path(pattern)
     base = candidate if candidate.is_absolute() else root / candidate
@@ -237,7 +243,8 @@ def _expand(pattern: str, root: Path) -> list[Path]:
     else:
         paths = [base]
     for path in paths:
-        _check_inside(path, root)
+        if guard:
+            _check_inside(path, root)
         if not path.exists():
             raise SourceError(path, "file not found", "Check the source path in the catalog")
         if not path.is_file():
