@@ -398,3 +398,14 @@ def test_an_overview_showing_a_purpose_that_names_a_customer_is_withheld(tmp_pat
         "key 'purpose'"
     )
     assert sorted(p.name for p in (out / "latest").iterdir()) == ["index.html", "run.json"]
+
+
+def test_a_count_equal_to_a_short_person_id_is_no_leak_but_a_national_id_is(tmp_path):
+    cat = catalog.load(project(tmp_path / "p"))
+    frame = people().with_columns(
+        person_id=pl.Series([21271 + i for i in range(10)]),
+        card_id=pl.Series([123456789 + i for i in range(10)]),
+    )
+    scanner = privacy.LeakScanner.from_frames(cat, {"people": frame})
+    assert scanner.scan('{"rows": 21271, "duplicate_keys": 21275}') == {}
+    assert scanner.scan('{"max": 123456789.0}') == {"value of people column 6 (undeclared)": 1}
