@@ -168,7 +168,8 @@ def _digits(value: str) -> str:
     return re.sub(r"[\s-]", "", value)
 
 
-def _valid_card(value: str) -> bool:
+def valid_card(value: str) -> bool:
+    """True for 13-19 digits (separators allowed) that pass the Luhn check."""
     digits = _digits(value)
     return digits.isdigit() and 13 <= len(digits) <= 19 and luhn.is_valid(digits)
 
@@ -177,7 +178,8 @@ def _valid_nino(value: str) -> bool:
     return bool(_NINO_STRICT.match(value.replace(" ", "").upper()))
 
 
-def _valid_iban(value: str) -> bool:
+def valid_iban(value: str) -> bool:
+    """True for an IBAN whose country format and mod-97 check hold."""
     return stdnum_iban.is_valid(value)
 
 
@@ -254,9 +256,9 @@ _VALUE_TESTS = [
     (PiiKind.EMAIL, lambda v: _share(v, EMAIL_RE)),
     (
         PiiKind.PAYMENT_CARD,
-        lambda v: _share(v, r"^[\d\s-]{13,23}$", _valid_card) + _share(v, MASKED_CARD_RE),
+        lambda v: _share(v, r"^[\d\s-]{13,23}$", valid_card) + _share(v, MASKED_CARD_RE),
     ),
-    (PiiKind.IBAN, lambda v: _share(v.str.to_uppercase(), IBAN_RE, _valid_iban)),
+    (PiiKind.IBAN, lambda v: _share(v.str.to_uppercase(), IBAN_RE, valid_iban)),
     (
         PiiKind.NATIONAL_ID,
         lambda v: max(
@@ -409,24 +411,25 @@ def embedded_counts(values: pl.Series) -> dict[str, int]:
         candidates = frame.filter(pl.col("v").str.contains(pattern))["v"]
         return sum(1 for text in candidates.to_list() if check(text))
 
-    phones = confirmed(PHONE_IN_TEXT, _text_has_phone)
+    phones = confirmed(PHONE_IN_TEXT, text_has_phone)
     if phones:
         counts[PiiKind.PHONE.value] = phones
-    cards = confirmed(CARD_IN_TEXT, lambda t: any(map(_valid_card, re.findall(CARD_IN_TEXT, t))))
+    cards = confirmed(CARD_IN_TEXT, lambda t: any(map(valid_card, re.findall(CARD_IN_TEXT, t))))
     if cards:
         counts[PiiKind.PAYMENT_CARD.value] = cards
     ibans = confirmed(
-        IBAN_IN_TEXT, lambda t: any(map(_valid_iban, re.findall(IBAN_IN_TEXT, t.upper())))
+        IBAN_IN_TEXT, lambda t: any(map(valid_iban, re.findall(IBAN_IN_TEXT, t.upper())))
     )
     if ibans:
         counts[PiiKind.IBAN.value] = ibans
     return counts
 
 
-def _text_has_phone(text: str) -> bool:
+def text_has_phone(text: str) -> bool:
+    """True when free text holds a valid phone number that is not a card or an IBAN."""
     for match in phonenumbers.PhoneNumberMatcher(text, "GB"):
         raw = match.raw_string
-        if _valid_iban(raw) or _valid_card(raw):
+        if valid_iban(raw) or valid_card(raw):
             continue
         if phonenumbers.is_valid_number(match.number):
             return True

@@ -486,12 +486,12 @@ class LeakScanner:
             vid = self.digits.get(digits, self.tails.get(digits[-TAIL:]))
             if vid is not None:
                 hit(f"value of {self.where[self.owner[vid]]}", vid)
-            elif pii._valid_card(run):
+            elif pii.valid_card(run):
                 hit("card number", digits)
-            elif run.startswith("+") and pii._text_has_phone(run):
+            elif run.startswith("+") and pii.text_has_phone(run):
                 hit("phone number", digits)
         for token in re.findall(IBAN_TOKEN, text):
-            if pii._valid_iban(token):
+            if pii.valid_iban(token):
                 hit("IBAN", token.replace(" ", ""))
         for table, key in self._known(fold(text)):
             vid = table[key]
