@@ -549,15 +549,15 @@ def execute(
         for subject, rule, column, kind in cleanse.changes
     )
     files: dict[str, outputs.Writer] = {
-        f"{name}.parquet": (lambda fh, f=frame: f.write_parquet(fh))
+        f"{name}.parquet": outputs.parquet_writer(frame)
         for name, frame in cleanse.frames.items()
     }
     files |= {
-        f"quarantine/{name}.parquet": (lambda fh, f=frame: f.write_parquet(fh))
+        f"quarantine/{name}.parquet": outputs.parquet_writer(frame)
         for name, frame in cleanse.quarantine.items()
         if frame.height
     }
-    files["cleanse_log.ndjson"] = lambda fh: fh.write(log.encode("utf-8"))
+    files["cleanse_log.ndjson"] = outputs.text_writer(log)
     fingerprint = {"inputs": inputs, "plan": cleanse.summary()}
     return restricted.write_bundle(
         catalog, out_dir, files, manifest="cleanse.json", fingerprint=fingerprint,

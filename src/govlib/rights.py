@@ -293,7 +293,7 @@ def export(
         if rows.height == 0:
             continue
         text = json.dumps(rows.to_dicts(), indent=2, default=str, ensure_ascii=False) + "\n"
-        files[f"{name}.json"] = lambda fh, t=text: fh.write(t.encode("utf-8"))
+        files[f"{name}.json"] = outputs.text_writer(text)
         files[f"{name}.csv"] = _csv_writer(rows)
     return restricted.write_files(catalog, out_dir, files, prefix=".export-")
 
