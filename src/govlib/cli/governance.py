@@ -74,10 +74,10 @@ def retention_apply_cmd(
     cat = catalog_mod.load(catalog)
     ds = cat.dataset(dataset)
     check_copies(cat, out, "retention")
-    key = privacy.load_key(key_file) if execute else None
+    key = privacy.load_key(key_file) if execute else None  # before the plan: fail fast
     plan = retention.plan_retention(cat, ds.name, as_of=targets.as_of(as_of, cat.as_of))
     show(*views.plan(plan, "to change" if execute else "would change"))
-    if not execute:
+    if key is None:
         show("dry run: nothing written. Add --execute to write the copy.")
         return
     summary = retention.execute(cat, plan, out, key=key, run_at=datetime.now(UTC), kind="retention")
@@ -117,7 +117,7 @@ def cleanse_cmd(
     with console.status(f"planning the cleanse of {dataset}"):
         plan = cleansing.plan(cat, dataset, frames=frames, as_of=day)
     show(*views.cleanse(plan.summary()))
-    if not execute or out is None:
+    if key is None or out is None:
         show("dry run: nothing written. Add --out DIR --execute to write the copy.")
         return
     summary = cleansing.execute(cat, plan, out, key=key, run_at=datetime.now(UTC))
