@@ -16,12 +16,15 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import polars.selectors as cs
 
 from govlib import identity
+
+if TYPE_CHECKING:
+    from govlib.profiling import ColumnProfile, DatasetProfile
 
 EMAIL_REGEX = identity.EMAIL_REGEX
 PHONE_REGEX = r"^\+?[\d\s().-]{7,20}$"
@@ -45,7 +48,7 @@ class _Suite:
     tolerate: bool
     entries: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, kind: str, reason: str, defect: tuple[int, int, str] | None = None, **kw: Any):
+    def add(self, kind: str, reason: str, defect: tuple[int, int, str] | None = None, **kw: Any) -> None:
         """Add an expectation; `defect` is (unexpected today, elements, what they are)."""
         meta: dict[str, Any] = {"suggested": reason}
         if defect is not None and defect[0] > 0 and defect[1] > 0:
@@ -58,7 +61,7 @@ class _Suite:
 
 
 def suggest(
-    profile,
+    profile: DatasetProfile,
     *,
     name: str,
     frame: pl.LazyFrame | pl.DataFrame | None = None,
@@ -113,7 +116,13 @@ def suggest(
     return {"name": name, "meta": meta, "expectations": suite.entries}
 
 
-def _column_checks(suite: _Suite, profile, c, data: pl.DataFrame | None, key: list[str]) -> None:
+def _column_checks(
+    suite: _Suite,
+    profile: DatasetProfile,
+    c: ColumnProfile,
+    data: pl.DataFrame | None,
+    key: list[str],
+) -> None:
     """The checks of one column: presence, uniqueness, format, values and bounds."""
     present = c.rows - c.nulls
     in_key = key == [c.column]
@@ -140,13 +149,13 @@ def _column_checks(suite: _Suite, profile, c, data: pl.DataFrame | None, key: li
         _value_free_bounds(suite, c)
 
 
-def _why_present(c, key: list[str]) -> str:
+def _why_present(c: ColumnProfile, key: list[str]) -> str:
     if c.column in key:
         return "the primary key"
     return "no nulls seen" if c.nulls == 0 else "nearly complete: its nulls look like defects"
 
 
-def _unique_like(c) -> bool:
+def _unique_like(c: ColumnProfile) -> bool:
     """Every value distinct and present, or an id-named column almost so (never a float)."""
     if c.kind not in ("numeric", "string") or c.dtype.startswith("float"):
         return False
@@ -170,19 +179,19 @@ def _not_matching(data: pl.DataFrame, column: str, regex: str) -> int:
     return int((~values.str.contains(regex)).sum())
 
 
-def _estimate(profile, c) -> int:
+def _estimate(profile: DatasetProfile, c: ColumnProfile) -> int:
     """Values the detection sample found malformed, scaled to the column."""
     finding = next((f for f in profile.pii if f.column == c.column), None)
     share = finding.share if finding is not None else 1.0
     return round((1 - share) * (c.rows - c.nulls))
 
 
-def _temporal_bound(c) -> bool:
+def _temporal_bound(c: ColumnProfile) -> bool:
     """A date, or a datetime without a time zone: `as_of` bounds it."""
     return c.dtype == "date" or (c.dtype.startswith("datetime") and "," not in c.dtype)
 
 
-def _value_free_bounds(suite: _Suite, c) -> None:
+def _value_free_bounds(suite: _Suite, c: ColumnProfile) -> None:
     """Bounds that quote no value: no negatives when none are seen; no dates after `as_of`."""
     between = "expect_column_values_to_be_between"
     if c.kind == "numeric" and c.negatives == 0:
@@ -193,7 +202,7 @@ def _value_free_bounds(suite: _Suite, c) -> None:
                   max_value={"$PARAMETER": "as_of"})  # fmt: skip
 
 
-def _value_expectations(suite: _Suite, c, data: pl.DataFrame) -> None:
+def _value_expectations(suite: _Suite, c: ColumnProfile, data: pl.DataFrame) -> None:
     """A complete value set or a range for a column allowed to publish its values.
 
     The steward allowed these values, so every one is listed, however few rows hold it. Dates
