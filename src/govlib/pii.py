@@ -11,6 +11,7 @@ Results are records holding shares, counts and evidence: never a value.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import phonenumbers
@@ -183,7 +184,9 @@ def valid_iban(value: str) -> bool:
     return stdnum_iban.is_valid(value)
 
 
-def _share(values: pl.Series, pattern: str, validator=None) -> float:
+def _share(
+    values: pl.Series, pattern: str, validator: Callable[[str], bool] | None = None
+) -> float:
     """Share of values matching `pattern` (and `validator`, run on the matches only).
 
     The validator runs on at most `VALIDATE_AT_MOST` distinct matches, spread evenly; the share
@@ -252,7 +255,7 @@ def candidates(sample: pl.DataFrame) -> set[str]:
     }
 
 
-_VALUE_TESTS = [
+_VALUE_TESTS: list[tuple[PiiKind, Callable[[pl.Series], float]]] = [
     (PiiKind.EMAIL, lambda v: _share(v, EMAIL_RE)),
     (
         PiiKind.PAYMENT_CARD,
@@ -336,12 +339,12 @@ def _identifier(column: str, values: pl.Series, hint: PiiKind | None) -> Detecti
 def _best_pattern(values: pl.Series, hint: PiiKind | None) -> tuple[PiiKind | None, float]:
     """The kind whose pattern (and validator) most values match, and their share."""
     best: tuple[PiiKind | None, float] = (None, 0.0)
-    for kind, test in _VALUE_TESTS:
-        if kind is PiiKind.POSTCODE and hint not in (None, PiiKind.POSTCODE):
+    for candidate, test in _VALUE_TESTS:
+        if candidate is PiiKind.POSTCODE and hint not in (None, PiiKind.POSTCODE):
             continue
         share = test(values)
         if share > best[1]:
-            best = (kind, share)
+            best = (candidate, share)
         if share >= 0.9:
             break
     kind, share = best
@@ -407,7 +410,7 @@ def embedded_counts(values: pl.Series) -> dict[str, int]:
     if email:
         counts[PiiKind.EMAIL.value] = int(email)
 
-    def confirmed(pattern: str, check) -> int:
+    def confirmed(pattern: str, check: Callable[[str], bool]) -> int:
         candidates = frame.filter(pl.col("v").str.contains(pattern))["v"]
         return sum(1 for text in candidates.to_list() if check(text))
 

@@ -440,7 +440,7 @@ class LeakScanner:
         if alnum.isdigit() and len(str(int(alnum))) >= MIN_DIGITS:
             self.numbers.setdefault(str(int(alnum)), label)  # "6011111111111117" as text
 
-    def _add_number(self, value: float, label: int) -> None:
+    def _add_number(self, value: int | float, label: int) -> None:
         label = self._value(label)
         if isinstance(value, float) and not value.is_integer():
             text = repr(value)

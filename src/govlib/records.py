@@ -49,7 +49,8 @@ class Record:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
         """Rebuild a record from `to_dict()` output (e.g. a saved JSON file)."""
-        hints = _hints(cls)
+        record_type: type = cls  # a class is hashable, as the cache needs
+        hints = _hints(record_type)
         names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
         return cls(**{k: _build(hints[k], v) for k, v in data.items() if k in names})
 

@@ -12,7 +12,7 @@ import logging
 from datetime import date
 
 from govlib.catalog import DEFAULT_GATE_MINIMUM, Gate
-from govlib.quality.results import DIMENSIONS, CheckResult, QualityResult
+from govlib.quality.results import DIMENSIONS, CheckResult, QualityResult, Status
 
 log = logging.getLogger("govlib")
 
@@ -73,7 +73,7 @@ def judge(
     thresholds = gate.model_dump()
     failures = gate_failures(scores, overall, thresholds)
     counts = {s: sum(c.status == s for c in checks) for s in ("passed", "failed", "error")}
-    status = "error" if counts["error"] else ("failed" if failures else "passed")
+    status: Status = "error" if counts["error"] else ("failed" if failures else "passed")
     return QualityResult(
         dataset=dataset,
         suite=suite,
