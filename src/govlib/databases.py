@@ -102,7 +102,7 @@ def check_query(sql: str) -> None:
     >>> check_query("delete from customers")
     Traceback (most recent call last):
     ...
-    ValueError: the query is a Delete statement, not a SELECT; a source is only read
+    ValueError: the query is not a SELECT (it parses as Delete); a source is only read
     """
     import sqlglot
     from sqlglot import exp
@@ -116,7 +116,7 @@ def check_query(sql: str) -> None:
     [statement] = statements
     if not isinstance(statement, exp.Query):
         kind = type(statement).__name__
-        raise ValueError(f"the query is a {kind} statement, not a SELECT; a source is only read")
+        raise ValueError(f"the query is not a SELECT (it parses as {kind}); a source is only read")
     writes = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter)
     if statement.args.get("into") or any(statement.find_all(*writes)):
         raise ValueError(
@@ -169,6 +169,8 @@ def connect(ds: Dataset) -> BaseBackend:
         import ibis
 
         return ibis.connect(uri)
+    except GovlibError:
+        raise
     except ImportError:
         raise DatabaseError(
             ds.name,
