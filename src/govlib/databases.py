@@ -311,7 +311,7 @@ def _raw_table(ds: Dataset, con: BaseBackend) -> ibis.Table:
     if spec.table is not None and not duck:
         schema, _, name = spec.table.rpartition(".")
         try:
-            return con.table(name, database=schema or None)  # type: ignore[attr-defined, no-any-return]
+            return con.table(name, database=schema or None)
         except Exception:
             raise _no_table(ds) from None
     # DuckDB 2 lacks the cursor method Ibis 12 describes tables with: describe them here
@@ -324,7 +324,7 @@ def _raw_table(ds: Dataset, con: BaseBackend) -> ibis.Table:
 
     listed = ", ".join(_quoted(c) for c in ds.columns)
     schema = ibis.schema({c: columns[c] for c in ds.columns})
-    return con.sql(f"SELECT {listed} FROM ({sql}) AS govlib_query", schema=schema)  # type: ignore[attr-defined, no-any-return]
+    return con.sql(f"SELECT {listed} FROM ({sql}) AS govlib_query", schema=schema)
 
 
 def _no_table(ds: Dataset) -> DatabaseError:
@@ -350,10 +350,10 @@ def _query_columns(ds: Dataset, con: BaseBackend, sql: str) -> dict[str, Any]:
     name = getattr(con, "name", "")
     try:
         if name == "duckdb":
-            rows = con.con.execute(f"DESCRIBE {sql}").fetchall()  # type: ignore[attr-defined]
+            rows = con.con.execute(f"DESCRIBE {sql}").fetchall()
             described = [(row[0], row[1]) for row in rows]
         else:
-            cursor = con.raw_sql(f"SELECT * FROM ({sql}) AS govlib_query LIMIT 0")  # type: ignore[attr-defined]
+            cursor = con.raw_sql(f"SELECT * FROM ({sql}) AS govlib_query LIMIT 0")
             described = [(d[0], d[1]) for d in cursor.description]
             if name == "postgres":
                 cursor.execute(
@@ -363,7 +363,7 @@ def _query_columns(ds: Dataset, con: BaseBackend, sql: str) -> dict[str, Any]:
                 described = [
                     (c, row[0]) for (c, _), row in zip(described, cursor.fetchall(), strict=True)
                 ]
-                con.con.rollback()  # type: ignore[attr-defined]
+                con.con.rollback()
             cursor.close()
     except Exception as exc:
         if ds.source.table is not None:
@@ -374,7 +374,7 @@ def _query_columns(ds: Dataset, con: BaseBackend, sql: str) -> dict[str, Any]:
             "Run it by hand against the database, then fix source.query",
         ) from None
     if name in ("postgres", "duckdb"):
-        mapper = con.compiler.type_mapper  # type: ignore[attr-defined]
+        mapper = con.compiler.type_mapper
         return {c: mapper.from_string(t) for c, t in described}
     declared = {c: ibis.dtype(_IBIS_TYPE[k]) for c, k in ds.schema().items()}
     return {c: declared.get(c, ibis.dtype("string")) for c, _ in described}
@@ -458,8 +458,8 @@ def _fetch(ds: Dataset, con: BaseBackend, expr: ibis.Table) -> pl.DataFrame:
 def _batches(con: BaseBackend, expr: ibis.Table) -> Any:
     """Arrow record batches of `expr` (DuckDB 2's reader directly: Ibis 12 misses its rename)."""
     if getattr(con, "name", "") == "duckdb":
-        sql = con.compile(expr)  # type: ignore[attr-defined]
-        return con.con.sql(sql).to_arrow_reader(BATCH_ROWS)  # type: ignore[attr-defined]
+        sql = con.compile(expr)
+        return con.con.sql(sql).to_arrow_reader(BATCH_ROWS)
     return con.to_pyarrow_batches(expr, chunk_size=BATCH_ROWS)
 
 

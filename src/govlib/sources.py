@@ -139,7 +139,7 @@ def load(
         cat: Catalog = target.catalog
         root = Path(data_root) if data_root is not None else cat.data_dir
         limit = max_decompressed_bytes or cat.limits.max_decompressed_mb * 1024 * 1024
-        paths = _expand(target.source.path, root)
+        paths = _expand(target.source.path or "", root)
         spec, schema, label = target.source, target.schema(), target.name
         formats = {name: col.format for name, col in target.columns.items() if col.format}
         kinds = {target.source.format or _format_of(p) for p in paths}
