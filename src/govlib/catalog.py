@@ -174,15 +174,43 @@ class ColumnSpec(_Model):
 
 
 class SourceSpec(_Model):
-    """Where a dataset's data lives and how to read it."""
+    """Where a dataset's data lives and how to read it: a file path, or a database.
 
-    path: str
+    A database source gives `uri` (no password in it) or `uri_env` (an environment variable
+    holding the URI), and `table` or a read-only `query`; see `govlib.databases`.
+    """
+
+    path: str | None = None
+    uri: str | None = None
+    uri_env: str | None = None
+    table: str | None = None
+    query: str | None = None
     format: Literal["csv", "parquet", "ndjson"] | None = None
     delimiter: str = ","
     encoding: str = "utf-8"
     null_values: list[str] = Field(default_factory=lambda: [""])
     has_header: bool = True
     compression: Literal["auto", "none", "gzip"] = "auto"
+
+    @model_validator(mode="after")
+    def _one_location(self) -> SourceSpec:
+        given = [k for k in ("path", "uri", "uri_env") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of 'path' (a file), 'uri' or 'uri_env' (a database), "
+                f"found {', '.join(given) or 'none'}"
+            )
+        if self.path is not None:
+            if self.table is not None or self.query is not None:
+                raise ValueError("'table' and 'query' belong to a database source, not a path")
+            return self
+        _check_database(self)
+        return self
+
+    @property
+    def is_database(self) -> bool:
+        """True for a database source (`uri` or `uri_env`)."""
+        return self.path is None
 
     @field_validator("delimiter")
     @classmethod
@@ -211,6 +239,30 @@ class SourceSpec(_Model):
                 f"{value!r} is not a character encoding of text files; use e.g. 'utf-8'"
             )
         return name
+
+
+def _check_database(spec: SourceSpec) -> None:
+    """A database source: no password in the catalog, a table or one read-only query."""
+    from govlib import databases
+
+    if (spec.table is None) == (spec.query is None):
+        raise ValueError("a database source needs exactly one of 'table' or 'query'")
+    if spec.uri_env is not None and not IDENTIFIER.fullmatch(spec.uri_env):
+        raise ValueError("'uri_env' must name an environment variable, e.g. GOVLIB_CRM_URL")
+    if spec.uri is not None:
+        if databases.has_password(spec.uri):
+            raise ValueError(
+                f"'uri' holds a password ({databases.redact(spec.uri)}); never write one in "
+                "the catalog: put the URI in an environment variable and name it in 'uri_env'"
+            )
+        if not databases.scheme_of(spec.uri):
+            raise ValueError("'uri' needs a scheme, e.g. postgresql://, sqlite:///, duckdb:///")
+    if spec.table is not None and not all(
+        IDENTIFIER.fullmatch(part) for part in spec.table.split(".", 1)
+    ):
+        raise ValueError("'table' must be a table name, optionally schema.table")
+    if spec.query is not None:
+        databases.check_query(spec.query)
 
 
 class Relationship(_Model):

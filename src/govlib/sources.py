@@ -134,11 +134,13 @@ def load(
     inferred. Reading is eager for text formats (they are checked whole) and lazy for Parquet.
     """
     formats: dict[str, str]
+    if isinstance(target, Dataset) and target.source.is_database:
+        return _load_database(target)
     if isinstance(target, Dataset):
         cat: Catalog = target.catalog
         root = Path(data_root) if data_root is not None else cat.data_dir
         limit = max_decompressed_bytes or cat.limits.max_decompressed_mb * 1024 * 1024
-        paths = _expand(target.source.path, root)
+        paths = _expand(target.source.path or "", root)
         spec, schema, label = target.source, target.schema(), target.name
         formats = {name: col.format for name, col in target.columns.items() if col.format}
         kinds = {target.source.format or _format_of(p) for p in paths}
@@ -165,6 +167,23 @@ def load(
     return Loaded(frame, report, target if isinstance(target, Dataset) else None)
 
 
+def _load_database(ds: Dataset) -> Loaded:
+    """A database dataset read through Ibis with its declared types (see `govlib.databases`).
+
+    Interim: the table is read into memory in Arrow batches; profile and validate will run
+    inside the database instead.
+    """
+    from govlib import databases
+
+    df = databases.frame(ds)
+    where = databases.location(ds.source)
+    warnings = [f"{where}: 0 rows"] if df.height == 0 else []
+    report = LoadReport(where, "database", 0, df.height, list(df.columns), {}, warnings)
+    for warning in warnings:
+        log.warning("%s", warning)
+    return Loaded(df.lazy(), report, ds)
+
+
 def scan(target: Dataset | str | Path, **options: object) -> pl.LazyFrame:
     """The checked LazyFrame of `load()`, without the report."""
     return load(target, **options).frame  # type: ignore[arg-type]
@@ -176,8 +195,18 @@ def load_all(catalog: Catalog) -> dict[str, pl.DataFrame]:
 
 
 def files(ds: Dataset) -> list[Path]:
-    """The files a catalog dataset reads, checked to lie below the data root."""
-    return _expand(ds.source.path, ds.catalog.data_dir)
+    """The files a catalog dataset reads, checked to lie below the data root.
+
+    A SQLite or DuckDB source reads its database file; a database server, no file.
+    """
+    if ds.source.is_database:
+        from govlib import databases
+
+        uri = databases.uri_of(ds)
+        if databases.scheme_of(uri) in databases.FILE_SCHEMES:
+            return [databases.database_file(ds, uri)]
+        return []
+    return _expand(ds.source.path or "", ds.catalog.data_dir)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -192,13 +221,19 @@ def file_sha256(path: str | Path) -> str:
 
 
 def content_hashes(catalog: Catalog) -> dict[str, str]:
-    """Per dataset, the SHA-256 of its file (of its files' hashes, in order, for a glob)."""
+    """Per dataset, the SHA-256 of its file (of its files' hashes, in order, for a glob).
+
+    A dataset on a database server has no file: its entry is `unknown:` and a fresh nonce.
+    """
     import hashlib
+    import os
 
     hashes = {}
     for name in catalog.names():
         paths = files(catalog.dataset(name))
-        if len(paths) == 1:
+        if not paths:  # a database server: no content to hash, so never "unchanged"
+            hashes[name] = "unknown:" + os.urandom(16).hex()
+        elif len(paths) == 1:
             hashes[name] = file_sha256(paths[0])
         else:
             joined = "".join(file_sha256(p) for p in paths)
