@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, ClassVar, TypedDict
 
 import polars as pl
@@ -575,8 +575,7 @@ def execute(
         for subject, rule, column, kind in cleanse.changes
     )
     files: dict[str, outputs.Writer] = {
-        f"{name}.parquet": outputs.parquet_writer(frame)
-        for name, frame in cleanse.frames.items()
+        f"{name}.parquet": outputs.parquet_writer(frame) for name, frame in cleanse.frames.items()
     }
     files |= {
         f"quarantine/{name}.parquet": outputs.parquet_writer(frame)

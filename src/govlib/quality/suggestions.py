@@ -48,7 +48,9 @@ class _Suite:
     tolerate: bool
     entries: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, kind: str, reason: str, defect: tuple[int, int, str] | None = None, **kw: Any) -> None:
+    def add(
+        self, kind: str, reason: str, defect: tuple[int, int, str] | None = None, **kw: Any
+    ) -> None:
         """Add an expectation; `defect` is (unexpected today, elements, what they are)."""
         meta: dict[str, Any] = {"suggested": reason}
         if defect is not None and defect[0] > 0 and defect[1] > 0:
