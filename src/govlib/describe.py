@@ -114,6 +114,14 @@ def _column_sentence(kind: str, col: str, kw: Mapping[str, Any]) -> str | None:
     return make() if make else None
 
 
+def _duplicates(kind: str, column: str | None) -> str:
+    """The duplicate-subject check in words."""
+    what = {"email": "e-mail address", "phone": "phone number"}.get(kind, kind)
+    if column and column != kind:
+        return f"each person appears once by {column} ({what}, normalised)"
+    return f"each person appears once by {what} (normalised)"
+
+
 def _table_sentence(kind: str, kw: Mapping[str, Any], column: str | None) -> str | None:
     low, high = kw.get("min_value"), kw.get("max_value")
     columns = [str(c) for c in kw.get("column_list") or []]
@@ -142,13 +150,7 @@ def _table_sentence(kind: str, kw: Mapping[str, Any], column: str | None) -> str
         "expect_column_pair_values_to_be_equal": lambda: (
             f"{kw.get('column_A')} equals {kw.get('column_B')}"
         ),
-        "duplicate_subjects": lambda: (
-            "each person appears once by "
-            + {"email": "e-mail address", "phone": "phone number"}.get(
-                str(kw.get("normalised")), str(kw.get("normalised"))
-            )
-            + " (normalised)"
-        ),
+        "duplicate_subjects": lambda: _duplicates(str(kw.get("normalised")), column),
         "referential_integrity": lambda: (
             f"every {column or 'key'} refers to an existing {kw.get('references')}"
         ),

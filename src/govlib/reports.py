@@ -54,9 +54,10 @@ ABSOLUTE_PATH = re.compile(r"^(?:/|[A-Za-z]:[\\/]|~)")
 
 
 def _name_only(value: Any) -> Any:
-    """An absolute path as its last part; anything else as it is."""
+    """An absolute path as its last part (a hidden work folder as "."); else the value."""
     if isinstance(value, str) and ABSOLUTE_PATH.match(value):
-        return Path(value).name
+        name = Path(value).name
+        return "." if name.startswith(".") else name
     return value
 
 

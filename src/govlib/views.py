@@ -246,7 +246,7 @@ def _facts(c: Mapping[str, Any]) -> list[tuple[str, str]]:
     if c.get("min") is not None or c.get("max") is not None:
         facts.append(("Range", f"{_number(c.get('min'))} to {_number(c.get('max'))}"))
     if c.get("quantiles"):
-        quantiles = [f"{float(q):.0%}: {_number(v)}" for q, v in c["quantiles"].items()]
+        quantiles = [f"{q}: {_number(v)}" for q, v in c["quantiles"].items()]
         facts.append(("Quantiles", ", ".join(quantiles)))
     if c.get("length_min") is not None:
         facts.append(("Length", f"{c['length_min']:,} to {c['length_max']:,} characters"))
