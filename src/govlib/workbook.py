@@ -363,3 +363,19 @@ def _overdue(frame: Any, ds: Any, as_of: date, retention: Any) -> Any:
         expired = retention.expiry(rule) < pl.lit(as_of)
         past = past | (retention.condition(rule.where) & expired).fill_null(False)
     return frame.filter(past)
+
+
+CONSENT_COLUMNS = ["purpose", "records", "given", "withdrawn", "expired", "missing", "flagged",
+                   "processed_without_consent"]  # fmt: skip
+
+
+def consent(report: Any) -> Any:
+    """Consent by purpose: the chart, then the table; one note when no rule applies."""
+    from IPython.display import display
+
+    from govlib import charts
+
+    if not report.consent:
+        return views.note("The catalog declares no consent rule for this dataset.")
+    display(charts.consent_coverage(report))
+    return Table(report.consent, CONSENT_COLUMNS)
