@@ -41,6 +41,7 @@ STATUS_COLOURS = {  # background, text
     "passed": ("#d8f3ee", "#1d6b61"),
     "failed": ("#fde2da", "#a33b1f"),
     "error": ("#efe3f7", "#6b2f8f"),
+    "warning": ("#fbf0d0", "#7a5b00"),
 }
 STATUS_ORDER = {"failed": 0, "error": 1, "passed": 2}
 
@@ -258,6 +259,19 @@ def _facts(c: Mapping[str, Any]) -> list[tuple[str, str]]:
     return facts
 
 
+def visible_spaces(shape: str) -> str:
+    """A value shape with its leading and trailing spaces shown (`␣a.a9@a.a␣`).
+
+    >>> visible_spaces(" a.a9@a.a ")
+    '␣a.a9@a.a␣'
+    """
+    core = shape.strip(" ")
+    if not core:
+        return "␣" * len(shape)
+    start = shape.index(core)
+    return "␣" * start + core + "␣" * (len(shape) - start - len(core))
+
+
 def _distribution(c: Mapping[str, Any]) -> str:
     """A column's histogram, top values or masked shapes, as HTML bars (what it has)."""
     present = c["rows"] - c["nulls"]
@@ -269,10 +283,9 @@ def _distribution(c: Mapping[str, Any]) -> str:
         items = [(cell(t["value"]), int(t["count"])) for t in c["top_values"]]
         return "<p><small>Top values</small></p>" + bars(items, present)
     if c.get("shapes"):
-        items = [(str(s["shape"]), int(s["count"])) for s in c["shapes"]]
-        return "<p><small>Value shapes (A upper, a lower, 9 digits)</small></p>" + bars(
-            items, present, colour="#8d99ae"
-        )
+        items = [(visible_spaces(str(s["shape"])), int(s["count"])) for s in c["shapes"]]
+        legend = "Value shapes (A upper, a lower, 9 digits, ␣ a space at an end)"
+        return f"<p><small>{legend}</small></p>" + bars(items, present, colour="#8d99ae")
     return ""
 
 
