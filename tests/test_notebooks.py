@@ -46,8 +46,8 @@ def test_every_notebook_has_typed_documented_parameters():
     for nb in NOTEBOOKS:
         params = pm.inspect_notebook(nb)
         assert {"catalog_path", "as_of", "output_dir"} <= set(params)
-        for p in params.values():
-            assert p["inferred_type_name"] == "str"
+        for name, p in params.items():
+            assert p["inferred_type_name"] == ("bool" if name == "interactive" else "str")
             assert p["help"]
         cells = nbformat.read(nb, as_version=4).cells
         code = [c for c in cells if c.cell_type == "code"]

@@ -48,7 +48,10 @@ if TYPE_CHECKING:
 KERNEL = "govlib"
 DEFAULT_NOTEBOOKS = ("profile", "quality", "retention")
 CATALOG_NOTEBOOKS = ("overview",)  # run once per catalog, not per dataset
-RESERVED = {"dataset", "catalog_path", "as_of", "output_dir", "history_db", "results_dir"}
+RESERVED = {
+    "dataset", "catalog_path", "as_of", "output_dir", "history_db", "results_dir", "run_id",
+    "interactive",
+}  # fmt: skip
 SECRET_NAME = re.compile(r"pass(word|wd)?|secret|token|api_?key|credential|private_?key", re.I)
 SECRET_VALUE = re.compile(
     r"-----BEGIN [A-Z ]*PRIVATE KEY|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[baprs]-"
@@ -256,7 +259,16 @@ def _job_parameters(job: Job, p: Plan, work: Path, results_dir: Path | None) -> 
         params["history_db"] = str(p.out / history.DB_NAME)
     if "results_dir" in declared and results_dir is not None:
         params["results_dir"] = str(results_dir)
+    if "run_id" in declared:
+        params["run_id"] = publish.run_id_of(staging_of(work))
+    if "interactive" in declared:
+        params["interactive"] = False  # explore cells are for an analyst at a keyboard
     return params
+
+
+def staging_of(work: Path) -> Path:
+    """The staging folder of a job's work folder (`<staging>/<dataset>/.<notebook>`)."""
+    return work.parent.parent
 
 
 def _execute_notebook(
@@ -404,7 +416,7 @@ def _execute_in(p: Plan, staging: Path, run_id: str, started_at: datetime) -> Ru
         "seconds": round(time.perf_counter() - clock, 2),
         "as_of": p.as_of.isoformat(),
         "govlib_version": __version__,
-        "catalog": str(p.catalog_path),
+        "catalog": p.catalog_path.name,  # a shared file names no folder of this machine
         "parameters": p.parameters,
         "exit_code": exit_code,
         "jobs": [r.to_dict() for r in jobs],
@@ -432,6 +444,8 @@ def _run_jobs(
     the staging folder as `results_dir`, so it reads the records the run computed instead of
     computing them again.
     """
+    from govlib import reports
+
     step, stop = _reporter(len(p.jobs))
     per_dataset = [job for job in p.jobs if job.dataset is not None]
     per_catalog = [job for job in p.jobs if job.dataset is None]
@@ -440,9 +454,11 @@ def _run_jobs(
             building = side.submit(publish.scanner, cat, _datasets_read(cat, p))
             first = _run_all(per_dataset, p, staging, step, None)
             scanner = building.result()
-        jobs, records = _share(first, staging, scanner, cat)
+        headers = _headers(p, staging, first)
+        jobs, records = _share(first, staging, scanner, cat, headers)
         later = _run_all(per_catalog, p, staging, step, staging if per_dataset else None)
-        jobs += _share(later, staging, scanner, cat)[0]
+        jobs += _share(later, staging, scanner, cat, _headers(p, staging, later))[0]
+        reports.link_reports(staging, scanner)
     finally:
         stop()
     jobs.sort(key=lambda r: ((r.dataset or "~"), r.notebook))
@@ -466,11 +482,31 @@ def _run_all(
     return done
 
 
+def _headers(
+    p: Plan, staging: Path, done: list[tuple[JobResult, dict[str, Any]]]
+) -> dict[str | None, dict[str, Any]]:
+    """Each dataset's report header: its verdict from every record its jobs saved."""
+    from govlib import reports
+
+    saved: dict[str | None, dict[str, Any]] = {}
+    for result, records in done:
+        saved.setdefault(result.dataset, {}).update(records)
+    run_id = publish.run_id_of(staging)
+    return {
+        name: reports.header(
+            dataset=name, as_of=p.as_of.isoformat(), run_id=run_id, index="../index.html",
+            verdict=verdicts_mod.build(name, records) if name is not None else None,
+        )
+        for name, records in saved.items()
+    }  # fmt: skip
+
+
 def _share(
     done: list[tuple[JobResult, dict[str, Any]]],
     staging: Path,
     scanner: LeakScanner,
     cat: catalog_mod.Catalog,
+    headers: dict[str | None, dict[str, Any]],
 ) -> tuple[list[JobResult], dict[str, dict[str, Any]]]:
     """Write each job's clean files into staging; withhold a leaking job whole.
 
@@ -482,8 +518,9 @@ def _share(
         folder = result.dataset or "catalog"
         executed = staging / folder / f"{result.notebook}.ipynb"
         pages, problem = publish.job_files(
-            executed, title=f"{folder}: {result.notebook}", results=saved
-        )
+            executed, title=f"{folder}: {result.notebook}", results=saved,
+            header=headers.get(result.dataset),
+        )  # fmt: skip
         if problem:
             result = replace(
                 result, status="failed", reason=f"its report was not exported: {problem}"

@@ -43,6 +43,11 @@ def open_staging(out: Path, run_id: str) -> Path:
     return staging
 
 
+def run_id_of(staging: Path) -> str:
+    """The run id a staging folder was opened for."""
+    return staging.name.removeprefix(".staging-")
+
+
 def discard(staging: Path) -> None:
     """Remove an unpublished staging folder: it may hold notebooks with personal data."""
     shutil.rmtree(staging, ignore_errors=True)
@@ -142,13 +147,14 @@ def scanner(cat: catalog_mod.Catalog, datasets: Iterable[str]) -> LeakScanner:
 
 
 def job_files(
-    executed: Path, *, title: str, results: dict[str, Any]
+    executed: Path, *, title: str, results: dict[str, Any], header: dict[str, Any] | None = None
 ) -> tuple[dict[Path, str], str | None]:
     """A job's shared files beside its executed notebook, and why its report failed, if it did.
 
     The files are the notebook without error details, its HTML report (`.html`) and its records
     (`.json`). A report that cannot be exported (e.g. over the size limit) is left out and its
-    problem returned; the other files stay.
+    problem returned; the other files stay. Neither the notebook nor the report holds a cell
+    an analyst explores with (tagged `explore`): those may show rows.
     """
     import nbformat
 
@@ -158,9 +164,12 @@ def job_files(
     problem = None
     if executed.is_file():
         nb = without_error_details(nbformat.read(executed, as_version=4))
+        nb = reports.without_paths(reports.without_tagged(nb))
         pages[executed] = nbformat.writes(nb)
         try:
-            pages[executed.with_suffix(".html")] = reports.notebook_html(nb, title=title)
+            pages[executed.with_suffix(".html")] = reports.notebook_html(
+                nb, title=title, header=header
+            )
         except reports.ReportError as exc:
             problem = exc.problem
     if results:
