@@ -120,6 +120,23 @@ class Loaded:
     dataset: Dataset | None = None
 
 
+def plain_temporals(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Zoned datetimes as UTC wall time, times of day as text, durations as seconds.
+
+    Every step compares datetimes with a naive `as_of`, so a zone (as pandas writes Parquet) is
+    resolved once, here, as ISO 8601 offsets are when text is parsed.
+    """
+    exprs = []
+    for name, dtype in frame.collect_schema().items():
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+            exprs.append(pl.col(name).dt.convert_time_zone("UTC").dt.replace_time_zone(None))
+        elif dtype == pl.Time:
+            exprs.append(pl.col(name).cast(pl.String))
+        elif isinstance(dtype, pl.Duration):
+            exprs.append(pl.col(name).dt.total_microseconds() / 1_000_000)
+    return frame.with_columns(exprs) if exprs else frame
+
+
 def load(
     target: Dataset | str | Path,
     *,
@@ -161,6 +178,7 @@ def load(
         parts.append(frame)
         reports.append(report)
     frame = parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical_relaxed")
+    frame = plain_temporals(frame)
     report = _merge_reports(label, fmt, reports)
     for warning in report.warnings:
         log.warning("%s", warning)
@@ -656,7 +674,8 @@ def _read_parquet(
         rows = pl.scan_parquet(path).select(pl.len()).collect().item()
     except (pl.exceptions.PolarsError, OSError):
         raise SourceError(path, "Parquet file is corrupt", "Copy or export it again") from None
-    lf = pl.scan_parquet(path)
+    lf = plain_temporals(pl.scan_parquet(path))
+    found = lf.collect_schema()
     if schema is not None:
         _check_drift(path, found, schema)
         casts = []
