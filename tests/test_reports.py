@@ -387,3 +387,15 @@ def test_drift_against_the_previous_profile_is_a_chart_or_a_note():
         {"column": "x", "measure": "null rate change (points)", "value": 25.0, "drifted": True}
     ]
     assert repr(workbook.drift(after, None)).startswith("No previous run to compare with")
+
+
+def test_a_control_character_in_a_column_name_renders_as_a_question_mark():
+    import vl_convert
+
+    from govlib import charts, profiling
+
+    frame = pl.LazyFrame({"\x1b[31mansi": ["a", None, "b"], "id": [1, 2, 3]})
+    p = profiling.profile(frame, dataset="hostile", as_of=date(2025, 1, 31))
+    svg = vl_convert.vegalite_to_svg(charts.completeness(p).to_dict())  # aborted the process
+    assert "\x1b" not in svg
+    assert "?[31mansi" in svg

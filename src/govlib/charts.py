@@ -17,6 +17,7 @@ from typing import Any
 
 from govlib import describe, views
 from govlib.drift import DriftReport
+from govlib.errors import printable
 from govlib.profiling import DatasetProfile
 from govlib.quality import DIMENSIONS, QualityResult
 from govlib.retention import RetentionReport
@@ -78,7 +79,13 @@ def enable() -> None:
 
 
 def _data(rows: Sequence[dict[str, Any]]) -> alt.Data:
-    return alt.Data(values=[dict(r) for r in rows])
+    """Chart data from record rows, text without control characters.
+
+    Column names come from data, and the SVG renderer aborts on a control character.
+    """
+    return alt.Data(
+        values=[{k: printable(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows]
+    )
 
 
 def title(text: str, width: int = TITLE_CHARS) -> list[str]:
@@ -89,7 +96,7 @@ def title(text: str, width: int = TITLE_CHARS) -> list[str]:
     """
     import textwrap
 
-    return textwrap.wrap(text, width, break_long_words=False) or [""]
+    return textwrap.wrap(printable(text), width, break_long_words=False) or [""]
 
 
 def is_empty(chart: alt.Chart) -> bool:
