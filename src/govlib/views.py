@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from govlib import describe
+from govlib.errors import printable
 
 HEADINGS = {
     "dtype": "Type",
@@ -47,8 +48,8 @@ STATUS_ORDER = {"failed": 0, "error": 1, "passed": 2}
 
 
 def esc(value: Any) -> str:
-    """Any value as escaped HTML text."""
-    return html.escape(str(value))
+    """Any value as escaped HTML text, control characters shown as `?`."""
+    return html.escape(printable(value))
 
 
 LONG_WORD = 24  # characters: a longer word may break anywhere; shorter words stay whole
