@@ -206,7 +206,7 @@ def _connect_postgres(uri: str) -> BaseBackend:
 
 def database_file(ds: Dataset, uri: str) -> Path:
     """The SQLite or DuckDB file of `uri`, relative to the data root and checked to lie in it."""
-    from govlib.sources import _check_inside
+    from govlib.sources import check_inside
 
     raw = unquote(urlsplit(uri).path)
     raw = raw[1:] if raw.startswith("/") else raw  # sqlite:///rel, sqlite:////abs
@@ -215,7 +215,7 @@ def database_file(ds: Dataset, uri: str) -> Path:
     if not raw or raw == ":memory:":
         raise DatabaseError(ds.name, "the URI names no database file", "Give a file path")
     try:
-        _check_inside(path, root)
+        check_inside(path, root)
     except SourceError as exc:
         raise DatabaseError(ds.name, exc.problem, "Move the file below the data root") from None
     if not path.is_file():
@@ -465,7 +465,7 @@ def _batches(con: BaseBackend, expr: ibis.Table) -> Any:
 
 def _typed(df: pl.DataFrame, ds: Dataset) -> pl.DataFrame:
     """Declared polars types; date-times with a time zone become UTC, as for files."""
-    from govlib.sources import _POLARS_TYPE
+    from govlib.sources import POLARS_TYPE
 
     columns = []
     for name, kind in ds.schema().items():
@@ -473,5 +473,5 @@ def _typed(df: pl.DataFrame, ds: Dataset) -> pl.DataFrame:
         dtype = df.schema[name]
         if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
             col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-        columns.append(col.cast(_POLARS_TYPE[kind]))
+        columns.append(col.cast(POLARS_TYPE[kind]))
     return df.select(columns)

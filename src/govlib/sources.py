@@ -76,7 +76,7 @@ _LOOKS_LIKE_VALUE = re.compile(
     r"^(?:[-+]?\d+(?:[.,]\d+)?|\d{4}-\d{2}-\d{2}.*|[^@\s]+@[^@\s]+|\+?[\d ()-]{7,}|true|false)$",
     re.IGNORECASE,
 )
-_POLARS_TYPE: dict[ColumnType, pl.DataType] = {
+POLARS_TYPE: dict[ColumnType, pl.DataType] = {
     "string": pl.String(),
     "int64": pl.Int64(),
     "float64": pl.Float64(),
@@ -297,7 +297,7 @@ def _expand(pattern: str, root: Path, *, guard: bool = True) -> list[Path]:
         paths = [base]
     for path in paths:
         if guard:
-            _check_inside(path, root)
+            check_inside(path, root)
         if not path.exists():
             raise SourceError(path, "file not found", "Check the source path in the catalog")
         if not path.is_file():
@@ -305,7 +305,7 @@ def _expand(pattern: str, root: Path, *, guard: bool = True) -> list[Path]:
     return paths
 
 
-def _check_inside(path: Path, root: Path) -> None:
+def check_inside(path: Path, root: Path) -> None:
     absolute = Path(*path.absolute().parts)
     normal = Path(_normpath(absolute))
     if not normal.is_relative_to(root):
@@ -694,7 +694,7 @@ def _read_parquet(
                     f"column {name!r} is {found[name]}, expected {declared}",
                     "Fix the export or the declared type",
                 )
-            casts.append(pl.col(name).cast(_POLARS_TYPE[declared]))
+            casts.append(pl.col(name).cast(POLARS_TYPE[declared]))
         lf = lf.select(casts)
     warnings = [f"{path}: 0 rows"] if rows == 0 else []
     return lf, LoadReport(str(path), "parquet", 1, rows, list(found), {}, warnings)
