@@ -266,10 +266,11 @@ def _page_words() -> frozenset[str]:
 def stop_words(catalog: Catalog) -> set[str]:
     """Words a report writes by itself, which a name part equal to one does not count as.
 
-    They are the words of the report page's template, govlib's templates, the notebooks, the
-    catalog's dataset and column names, and a short list of common English words.
+    They are the words of the report page's template, govlib's templates, the text that
+    govlib's report-writing modules put on a page, the notebooks, the catalog's dataset and
+    column names, and a short list of common English words.
     """
-    words = set(COMMON_WORDS) | set(MONTHS) | _page_words()
+    words = set(COMMON_WORDS) | set(MONTHS) | _page_words() | _report_module_words()
     folders = [Path(__file__).with_name("templates"), catalog.root / "notebooks"]
     for folder in folders:
         for path in folder.rglob("*") if folder.is_dir() else []:
@@ -280,6 +281,23 @@ def stop_words(catalog: Catalog) -> set[str]:
         for column in ds.columns:
             words |= set(tokens(column))
     return {w for w in words if w.isalpha()}
+
+
+REPORT_MODULES = ("views", "describe", "reports", "charts", "workbook", "verdicts")
+
+
+@functools.cache
+def _report_module_words() -> frozenset[str]:
+    """Words of the string literals in the modules that write report text ("blank", "long")."""
+    import ast
+
+    words: set[str] = set()
+    for module in REPORT_MODULES:
+        tree = ast.parse(Path(__file__).with_name(f"{module}.py").read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                words |= set(tokens(node.value))
+    return frozenset(words)
 
 
 class LeakScanner:

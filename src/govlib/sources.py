@@ -306,6 +306,7 @@ def _expand(pattern: str, root: Path, *, guard: bool = True) -> list[Path]:
 
 
 def check_inside(path: Path, root: Path) -> None:
+    """Refuse (`SourceError`) a path that resolves outside `root`, symbolic links followed."""
     absolute = Path(*path.absolute().parts)
     normal = Path(_normpath(absolute))
     if not normal.is_relative_to(root):
