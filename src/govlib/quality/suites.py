@@ -6,7 +6,10 @@ row predicates (`govlib.quality.predicates`) compile its row-level expectations 
 
 from __future__ import annotations
 
+import functools
 import json
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +44,163 @@ def read_suite(path: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("expectations"), list):
         raise SuiteError(f"{path}: expected an object with a list of 'expectations'")
+    problems = []
     for i, entry in enumerate(data["expectations"]):
-        if not isinstance(entry, dict) or "type" not in entry:
+        if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
             raise SuiteError(f"{path}: expectations[{i}] has no 'type'")
+        problem = kwargs_problem(entry)
+        if problem:
+            problems.append(f"expectations[{i}] ({entry['type']}): {problem}")
+    if problems:
+        more = f" ({len(problems)} entries in all)" if len(problems) > 1 else ""
+        raise SuiteError(f"{path}: {problems[0]}{more}. Fix the entry's kwargs; GX would refuse it")
     return data
 
 
 def blocking_entries(data: dict[str, Any]) -> list[dict[str, Any]]:
     """The suite's entries marked `"meta": {"blocking": true}` (rows failing them are held)."""
     return [e for e in data["expectations"] if (e.get("meta") or {}).get("blocking")]
+
+
+# ------------------------------------------------------------------ strict kwargs at load
+# GX validates kwargs with a pydantic model per expectation type. The compiled engine never
+# imports GX, so the models' JSON schemas (shipped with GX as plain files) stand in for them,
+# plus the rules that live in the models' validators. `tests/test_engine_vs_gx.py` checks that
+# both refuse the same configurations.
+BOTH_BOUNDS_NULL = (
+    "expect_column_values_to_be_between",
+    "expect_column_value_lengths_to_be_between",
+)
+JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "number": (int, float),
+    "integer": (int,),
+    "string": (str,),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+def _schemas_dir() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("great_expectations")
+    if spec is None or spec.origin is None:  # pragma: no cover - GX is a dependency
+        raise SuiteError("great_expectations is not installed")
+    return Path(spec.origin).parent / "expectations" / "core" / "schemas"
+
+
+def _snake(name: str) -> str:
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    return re.sub(r"([a-z\d])([A-Z])", r"\1_\2", name).lower()
+
+
+@functools.cache
+def gx_schemas() -> dict[str, Path]:
+    """Every GX Core expectation type, with the JSON schema of its kwargs."""
+    return {_snake(p.stem): p for p in sorted(_schemas_dir().glob("Expect*.json"))}
+
+
+@functools.cache
+def _schema(kind: str) -> dict[str, Any]:
+    return json.loads(gx_schemas()[kind].read_text(encoding="utf-8"))
+
+
+def kwargs_problem(entry: dict[str, Any]) -> str | None:
+    """Why GX would refuse this entry's kwargs, or None (the rules GX's models apply)."""
+    kind, kwargs = entry["type"], entry.get("kwargs", {})
+    if kind not in gx_schemas():
+        return "not an expectation type of GX Core"
+    if not isinstance(kwargs, dict):
+        return "'kwargs' must be an object"
+    if not isinstance(entry.get("meta") or {}, dict):
+        return "'meta' must be an object"
+    schema = _schema(kind)
+    props = schema.get("properties", {})
+    for key in schema.get("required", []):
+        if key not in kwargs:
+            return f"{key!r} is required"
+    for key, value in kwargs.items():
+        if key not in props or key in ("metadata", "id", "rendered_content", "windows"):
+            return f"{key!r} is not a kwarg of this type"
+        problem = _value_problem(key, value, props[key], key in schema.get("required", []))
+        if problem:
+            return problem
+    return _rule_problem(kind, kwargs)
+
+
+def _value_problem(key: str, value: Any, prop: dict[str, Any], required: bool) -> str | None:
+    if value is None:
+        return f"{key!r} must not be null" if required else None
+    options = prop.get("anyOf") or [prop]
+    if any(o.get("type") == "integer" for o in options):
+        # counts: GX's model takes integers only, whatever formats the schema lists
+        options = [o for o in options if o.get("type") != "string"]
+    for option in options:
+        if _fits(value, option):
+            return None
+    return f"{key!r} has a value of the wrong type"
+
+
+def _fits(value: Any, option: dict[str, Any]) -> bool:
+    from govlib.engine.params import comparable
+
+    if "$ref" in option or "allOf" in option:
+        return True  # a nested model (condition, result format, severity): GX reads it
+    kind = option.get("type")
+    if kind == "object" and isinstance(value, dict):
+        return True
+    if kind in ("number", "integer") and isinstance(value, bool):
+        return False
+    if kind == "string" and option.get("format") in ("date", "date-time"):
+        try:
+            return isinstance(value, str) and not isinstance(comparable(value), float)
+        except ValueError:
+            return False
+    if kind == "boolean":
+        return boolean(value) is not None
+    if kind == "number" and isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return False
+        value = float(value)
+    if kind == "enum" or "enum" in option:
+        return value in option["enum"]
+    if kind not in JSON_TYPES or not isinstance(value, JSON_TYPES[kind]):
+        return kind is None
+    low, high = option.get("minimum"), option.get("maximum")
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def boolean(value: Any) -> bool | None:
+    """A flag as GX's pydantic model reads it (`"yes"`, `1`, `True`), None if it is not one."""
+    from govlib.engine.params import boolean as read
+
+    return read(value)
+
+
+def _rule_problem(kind: str, kwargs: dict[str, Any]) -> str | None:
+    """The checks GX's models make in validators rather than in types."""
+    from govlib.engine.params import Unsupported, parse_condition
+
+    bounds = (kwargs.get("min_value"), kwargs.get("max_value"))
+    if kind in BOTH_BOUNDS_NULL and bounds == (None, None):
+        return "min_value and max_value cannot both be null"
+    fmt = kwargs.get("strftime_format")
+    if isinstance(fmt, str):
+        try:
+            now = datetime.now(tz=UTC)
+            datetime.strptime(now.strftime(fmt), fmt)
+        except ValueError:
+            return "strftime_format is not a usable strftime format"
+    condition = kwargs.get("row_condition")
+    parser = kwargs.get("condition_parser")
+    if isinstance(condition, str) and parser == "great_expectations":
+        try:
+            parse_condition(condition)
+        except ValueError:
+            return "row_condition does not parse"
+        except Unsupported:
+            return None
+    return None

@@ -1,0 +1,80 @@
+"""Backends: where compiled checks run. polars in process; DuckDB (embedded) beyond memory.
+
+`choose` picks one: the caller's (`--engine`, the catalog's `engine:`), else DuckDB for data
+larger than `DUCKDB_FROM_BYTES` in memory, else polars. `open_frame` wraps a polars frame and
+`open_file` lets DuckDB read Parquet or CSV itself, spilling to a temporary folder when a
+grouped pass outgrows memory.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+
+Engine = Literal["polars", "duckdb", "gx"]
+ENGINES: tuple[Engine, ...] = ("polars", "duckdb", "gx")
+DUCKDB_FROM_BYTES = 2 * 1024**3  # frames at least this large (estimated) go to DuckDB
+
+
+def choose(requested: str | None, *, size_bytes: int) -> Engine:
+    """The engine to run: the requested one, else by the data's size.
+
+    >>> choose(None, size_bytes=10), choose(None, size_bytes=3 * 1024**3)
+    ('polars', 'duckdb')
+    """
+    if requested is not None:
+        if requested not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {requested!r}")
+        return requested  # type: ignore[return-value]
+    return "duckdb" if size_bytes >= DUCKDB_FROM_BYTES else "polars"
+
+
+@dataclass(frozen=True, slots=True)
+class Data:
+    """An Ibis table on a backend, and the connection that runs its queries."""
+
+    table: Any
+    backend: Literal["polars", "duckdb"]
+    con: Any
+
+    def rows(self, expr: Any) -> list[dict[str, Any]]:
+        """Run a query; its rows as dicts (small results only: aggregates and groups)."""
+        return list(self.con.to_pyarrow(expr).to_pylist())
+
+
+def open_frame(frame: pl.DataFrame | pl.LazyFrame, backend: Literal["polars", "duckdb"]) -> Data:
+    """A polars frame as an Ibis table on `backend` (no copy on polars; Arrow into DuckDB)."""
+    import ibis
+
+    if backend == "polars":
+        con = ibis.polars.connect()
+        return Data(con.create_table("data", frame), "polars", con)
+    con = _duckdb()
+    data = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+    return Data(ibis.memtable(data.to_arrow()), "duckdb", con)
+
+
+def open_file(path: Path) -> Data:
+    """A Parquet or CSV file read by DuckDB itself (never loaded into Python whole)."""
+    con = _duckdb()
+    suffixes = "".join(path.suffixes).lower()
+    if suffixes.endswith((".parquet", ".pq")):
+        return Data(con.read_parquet(str(path)), "duckdb", con)
+    if ".csv" in suffixes:
+        return Data(con.read_csv(str(path)), "duckdb", con)
+    raise ValueError(f"{path.name}: DuckDB reads Parquet and CSV files here")
+
+
+def _duckdb() -> Any:
+    import ibis
+
+    spill = Path(tempfile.gettempdir()) / "govlib-duckdb"
+    spill.mkdir(mode=0o700, exist_ok=True)
+    con = ibis.duckdb.connect()
+    con.raw_sql(f"SET temp_directory = '{spill.as_posix()}'")
+    con.raw_sql("SET preserve_insertion_order = false")
+    return con
