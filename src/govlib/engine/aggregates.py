@@ -91,6 +91,8 @@ def metric_between(value: Any, kw: dict[str, Any]) -> bool:
             raise CannotRun("a bound of another kind than the statistic")
         if isinstance(value, datetime) and (value.tzinfo is None) != (bound.tzinfo is None):
             raise CannotRun("a bound and a statistic that differ in having a time zone")
+    if low is None and high is None:
+        return True
     return bool(between_condition(value, kw, low, high))
 
 
@@ -109,6 +111,12 @@ def compile_stat(ctx: Context, c: Compiled) -> None:
             value = observed(v[f"s{i}"], dtype, c.type)
             if value is None and empty_zero:
                 value = 0 if dtype.is_integer() else 0.0
+            if value is None and (dtype.is_timestamp() or dtype.is_date()):
+                # pandas' NaT compares false with any datetime and raises with anything else
+                bounds = (comparable(kw.get("min_value")), comparable(kw.get("max_value")))
+                if any(b is not None and type(b) is not datetime for b in bounds):
+                    raise CannotRun("a bound that is not a datetime on a date or time column")
+                return bounds == (None, None), {"observed_value": None}
             if value is None or (isinstance(value, float) and value != value):
                 return False, {"observed_value": None}
             return metric_between(value, kw), {"observed_value": as_json(value)}

@@ -8,6 +8,7 @@ grouped pass outgrows memory.
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,7 @@ def open_frame(frame: pl.DataFrame | pl.LazyFrame, backend: Literal["polars", "d
     import ibis
 
     if backend == "polars":
+        _count_characters()
         con = ibis.polars.connect()
         return Data(con.create_table("data", frame), "polars", con)
     con = _duckdb()
@@ -67,6 +69,21 @@ def open_file(path: Path) -> Data:
     if ".csv" in suffixes:
         return Data(con.read_csv(str(path)), "duckdb", con)
     raise ValueError(f"{path.name}: DuckDB reads Parquet and CSV files here")
+
+
+@functools.cache
+def _count_characters() -> None:
+    """Count characters for string lengths on Ibis's polars backend (once).
+
+    Ibis 12's polars backend measures a string's length in bytes; GX and DuckDB count
+    characters.
+    """
+    import ibis.expr.operations as ops
+    from ibis.backends.polars.compiler import translate
+
+    @translate.register(ops.StringLength)
+    def _length(op: Any, **kw: Any) -> Any:
+        return translate(op.arg, **kw).str.len_chars()
 
 
 def _duckdb() -> Any:

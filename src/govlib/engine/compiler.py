@@ -18,8 +18,15 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 
-from govlib.engine.params import CannotRun, Unsupported, comparable, flag, parse_condition
-from govlib.engine.plan import Compiled, map_result
+from govlib.engine.params import (
+    BadBounds,
+    CannotRun,
+    Unsupported,
+    comparable,
+    flag,
+    parse_condition,
+)
+from govlib.engine.plan import Compiled, Finish, map_result
 from govlib.engine.regex import translate
 
 INT64 = (-(2**63), 2**63 - 1)
@@ -120,6 +127,13 @@ def _bounds(kw: dict[str, Any], dtype: dt.DataType) -> tuple[Any, Any]:
     bounds = [b for b in (low, high) if b is not None]
     if any(isinstance(b, float) and math.isnan(b) for b in bounds):
         raise Unsupported("a NaN bound")
+    if low is not None and high is not None:
+        try:
+            wrong_way = bool(low > high)
+        except TypeError:
+            raise BadBounds("min_value and max_value are of different kinds") from None
+        if wrong_way:
+            raise BadBounds("min_value is greater than max_value")
     if is_number(dtype):
         if not all(isinstance(b, float) for b in bounds):
             raise CannotRun("a date bound on a numeric column")
@@ -282,9 +296,25 @@ def compile_map(ctx: Context, c: Compiled) -> None:
         return
     if c.type not in MAP_RULES:
         raise Unsupported("not compiled")
-    bad = false_if_null(MAP_RULES[c.type](ctx, col, dtype, kw))
+    try:
+        bad = false_if_null(MAP_RULES[c.type](ctx, col, dtype, kw))
+    except BadBounds:
+        raise
+    except CannotRun as exc:
+        # pandas raises only when a value is compared: with none to judge, GX passes
+        c.finish = _raises_if_judged(i, threshold, str(exc))
+        return
     c.aggregates[f"u{i}"] = count(ctx, _and(dom, ~absent, bad))
     c.finish = lambda v: map_result(v[f"e{i}"], v[f"n{i}"], v[f"u{i}"], threshold)
+
+
+def _raises_if_judged(i: int, threshold: float, reason: str) -> Finish:
+    def finish(v: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+        if v[f"n{i}"]:
+            raise CannotRun(reason)
+        return map_result(v[f"e{i}"], 0, 0, threshold)
+
+    return finish
 
 
 def literal_date(value: date) -> Any:

@@ -89,7 +89,7 @@ def compile_multicolumn(ctx: Context, c: Compiled) -> None:
     if c.type == "expect_compound_columns_to_be_unique":
         if any(t.is_floating() for _, t in cols):
             raise Unsupported("uniqueness of float values (NaN and -0.0)")
-        kept = ctx.table.filter(keep)
+        kept = ctx.table if keep is None else ctx.table.filter(keep)
         groups = kept.group_by([col.get_name() for col, _ in cols]).aggregate(
             rows=lambda t: t.count()
         )

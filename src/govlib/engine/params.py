@@ -30,6 +30,10 @@ class CannotRun(Exception):
     """The check cannot run on this data (a missing column, a type it does not take)."""
 
 
+class BadBounds(CannotRun):
+    """Bounds GX compares with each other before any row (of two kinds, or min above max)."""
+
+
 def parameters(as_of: date) -> dict[str, str]:
     """The suite parameters: `as_of` is the end of the as_of day, `as_of_date` the day."""
     end_of_day = datetime.combine(as_of, dtime(23, 59, 59)).isoformat()

@@ -22,6 +22,7 @@ class Compiled:
     type: str
     kwargs: dict[str, Any]
     meta: dict[str, Any]
+    given: dict[str, Any] = field(default_factory=dict)  # the kwargs as the suite states them
     aggregates: dict[str, Any] = field(default_factory=dict)  # name -> Ibis scalar
     passes: dict[str, Any] = field(default_factory=dict)  # name -> Ibis table (its rows)
     finish: Finish | None = None

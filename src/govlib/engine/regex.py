@@ -15,7 +15,7 @@ from govlib.engine.params import Unsupported
 # Constructs Python has and the backends lack (or read differently).
 _REFUSED = re.compile(
     r"\(\?[=!]|\(\?<[=!]|\(\?P[=>]|\(\?<[A-Za-z_]|\\[1-9]|\\Z|\\[gG]|\(\?[a-zA-Z]*[mxaLu]|"
-    r"\(\?\(|\\N\{|\(\?#|\{,"
+    r"\(\?\(|\\N\{|\(\?#|\{,|\(\?(?!s\))[a-zA-Z-]+[:)]"
 )
 
 
@@ -57,11 +57,15 @@ def translate(pattern: str, *, backend: str) -> str:
 
 
 def _escape(ch: str, *, backend: str, in_class: bool) -> str:
-    """One escape sequence: Unicode classes spelled out for RE2, which reads them as ASCII."""
-    if backend == "duckdb" and ch == "d":
-        return r"\p{Nd}"
-    if backend == "duckdb" and ch in "wsWSbB":
-        raise Unsupported("a Unicode class RE2 reads as ASCII")
-    if ch in "wWbB" and backend == "polars":
-        raise Unsupported("a Unicode class the backends define differently")
+    r"""One escape sequence: digits spelled out for RE2, which reads `\\d` as ASCII only.
+
+    Word, space and boundary classes differ between Python, Rust and RE2 on non-ASCII text
+    (and case-folding flags with them): such a pattern is left to GX.
+    """
+    if ch in "wWsSbB":
+        raise Unsupported("a Unicode class the regex engines define differently")
+    if ch.isalnum() and ch not in "dDtnrfvxA":
+        raise Unsupported("an escape the regex engines read differently")
+    if backend == "duckdb" and ch in "dD":
+        return r"\p{Nd}" if ch == "d" else r"\P{Nd}"
     return "\\" + ch

@@ -18,6 +18,7 @@ from govlib.engine.compiler import MAP_RULES, Context, compile_map
 from govlib.engine.multicolumn import compile_multicolumn
 from govlib.engine.params import CannotRun, Unsupported, resolve
 from govlib.engine.plan import Compiled
+from govlib.engine.schemas import coerce
 
 log = logging.getLogger("govlib")
 
@@ -60,8 +61,9 @@ def compile_entry(ctx: Context, index: int, entry: dict[str, Any], params: dict)
     """One suite entry compiled for `ctx`'s table; Unsupported when GX must run it."""
     kind = entry["type"]
     meta = dict(entry.get("meta") or {})
-    kwargs = resolve(dict(entry.get("kwargs") or {}), params)
-    c = Compiled(index=index, type=kind, kwargs=kwargs, meta=meta)
+    kwargs = resolve(coerce(kind, dict(entry.get("kwargs") or {})), params)
+    given = dict(entry.get("kwargs") or {})
+    c = Compiled(index=index, type=kind, kwargs=kwargs, meta=meta, given=given)
     compilers = (
         (MAP_TYPES, compile_map),
         (STAT_TYPES, compile_stat),
@@ -127,7 +129,7 @@ def _with_passes(data: Data, c: Compiled, row: dict[str, Any]) -> dict[str, Any]
 
 
 def _result(c: Compiled, values: dict[int, dict[str, Any] | str]) -> dict[str, Any]:
-    out = {"index": c.index, "type": c.type, "kwargs": c.kwargs, "meta": c.meta}
+    out = {"index": c.index, "type": c.type, "kwargs": c.given, "meta": c.meta}
     reason = c.error
     got = values.get(c.index)
     if reason is None and isinstance(got, str):

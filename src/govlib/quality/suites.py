@@ -6,14 +6,13 @@ row predicates (`govlib.quality.predicates`) compile its row-level expectations 
 
 from __future__ import annotations
 
-import functools
 import json
-import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from govlib.catalog import Catalog
+from govlib.engine.schemas import gx_schemas, schema
 from govlib.errors import GovlibError
 
 
@@ -71,6 +70,12 @@ BOTH_BOUNDS_NULL = (
     "expect_column_values_to_be_between",
     "expect_column_value_lengths_to_be_between",
 )
+MIN_TWO_COLUMNS = (
+    "expect_compound_columns_to_be_unique",
+    "expect_select_column_values_to_be_unique_within_record",
+    "expect_multicolumn_sum_to_equal",
+    "expect_multicolumn_values_to_be_equal",
+)
 JSON_TYPES: dict[str, tuple[type, ...]] = {
     "number": (int, float),
     "integer": (int,),
@@ -81,33 +86,28 @@ JSON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _schemas_dir() -> Path:
-    import importlib.util
-
-    spec = importlib.util.find_spec("great_expectations")
-    if spec is None or spec.origin is None:  # pragma: no cover - GX is a dependency
-        raise SuiteError("great_expectations is not installed")
-    return Path(spec.origin).parent / "expectations" / "core" / "schemas"
-
-
-def _snake(name: str) -> str:
-    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
-    return re.sub(r"([a-z\d])([A-Z])", r"\1_\2", name).lower()
-
-
-@functools.cache
-def gx_schemas() -> dict[str, Path]:
-    """Every GX Core expectation type, with the JSON schema of its kwargs."""
-    return {_snake(p.stem): p for p in sorted(_schemas_dir().glob("Expect*.json"))}
-
-
-@functools.cache
-def _schema(kind: str) -> dict[str, Any]:
-    return json.loads(gx_schemas()[kind].read_text(encoding="utf-8"))
-
-
 def kwargs_problem(entry: dict[str, Any]) -> str | None:
-    """Why GX would refuse this entry's kwargs, or None (the rules GX's models apply)."""
+    """Why GX would refuse this entry's kwargs, or None (the rules GX's models apply).
+
+    Kwargs are checked as written and again with the suite parameters in place, as GX checks
+    them a second time when it validates.
+    """
+    problem = _kwargs_problem(entry)
+    kwargs = entry.get("kwargs")
+    if problem is None and isinstance(kwargs, dict) and "$PARAMETER" in json.dumps(kwargs):
+        from govlib.engine.params import Unsupported, parameters, resolve
+
+        try:
+            resolved = resolve(kwargs, parameters(date(2000, 1, 1)))
+        except Unsupported:
+            return "a $PARAMETER govlib does not give (it gives as_of and as_of_date)"
+        problem = _kwargs_problem({**entry, "kwargs": resolved})
+        if problem:
+            problem += " once its $PARAMETER is in place"
+    return problem
+
+
+def _kwargs_problem(entry: dict[str, Any]) -> str | None:
     kind, kwargs = entry["type"], entry.get("kwargs", {})
     if kind not in gx_schemas():
         return "not an expectation type of GX Core"
@@ -115,15 +115,15 @@ def kwargs_problem(entry: dict[str, Any]) -> str | None:
         return "'kwargs' must be an object"
     if not isinstance(entry.get("meta") or {}, dict):
         return "'meta' must be an object"
-    schema = _schema(kind)
-    props = schema.get("properties", {})
-    for key in schema.get("required", []):
+    spec = schema(kind)
+    props = spec.get("properties", {})
+    for key in spec.get("required", []):
         if key not in kwargs:
             return f"{key!r} is required"
     for key, value in kwargs.items():
         if key not in props or key in ("metadata", "id", "rendered_content", "windows"):
             return f"{key!r} is not a kwarg of this type"
-        problem = _value_problem(key, value, props[key], key in schema.get("required", []))
+        problem = _value_problem(key, value, props[key], key in spec.get("required", []))
         if problem:
             return problem
     return _rule_problem(kind, kwargs)
@@ -159,6 +159,11 @@ def _fits(value: Any, option: dict[str, Any]) -> bool:
             return False
     if kind == "boolean":
         return boolean(value) is not None
+    if kind == "integer" and isinstance(value, float | str):
+        try:
+            value = int(value)  # pydantic truncates a float and parses digits
+        except (ValueError, OverflowError):
+            return False
     if kind == "number" and isinstance(value, str):
         try:
             float(value)
@@ -184,9 +189,16 @@ def _rule_problem(kind: str, kwargs: dict[str, Any]) -> str | None:
     """The checks GX's models make in validators rather than in types."""
     from govlib.engine.params import Unsupported, parse_condition
 
+    columns = kwargs.get("column_list")
+    if kind in MIN_TWO_COLUMNS and isinstance(columns, list) and len(columns) < 2:
+        return "column_list must hold at least two columns"
     bounds = (kwargs.get("min_value"), kwargs.get("max_value"))
     if kind in BOTH_BOUNDS_NULL and bounds == (None, None):
         return "min_value and max_value cannot both be null"
+    low, high = bounds
+    ordered = all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
+    if kind == "expect_table_row_count_to_be_between" and ordered and low > high:
+        return "min_value must not exceed max_value"
     fmt = kwargs.get("strftime_format")
     if isinstance(fmt, str):
         try:
