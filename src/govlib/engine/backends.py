@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -62,13 +63,21 @@ def open_frame(frame: pl.DataFrame | pl.LazyFrame, backend: Literal["polars", "d
 
 def open_file(path: Path) -> Data:
     """A Parquet or CSV file read by DuckDB itself (never loaded into Python whole)."""
-    con = _duckdb()
     suffixes = "".join(path.suffixes).lower()
     if suffixes.endswith((".parquet", ".pq")):
-        return Data(con.read_parquet(str(path)), "duckdb", con)
-    if ".csv" in suffixes:
-        return Data(con.read_csv(str(path)), "duckdb", con)
-    raise ValueError(f"{path.name}: DuckDB reads Parquet and CSV files here")
+        reader = "read_parquet"
+    elif ".csv" in suffixes:
+        reader = "read_csv"
+    else:
+        raise ValueError(f"{path.name}: DuckDB reads Parquet and CSV files here")
+    con = _duckdb()
+    # a view over the file: DuckDB streams it for every query, nothing is loaded up front
+    quoted = "'" + str(path.resolve()).replace("'", "''") + "'"
+    con.con.execute(f"CREATE TEMP VIEW data AS SELECT * FROM {reader}({quoted})")
+    with warnings.catch_warnings():
+        # Ibis 12 reads the view's schema with a call duckdb 2 deprecates
+        warnings.filterwarnings("ignore", "fetch_arrow_table", DeprecationWarning)
+        return Data(con.table("data"), "duckdb", con)
 
 
 @functools.cache

@@ -140,10 +140,13 @@ def _bounds(kw: dict[str, Any], dtype: dt.DataType) -> tuple[Any, Any]:
         return low, high
     if dtype.is_timestamp() or dtype.is_date():
         zone = getattr(dtype, "timezone", None)
+        # pandas compares a zoned column as a whole (raising even with no row to judge),
+        # other date and time columns value by value
+        fault = BadBounds if zone is not None else CannotRun
         if not all(type(b) is datetime for b in bounds):
-            raise CannotRun("a bound that is not a datetime on a date or time column")
+            raise fault("a bound that is not a datetime on a date or time column")
         if any((b.tzinfo is None) != (zone is None) for b in bounds):
-            raise CannotRun("a bound and a column that differ in having a time zone")
+            raise fault("a bound and a column that differ in having a time zone")
         return tuple(_instant(b, dtype) for b in (low, high))
     if dtype.is_string():
         raise CannotRun("value bounds on a text column")

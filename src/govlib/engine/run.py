@@ -62,7 +62,7 @@ def compile_entry(ctx: Context, index: int, entry: dict[str, Any], params: dict)
     kind = entry["type"]
     meta = dict(entry.get("meta") or {})
     kwargs = resolve(coerce(kind, dict(entry.get("kwargs") or {})), params)
-    given = dict(entry.get("kwargs") or {})
+    given = resolve(dict(entry.get("kwargs") or {}), params)  # as GX's result states them
     c = Compiled(index=index, type=kind, kwargs=kwargs, meta=meta, given=given)
     compilers = (
         (MAP_TYPES, compile_map),
