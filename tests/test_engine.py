@@ -270,3 +270,20 @@ def test_regexes_are_translated_for_each_backend(pattern, polars, duckdb):
 def test_regexes_read_differently_by_the_engines_are_left_to_gx(pattern):
     with pytest.raises(Unsupported):
         translate(pattern, backend="polars")
+
+
+def test_quarantine_row_predicates_come_from_the_engine():
+    frame = pl.DataFrame({"k": [1, 2, 3, 4], "s": ["x", "y", "y", "x\n"]})
+    entries = [
+        {"type": "expect_column_values_to_be_in_set",
+         "kwargs": {"column": "s", "value_set": ["x"], "row_condition": 'col("k") > 2',
+                    "condition_parser": "great_expectations"}},
+        {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "s", "regex": "^x$"}},
+    ]  # fmt: skip
+    oks = [quality.row_predicate(e, as_of=AS_OF, schema=frame.schema) for e in entries]
+    judged = frame.select(ok.alias(f"c{i}") for i, ok in enumerate(oks))
+    # rows outside the condition are not judged; Python's `$` matches before a final newline
+    assert judged.rows() == [(True, True), (True, False), (False, False), (False, True)]
+    run = run_suite(open_frame(frame, "polars"), entries, params=PARAMS)
+    counts = [r["result"]["unexpected_count"] for r in run.results]
+    assert counts == [judged.height - judged[c].sum() for c in judged.columns] == [2, 2]

@@ -53,7 +53,7 @@ def open_frame(frame: pl.DataFrame | pl.LazyFrame, backend: Literal["polars", "d
     import ibis
 
     if backend == "polars":
-        _count_characters()
+        count_characters()
         con = ibis.polars.connect()
         return Data(con.create_table("data", frame), "polars", con)
     con = _duckdb()
@@ -81,7 +81,7 @@ def open_file(path: Path) -> Data:
 
 
 @functools.cache
-def _count_characters() -> None:
+def count_characters() -> None:
     """Count characters for string lengths on Ibis's polars backend (once).
 
     Ibis 12's polars backend measures a string's length in bytes; GX and DuckDB count

@@ -323,3 +323,24 @@ def _raises_if_judged(i: int, threshold: float, reason: str) -> Finish:
 def literal_date(value: date) -> Any:
     """A date as an Ibis literal."""
     return ibis.literal(value, type=dt.date)
+
+
+def row_ok(ctx: Context, kind: str, kw: dict[str, Any]) -> Any:
+    """The condition a row meets for a single-column map expectation (never null).
+
+    Rows outside the `row_condition`, and missing values, meet it, as GX leaves them out; for
+    the two expectations about nulls, only a present (absent) value meets it. Uniqueness is not
+    a row condition: it needs the other rows (a grouped pass).
+    """
+    col, dtype = ctx.column(kw.get("column"))
+    dom = domain(ctx, kw)
+    absent = missing(col, dtype)
+    if kind == "expect_column_values_to_not_be_null":
+        ok = ~absent
+    elif kind == "expect_column_values_to_be_null":
+        ok = absent
+    elif kind in MAP_RULES:
+        ok = absent | ~false_if_null(MAP_RULES[kind](ctx, col, dtype, kw))
+    else:
+        raise Unsupported("not a row condition")
+    return ok if dom is None else ~dom | ok
