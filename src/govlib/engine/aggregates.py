@@ -89,7 +89,8 @@ def metric_between(value: Any, kw: dict[str, Any]) -> bool:
             continue
         if isinstance(value, datetime) != isinstance(bound, datetime):
             raise CannotRun("a bound of another kind than the statistic")
-        if isinstance(value, datetime) and (value.tzinfo is None) != (bound.tzinfo is None):
+        aware = isinstance(bound, datetime) and bound.tzinfo is not None
+        if isinstance(value, datetime) and (value.tzinfo is None) == aware:
             raise CannotRun("a bound and a statistic that differ in having a time zone")
     if low is None and high is None:
         return True

@@ -31,7 +31,7 @@ def choose(requested: str | None, *, size_bytes: int) -> Engine:
     if requested is not None:
         if requested not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {requested!r}")
-        return requested  # type: ignore[return-value]
+        return requested
     return "duckdb" if size_bytes >= DUCKDB_FROM_BYTES else "polars"
 
 

@@ -129,7 +129,7 @@ def _bounds(kw: dict[str, Any], dtype: dt.DataType) -> tuple[Any, Any]:
         raise Unsupported("a NaN bound")
     if low is not None and high is not None:
         try:
-            wrong_way = bool(low > high)
+            wrong_way = bool(low > high)  # type: ignore[operator]  # TypeError is the point
         except TypeError:
             raise BadBounds("min_value and max_value are of different kinds") from None
         if wrong_way:
@@ -143,18 +143,19 @@ def _bounds(kw: dict[str, Any], dtype: dt.DataType) -> tuple[Any, Any]:
         # pandas compares a zoned column as a whole (raising even with no row to judge),
         # other date and time columns value by value
         fault = BadBounds if zone is not None else CannotRun
-        if not all(type(b) is datetime for b in bounds):
+        times = [b for b in bounds if isinstance(b, datetime)]
+        if len(times) != len(bounds):
             raise fault("a bound that is not a datetime on a date or time column")
-        if any((b.tzinfo is None) != (zone is None) for b in bounds):
+        if any((b.tzinfo is None) != (zone is None) for b in times):
             raise fault("a bound and a column that differ in having a time zone")
-        return tuple(_instant(b, dtype) for b in (low, high))
+        return _instant(low, dtype), _instant(high, dtype)
     if dtype.is_string():
         raise CannotRun("value bounds on a text column")
     raise Unsupported("value bounds on a column of this type")
 
 
-def _instant(bound: datetime | None, dtype: dt.DataType) -> Any:
-    if bound is None:
+def _instant(bound: Any, dtype: dt.DataType) -> Any:
+    if not isinstance(bound, datetime):
         return None
     zone = getattr(dtype, "timezone", None)
     if zone is None:

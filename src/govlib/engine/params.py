@@ -117,8 +117,8 @@ def _datetime(match: re.Match[str]) -> datetime:
         digits = zone[1:].replace(":", "")
         offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
         tz = timezone(sign * offset)
-    parts = (year, month, day, hour, minute, second or "0")
-    return datetime(*(int(p) for p in parts), micro, tzinfo=tz)
+    y, mo, d, h, mi, s = (int(p) for p in (year, month, day, hour, minute, second or "0"))
+    return datetime(y, mo, d, h, mi, s, micro, tzinfo=tz)
 
 
 # GX's legacy `great_expectations` row-condition grammar (`legacy_row_conditions.py`).

@@ -38,7 +38,8 @@ def gx_schemas() -> dict[str, Path]:
 @functools.cache
 def schema(kind: str) -> dict[str, Any]:
     """The JSON schema of one expectation type's model."""
-    return json.loads(gx_schemas()[kind].read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = json.loads(gx_schemas()[kind].read_text(encoding="utf-8"))
+    return loaded
 
 
 DEFAULTED = ("regex", "match_on", "ignore_row_if", "exact_match")

@@ -196,8 +196,12 @@ def _rule_problem(kind: str, kwargs: dict[str, Any]) -> str | None:
     if kind in BOTH_BOUNDS_NULL and bounds == (None, None):
         return "min_value and max_value cannot both be null"
     low, high = bounds
-    ordered = all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
-    if kind == "expect_table_row_count_to_be_between" and ordered and low > high:
+    if (
+        kind == "expect_table_row_count_to_be_between"
+        and isinstance(low, int | float)
+        and isinstance(high, int | float)
+        and low > high
+    ):
         return "min_value must not exceed max_value"
     fmt = kwargs.get("strftime_format")
     if isinstance(fmt, str):
