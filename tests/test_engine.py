@@ -13,7 +13,7 @@ from govlib import catalog, engine, quality
 from govlib.cli import main
 from govlib.engine.backends import Data, open_file, open_frame
 from govlib.engine.params import Unsupported, parse_condition
-from govlib.engine.regex import translate
+from govlib.engine.regex import SPACE, translate
 from govlib.engine.run import run_suite
 from govlib.quality import SuiteError
 
@@ -257,7 +257,7 @@ def test_row_conditions_gx_refuses_or_reads_in_part_are_told_apart():
 @pytest.mark.parametrize(
     ("pattern", "polars", "duckdb"),
     [(r"^\d{4}$", r"^\d{4}(?:\n?\z)", r"^\p{Nd}{4}(?:\n?\z)"), ("[$]", "[$]", "[$]"),
-     ("(?s).*", "(?s).*", "(?s).*")],
+     ("(?s).*", "(?s).*", "(?s).*"), (r"a\s", "a[" + SPACE + "]", "a[" + SPACE + "]")],
 )  # fmt: skip
 def test_regexes_are_translated_for_each_backend(pattern, polars, duckdb):
     assert (translate(pattern, backend="polars"), translate(pattern, backend="duckdb")) == (

@@ -14,7 +14,7 @@ Deliberate deviations, each tested below by name:
   the engine None (success is false on both);
 - the standard deviation of floats whose squares overflow (beyond 1e154): pandas may report
   inf where the backends report no value, so such frames are not compared for that check;
-- entries left to GX: regexes with word, space or boundary classes or inline flags, value sets
+- entries left to GX: regexes with word or boundary classes or inline flags, value sets
   mixing types, float uniqueness, row conditions across types (see `govlib.engine`).
 """
 
@@ -36,6 +36,7 @@ from govlib.engine import parameters
 from govlib.engine.backends import open_frame
 from govlib.engine.run import SUPPORTED, run_suite
 from govlib.engine.schemas import schema
+from govlib.quality import EMAIL_REGEX, PHONE_REGEX
 from govlib.quality.gx import gx_suite, run_gx
 from govlib.quality.suites import kwargs_problem
 
@@ -51,9 +52,8 @@ EXAMPLES = settings(
     phases=[Phase.explicit, Phase.generate],  # shrinking a whole suite takes minutes
 )
 
-TEXT = st.text(
-    alphabet=st.sampled_from([*list("aAbBzZ09 _-.@é"), "ß", "İ", "😀", "٣", "中"]), max_size=6
-)
+UNICODE = ["ß", "İ", "😀", "٣", "中", "\u2003", "\x1c", "\n"]
+TEXT = st.text(alphabet=st.sampled_from([*"aAbBzZ09 _-.@é()+", *UNICODE]), max_size=8)
 INTS = st.integers(min_value=-(2**53), max_value=2**53)
 FLOATS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True, width=64),
@@ -98,7 +98,10 @@ BOUND = st.one_of(
     st.sampled_from(["1990-01-01T00:00:00", "2020-06-01T12:00:00", "2000-01-01T00:00:00Z"]),
     st.just({"$PARAMETER": "as_of"}),
 )
-REGEX = st.sampled_from(["^[a-z]+$", "a", "^$", r"\d", "^.{2,4}$", "[^a]", "é|😀", "^A", "Z$"])
+REGEX = st.sampled_from(
+    ["^[a-z]+$", "a", "^$", r"\d", "^.{2,4}$", "[^a]", "é|😀", "^A", "Z$", r"\s", r"^\S+$",
+     EMAIL_REGEX, PHONE_REGEX]
+)  # fmt: skip
 CONDITION = st.sampled_from(
     ['col("i") > 0', 'col("i") != 1', 'col("s2") == "a"', 'col("s2") != "b"', 'col("f").notnull()',
      'col("j") <= 100']
@@ -175,22 +178,24 @@ def entry(draw: st.DrawFn, kind: str) -> dict[str, Any]:
         _common(draw, kw)
     elif kind.startswith("expect_column_") and kind.endswith("_between"):
         kw = _common(draw, _bounds(draw, kw, need_one=False), mostly=False)
-    elif kind in (
-        "expect_table_row_count_to_be_between",
-        "expect_table_column_count_to_be_between",
-    ):
-        kw = {"min_value": draw(st.integers(0, 9)), "max_value": draw(st.one_of(st.none(),
-              st.integers(0, 9)))}  # fmt: skip
-    elif kind in ("expect_table_row_count_to_equal", "expect_table_column_count_to_equal"):
-        kw = {"value": draw(st.integers(0, 8))}
-    elif kind == "expect_column_to_exist":
-        kw = {"column": draw(st.sampled_from([*ALL_COLUMNS, "absent"]))}
-    elif kind.startswith("expect_table_columns_to_match"):
-        cols = draw(st.lists(st.sampled_from([*ALL_COLUMNS, "absent"]), max_size=9, unique=True))
-        kw = {"column_list": cols} if "ordered" in kind else {"column_set": cols}
-        if "ordered" not in kind:
-            kw["exact_match"] = draw(st.booleans())
+    elif kind.startswith(("expect_table_", "expect_column_to_exist")):
+        kw = _table_kwargs(draw, kind)
     return {"type": kind, "kwargs": kw}
+
+
+def _table_kwargs(draw: st.DrawFn, kind: str) -> dict[str, Any]:
+    """Kwargs of the table expectations: counts, column existence, the column set."""
+    if kind in ("expect_table_row_count_to_be_between", "expect_table_column_count_to_be_between"):
+        high = draw(st.one_of(st.none(), st.integers(0, 9)))
+        return {"min_value": draw(st.integers(0, 9)), "max_value": high}
+    if kind in ("expect_table_row_count_to_equal", "expect_table_column_count_to_equal"):
+        return {"value": draw(st.integers(0, 8))}
+    if kind == "expect_column_to_exist":
+        return {"column": draw(st.sampled_from([*ALL_COLUMNS, "absent"]))}
+    cols = draw(st.lists(st.sampled_from([*ALL_COLUMNS, "absent"]), max_size=9, unique=True))
+    if "ordered" in kind:
+        return {"column_list": cols}
+    return {"column_set": cols, "exact_match": draw(st.booleans())}
 
 
 def _suite(draw: st.DrawFn) -> list[dict[str, Any]]:

@@ -19,6 +19,20 @@ _REFUSED = re.compile(
 )
 
 
+def _ranges(points: list[int]) -> str:
+    out, start = [], None
+    for i, point in enumerate(points):
+        start = point if start is None else start
+        if i + 1 == len(points) or points[i + 1] != point + 1:
+            out.append(f"\\x{{{start:x}}}" + (f"-\\x{{{point:x}}}" if point != start else ""))
+            start = None
+    return "".join(out)
+
+
+# what Python's \s matches in a str pattern (str.isspace), for the class body of both engines
+SPACE = _ranges([c for c in range(0x3001) if chr(c).isspace()])
+
+
 def translate(pattern: str, *, backend: str) -> str:
     r"""The pattern for `backend` ("polars" or "duckdb"), or raise Unsupported.
 
@@ -57,12 +71,16 @@ def translate(pattern: str, *, backend: str) -> str:
 
 
 def _escape(ch: str, *, backend: str, in_class: bool) -> str:
-    r"""One escape sequence: digits spelled out for RE2, which reads `\\d` as ASCII only.
+    r"""One escape sequence: digits and spaces spelled out as Python reads them.
 
-    Word, space and boundary classes differ between Python, Rust and RE2 on non-ASCII text
-    (and case-folding flags with them): such a pattern is left to GX.
+    RE2 reads `\d` as ASCII only, and neither engine's `\s` is Python's. Word and boundary
+    classes differ between Python, Rust and RE2 on non-ASCII text (and case-folding flags with
+    them): such a pattern is left to GX.
     """
-    if ch in "wWsSbB":
+    if ch == "s" or (ch == "S" and not in_class):
+        # Python's \s is str.isspace(): spelled out, as Rust and RE2 define \s otherwise
+        return SPACE if in_class else f"[{'^' if ch == 'S' else ''}{SPACE}]"
+    if ch in "wWSbB":
         raise Unsupported("a Unicode class the regex engines define differently")
     if ch.isalnum() and ch not in "dDtnrfvxA":
         raise Unsupported("an escape the regex engines read differently")
