@@ -52,9 +52,12 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(if $(NOTEBOOKS),$(BIN)/nbstripout --verify $(NOTEBOOKS))
 
+# The PostgreSQL tests use GOVLIB_TEST_POSTGRES_URL; without it, the machine's server is started
+# and prepared when this user may (root or passwordless sudo), else those tests skip.
 test: lint
 	@scripts/ensure-chromium
-	$(BIN)/pytest
+	@if [ -z "$${GOVLIB_TEST_POSTGRES_URL:-}" ]; then eval "$$(scripts/postgres-test-db --if-possible)"; fi; \
+	export GOVLIB_TEST_POSTGRES_URL; $(BIN)/pytest
 
 format: venv
 	$(BIN)/ruff check --fix .

@@ -33,3 +33,12 @@ def frames(sample_catalog) -> dict[str, pl.DataFrame]:
         name: sources.scan(sample_catalog.dataset(name)).collect()
         for name in sample_catalog.names()
     }
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/ from the current code (then review the diff)",
+    )

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -11,10 +12,12 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from govlib import batch, history
+from govlib import batch, history, verdicts
 from govlib.cli import main
 from govlib.errors import ParameterError
+from govlib.verdicts import Verdict
 
+from . import golden
 from .conftest import CATALOG, ROOT
 
 GOVLIB = [sys.executable, "-m", "govlib.cli"]
@@ -66,11 +69,13 @@ def test_failing_timed_out_and_dead_notebooks_are_recorded_and_the_batch_goes_on
     assert jobs["dies"]["status"] == "died"
     assert outcome.exit_code == 3
     index = outcome.index.read_text()
-    run_json = (outcome.folder / "run.json").read_text()
-    for text in (index, run_json, (outcome.folder / "orders" / "fails.html").read_text()):
+    run_json = (Path(outcome.folder) / "run.json").read_text()
+    for text in (index, run_json, (Path(outcome.folder) / "orders" / "fails.html").read_text()):
         assert "jane.doe@example.com" not in text
         assert "Traceback" not in text
-    assert "failed" in index
+    statuses = {"fine": "passed", "fails": "failed", "slow": "timed out", "dies": "died"}
+    for nb, status in statuses.items():  # each job's row in the index: name, dataset, status
+        assert re.search(rf">{nb}(</a>)?</td><td>orders</td><td>{status}</td>", index), nb
 
 
 def test_parameters_are_checked_before_anything_runs(odd_notebooks, tmp_path):
@@ -200,6 +205,144 @@ def test_history_without_runs_is_a_clear_error(tmp_path, capsys):
     assert "no run history here" in capsys.readouterr().err
 
 
-def test_make_run_is_the_batch_on_the_sample():
-    text = (ROOT / "Makefile").read_text()
-    assert "govlib run --catalog catalog.yaml --out reports" in text
+FAKE_GOVLIB = """#!/bin/sh
+echo "$@" >> calls.txt
+[ "$1" = catalog ] && exit 0
+mkdir -p reports/run-new && echo '{"exit_code": 0, "datasets": {}}' > reports/run-new/run.json
+ln -sfn run-new reports/latest
+"""
+
+
+def test_make_run_runs_the_batch_on_the_sample_catalog(tmp_path):
+    for name in ("Makefile", "pyproject.toml", "constraints.txt"):
+        (tmp_path / name).write_bytes((ROOT / name).read_bytes())
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python").symlink_to(sys.executable)
+    (bin_dir / "govlib").write_text(FAKE_GOVLIB)
+    (bin_dir / "govlib").chmod(0o755)
+    (tmp_path / ".venv" / ".govlib-installed").touch()
+    done = subprocess.run(["make", "-s", "-o", ".venv/.govlib-installed", "run"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert (done.returncode, done.stderr) == (0, "")
+    assert (tmp_path / "calls.txt").read_text().splitlines() == [
+        "catalog check --catalog catalog.yaml",
+        "run --catalog catalog.yaml --out reports",
+    ]
+
+
+# -- the sample run: each result computed once, one verdict, golden run.json ---------------
+
+VOLATILE = {"run_id": "<run id>", "started": "<started>", "seconds": 0,
+            "govlib_version": "<version>", "catalog": "catalog.yaml"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample") / "reports"
+    return batch.execute(batch.plan(catalog_path=CATALOG, out=out))
+
+
+def normalised(summary: dict) -> dict:
+    """run.json without what changes from run to run: ids, clock times, paths, version."""
+    jobs = [j | {"seconds": 0} for j in summary["jobs"]]
+    return summary | VOLATILE | {"jobs": jobs}
+
+
+@pytest.mark.notebook
+def test_the_sample_run_json_matches_the_golden_file(sample_run, request):
+    published = json.loads((Path(sample_run.folder) / "run.json").read_text())
+    assert published == sample_run.summary
+    golden.check(request, "run.json", normalised(published))
+
+
+@pytest.mark.notebook
+def test_the_sample_run_judges_every_dataset_from_the_planted_defects(sample_run, planted):
+    summary = sample_run.summary
+    assert (sample_run.exit_code, summary["exit_code"]) == (1, 1)  # gates fail, as planted
+    assert {j["status"] for j in summary["jobs"]} == {"passed"}
+    customers = Verdict.from_dict(summary["datasets"]["customers"])
+    assert customers.overdue == planted["closed_overdue"] + planted["inactive_overdue"]
+    assert customers.without_consent == (
+        planted["consent_missing"] + planted["consent_stale"] + planted["consent_withdrawn"]
+    )
+    assert (customers.quality, customers.checks) == (
+        "failed", {"passed": 10, "failed": 6, "error": 0}
+    )  # fmt: skip
+    assert customers.gate_failures == ["uniqueness 97.78 < 99"]
+    assert sorted(summary["datasets"]) == ["consent_events", "customers", "orders",
+                                           "support_tickets"]  # fmt: skip
+
+
+@pytest.mark.notebook
+def test_overview_index_and_history_show_the_verdicts_the_run_built(sample_run):
+    folder = Path(sample_run.folder)
+    run_verdicts = sample_run.summary["datasets"]
+    overview = json.loads((folder / "catalog" / "overview.json").read_text())["verdicts"]
+    # the overview read the run's records: the same verdicts, without the batch's notebook list
+    assert {v["dataset"]: v for v in overview} == {
+        name: v | {"notebooks": {}} for name, v in run_verdicts.items()
+    }
+    executed = nbformat.read(folder / "catalog" / "overview.ipynb", as_version=4)
+    [injected] = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert "results_dir = " in injected.source
+    rows = {r["dataset"]: r for r in history.rows(folder.parent)}
+    for name, v in run_verdicts.items():
+        assert (rows[name]["overdue"], rows[name]["overall"], rows[name]["status"]) == (
+            v["overdue"], v["overall"], v["quality"]
+        )  # fmt: skip
+    index = (folder / "index.html").read_text()
+    row = re.search(r"<tr>\s*<td>customers</td>(.*?)</tr>", index, re.S).group(1)
+    # score, failing checks, overdue, without consent, undeclared personal data
+    assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["99.27", "6", "120", "90", "0"]
+
+
+def test_a_verdict_is_built_alike_from_records_and_from_saved_dicts(tmp_path):
+    retention = {"overdue": 7, "consent": [{"processed_without_consent": 2},
+                                           {"processed_without_consent": 3}]}  # fmt: skip
+    quality = {"status": "failed", "overall": 80.5, "scores": {"validity": 80.5},
+               "gate_failures": ["overall 80.50 < 90"], "counts": {"passed": 3, "failed": 1,
+               "error": 0}, "suite": "orders"}  # fmt: skip
+    profile = {"findings": [{"finding": "undeclared_pii"}, {"finding": "declared_not_found"}],
+               "pii": [{"kind": "email"}, {"kind": "email"}, {"kind": "phone"}]}  # fmt: skip
+    (tmp_path / "orders").mkdir()
+    for name, record in (("retention", retention), ("quality", quality), ("profile", profile)):
+        (tmp_path / "orders" / f"{name}.json").write_text(json.dumps({name: record}))
+    (tmp_path / "orders" / "extra.json").write_text(json.dumps({"mode": "0o700"}))
+    [from_files, nothing] = verdicts.from_results(tmp_path, ["orders", "customers"])
+    assert from_files == verdicts.build(
+        "orders", {"profile": profile, "quality": quality, "retention": retention}
+    )
+    assert (from_files.overdue, from_files.without_consent, from_files.failing_checks) == (7, 5, 1)
+    assert (from_files.undeclared_pii, from_files.pii_findings) == (1, 3)
+    assert (from_files.pii_found, from_files.gate_failed) == (["email", "phone"], True)
+    assert nothing == Verdict("customers")
+    assert (nothing.status, nothing.quality, nothing.gate_failed) == ("not run", None, False)
+    assert Verdict.from_dict(json.loads(json.dumps(from_files.to_dict()))) == from_files
+
+
+@pytest.mark.parametrize(
+    ("statuses", "expected"),
+    [
+        ({"profile": "passed", "quality": "refused"}, "refused"),
+        ({"profile": "passed", "quality": "timed out"}, "failed"),
+        ({"profile": "passed", "quality": "passed"}, "failed"),  # the quality record's status
+        ({}, "not run"),
+    ],
+)
+def test_the_history_status_of_a_dataset(statuses, expected):
+    notebooks = {nb: {"status": s, "report": None, "reason": ""} for nb, s in statuses.items()}
+    records = {"quality": {"status": "failed", "overall": 50.0, "scores": {}, "suite": None,
+                           "gate_failures": [], "counts": {}}} if statuses else {}  # fmt: skip
+    assert verdicts.build("orders", records, notebooks=notebooks).status == expected
+
+
+def test_a_parallel_run_leaves_the_callers_working_directory_alone(tmp_path, monkeypatch):
+    here = tmp_path / "caller"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    p = batch.plan(catalog_path=str(CATALOG), datasets=["orders", "customers"],
+                   notebooks=["profile"], out=tmp_path / "reports", workers=2)  # fmt: skip
+    outcome = batch.execute(p)
+    assert [j["status"] for j in outcome.summary["jobs"]] == ["passed", "passed"]
+    assert Path.cwd() == here

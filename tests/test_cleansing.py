@@ -251,3 +251,57 @@ class _Suites:
 
     def __init__(self, root):
         self.expectations_dir = root / "expectations"
+
+
+def _riots_with_a_string_key(root):
+    """The 1992 LA riots deaths (vega-datasets) with a text case id, one person entered twice."""
+    from .test_realdata import packaged
+
+    riots = pl.read_csv(packaged("vega_datasets", "_data/la-riots.csv"))
+    riots = riots.with_row_index("n").select(
+        pl.format("LA-{}", pl.col("n").cast(pl.String).str.zfill(3)).alias("case_id"),
+        pl.exclude("n"),
+    )
+    again = riots.head(1).with_columns(
+        case_id=pl.lit("LA-900"), first_name=pl.col("first_name").str.to_uppercase()
+    )
+    (root / "data").mkdir()
+    pl.concat([riots, again]).write_csv(root / "data" / "riots.csv")
+    (root / "expectations").mkdir()
+    (root / "expectations" / "riots.json").write_text('{"name": "riots", "expectations": []}')
+    columns = {c: "{type: string}" for c in ("gender", "race", "address", "type")}
+    columns |= {
+        "case_id": "{type: string}",
+        "first_name": "{type: string, pii: person_name}",
+        "last_name": "{type: string, pii: person_name}",
+        "age": "{type: int64}",
+        "death_date": "{type: date, pii: date_of_birth}",  # the blocking date
+        "neighborhood": "{type: string, pii: postcode}",  # the blocking place
+        "longitude": "{type: float64}",
+        "latitude": "{type: float64}",
+    }
+    lines = "".join(f"      {c}: {spec}\n" for c, spec in columns.items())
+    (root / "catalog.yaml").write_text(
+        "as_of: 2025-01-31\ndata_root: data\ndatasets:\n  riots:\n"
+        "    source: {path: riots.csv}\n    primary_key: [case_id]\n    subject_key: case_id\n"
+        "    owner: o\n    steward: s\n    purpose: p\n    lawful_basis: public_task\n"
+        "    suite: riots\n    columns:\n" + lines
+    )
+    return root / "catalog.yaml", riots.height
+
+
+def test_cleanse_merges_people_under_a_text_key_without_an_activity_column(
+    tmp_path, monkeypatch, capsys
+):
+    path, people = _riots_with_a_string_key(tmp_path)
+    monkeypatch.setenv("GOVLIB_KEY", KEY)
+    out = tmp_path / "clean"
+    args = ["cleanse", "riots", "--catalog", str(path), "--out", str(out), "--execute"]
+    assert main(args) == 0
+    console, err = capsys.readouterr()
+    assert "records merged: 1" in console
+    assert "Traceback" not in err
+    copy = pl.read_parquet(out / "riots.parquet")
+    assert copy.height == people
+    assert "LA-900" not in copy["case_id"].to_list()  # the lowest id survives a tie
+    assert copy.filter(pl.col("case_id") == "LA-000")["first_name"].to_list() == ["Cesar A."]

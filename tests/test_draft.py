@@ -247,6 +247,13 @@ def test_any_generated_frame_drafts_a_catalog_that_loads_and_profiles(tmp_path, 
     looks_delimited = (
         fmt == "csv" and frame.width == 1 and any(c in frame.columns[0] for c in ";\t|")
     )
+    holds_nul = fmt == "csv" and any(
+        "\x00" in str(v) for col in frame.iter_columns() for v in [col.name, *col.to_list()]
+    )
+    if holds_nul:  # a NUL byte marks a binary file: refused in one line
+        with pytest.raises(SourceError, match="holds binary data"):
+            draft.draft_catalog([path], catalog_path=cat_path, as_of=AS_OF)
+        return
     if looks_delimited:  # a lone header holding another delimiter: refused in one line
         with pytest.raises(SourceError, match=r"seems to be .*-delimited"):
             draft.draft_catalog([path], catalog_path=cat_path, as_of=AS_OF)
@@ -258,3 +265,15 @@ def test_any_generated_frame_drafts_a_catalog_that_loads_and_profiles(tmp_path, 
     lf = sources.scan(ds)
     result = profiling.profile(lf, dataset="generated", as_of=AS_OF, declared=ds)
     assert result.rows == frame.height
+
+
+def test_file_names_yaml_reads_as_null_or_true_and_names_with_line_breaks_draft_cleanly(tmp_path):
+    for stem in ("null", "yes"):
+        (tmp_path / f"{stem}.csv").write_text('id,"na\nme",x\n1,a,b\n2,c,d\n')
+    cat_path = tmp_path / "catalog.yaml"
+    draft.write(draft.draft_catalog(
+        [tmp_path / "null.csv", tmp_path / "yes.csv"], catalog_path=cat_path, as_of=AS_OF
+    ))  # fmt: skip
+    cat = catalog.load(cat_path)
+    assert cat.names() == ["null", "yes"]
+    assert list(cat.dataset("null").columns) == ["id", "na\nme", "x"]

@@ -334,3 +334,14 @@ def test_cascade_deletes_the_rows_pointing_at_deleted_rows(crafted):
         ("people", "test", 1, False),
         ("orders", "cascade from people", 1, True),
     ]
+
+
+def test_national_phones_without_a_country_are_counted_as_unsearchable(tmp_path):
+    (tmp_path / "calls.csv").write_text("call_id,caller_phone\n1,07416962965\n2,+447416962965\n")
+    (tmp_path / "catalog.yaml").write_text(yaml.safe_dump({"data_root": ".", "datasets": {
+        "calls": {"source": {"path": "calls.csv"}, "owner": "o", "steward": "s",
+                  "purpose": "p", "lawful_basis": "contract", "primary_key": ["call_id"],
+                  "columns": {"call_id": {"type": "int64"},
+                              "caller_phone": {"type": "string", "pii": "phone"}}}}}))  # fmt: skip
+    cat = catalog.load(tmp_path / "catalog.yaml")
+    assert rights.unsearchable_phones(cat, sources.load_all(cat)) == {"calls": 1}

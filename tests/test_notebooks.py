@@ -4,14 +4,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import altair as alt
 import nbformat
 import papermill as pm
 import polars as pl
 import pytest
 
-from govlib import catalog, privacy, reports, sources
+from govlib import catalog, charts, privacy, reports, sources, verdicts, workbook
 from govlib.privacy import LeakError
+from govlib.verdicts import Verdict
 
+from . import golden
 from .browser import chromium, load_offline
 from .conftest import CATALOG, ROOT
 
@@ -43,8 +46,8 @@ def test_every_notebook_has_typed_documented_parameters():
     for nb in NOTEBOOKS:
         params = pm.inspect_notebook(nb)
         assert {"catalog_path", "as_of", "output_dir"} <= set(params)
-        for p in params.values():
-            assert p["inferred_type_name"] == "str"
+        for name, p in params.items():
+            assert p["inferred_type_name"] == ("bool" if name == "interactive" else "str")
             assert p["help"]
         cells = nbformat.read(nb, as_version=4).cells
         code = [c for c in cells if c.cell_type == "code"]
@@ -66,6 +69,53 @@ def test_notebooks_run_on_the_sample(executed, planted):
     assert verdicts["customers"]["overdue"] == retention["overdue"]
     assert verdicts["orders"]["quality"] == "passed"
     assert verdicts["customers"]["without_consent"] == 90
+
+
+@pytest.mark.notebook
+def test_the_overview_reads_a_runs_records_instead_of_computing_them(tmp_path):
+    records = tmp_path / "records"
+    (records / "orders").mkdir(parents=True)
+    saved = {"retention": {"overdue": 4242, "consent": [{"processed_without_consent": 17}]}}
+    (records / "orders" / "retention.json").write_text(json.dumps(saved))
+    run(ROOT / "notebooks" / "overview.ipynb", tmp_path / "out", results_dir=str(records))
+    found = {v["dataset"]: v for v in results({"o": (None, tmp_path / "out")}, "o")["verdicts"]}
+    assert (found["orders"]["overdue"], found["orders"]["without_consent"]) == (4242, 17)
+    assert found["orders"]["quality"] is None  # no quality record saved, none computed
+    assert found["customers"] == Verdict("customers").to_dict()
+
+
+@pytest.fixture(scope="module")
+def sample_records(sample_catalog):
+    """Each sample dataset's records, computed as the overview computes them on its own."""
+    ctx = workbook.open_context(str(CATALOG))
+    return {name: workbook.records(ctx, name) for name in sample_catalog.names()}
+
+
+CHART_KINDS = {
+    "profile": ("completeness", "pii_map"),
+    "quality": ("scorecard", "failing_checks"),
+    "retention": ("retention_status", "expiry_forecast", "consent_coverage"),
+}
+
+
+def test_the_chart_specs_of_the_sample_match_the_golden_file(sample_records, request):
+    with alt.theme.enable("govlib"):
+        specs = {
+            name: {
+                chart: getattr(charts, chart)(found[kind]).to_dict()
+                for kind, names in CHART_KINDS.items()
+                for chart in names
+            }
+            for name, found in sample_records.items()
+        }
+    golden.check(request, "charts.json", specs)
+
+
+def test_the_overview_on_its_own_judges_as_the_sample_run_did(sample_records):
+    run_json = json.loads((golden.GOLDEN / "run.json").read_text())
+    for name, found in sample_records.items():
+        expected = run_json["datasets"][name] | {"notebooks": {}}
+        assert verdicts.build(name, found).to_dict() == expected, name
 
 
 @pytest.fixture(scope="session")
@@ -106,7 +156,7 @@ def test_reports_render_offline_in_headless_chromium(shared):
 @pytest.mark.notebook
 def test_a_failed_notebook_exports_without_traceback_or_banner(tmp_path):
     nb = ROOT / "notebooks" / "quality.ipynb"
-    with pytest.raises(pm.PapermillExecutionError):
+    with pytest.raises(pm.PapermillExecutionError, match="UnknownDatasetError"):
         run(nb, tmp_path, dataset="no_such_dataset")
     failed = nbformat.read(tmp_path / nb.name, as_version=4)
     html = reports.notebook_html(failed, title="quality")
@@ -196,7 +246,7 @@ def test_leak_guard_stops_publication_without_quoting(tmp_path, frames, sample_c
     }
     for label, text in cases.items():
         target = tmp_path / f"{label}.html"
-        with pytest.raises(LeakError) as info:
+        with pytest.raises(LeakError, match=rf"^{label}\.html: holds personal data \(") as info:
             reports.publish({target: f"<html>{text}</html>"}, scanner)
         assert not target.exists()
         message = str(info.value)
@@ -207,17 +257,20 @@ def test_leak_guard_stops_publication_without_quoting(tmp_path, frames, sample_c
     assert clean.exists()
 
 
+ACTIVE = "a chart holds active content"
+
+
 @pytest.mark.parametrize(
-    "svg",
+    ("svg", "message"),
     [
-        '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
-        '<svg xmlns="http://www.w3.org/2000/svg"><rect onclick="alert(1)"/></svg>',
-        '<svg xmlns="http://www.w3.org/2000/svg"><a href="javascript:alert(1)"/></svg>',
-        "<svg><unclosed></svg>",
+        ('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', ACTIVE),
+        ('<svg xmlns="http://www.w3.org/2000/svg"><rect onclick="alert(1)"/></svg>', ACTIVE),
+        ('<svg xmlns="http://www.w3.org/2000/svg"><a href="javascript:alert(1)"/></svg>', ACTIVE),
+        ("<svg><unclosed></svg>", "a chart is not well-formed SVG"),
     ],
 )
-def test_active_or_broken_svg_is_refused(svg):
-    with pytest.raises(reports.ReportError):
+def test_active_or_broken_svg_is_refused(svg, message):
+    with pytest.raises(reports.ReportError, match=message):
         reports.inline_svg(svg)
 
 

@@ -226,10 +226,8 @@ def test_suggest_writes_complete_value_sets_only_for_publishable_columns():
     assert {"column": "tier", "value_set": ["gold", "vip"]} in kwargs
     assert {"column": "n", "min_value": 0} in kwargs
     assert not any("value_set" in k for k in kwargs if k["column"] != "tier")
-    partial = quality.suggest(p, name="t")  # from the profile alone: what it kept
-    assert {"column": "tier", "value_set": ["gold"], "mostly": 0.74} in [
-        e["kwargs"] for e in partial["expectations"]
-    ]
+    alone = quality.suggest(p, name="t")  # the profile alone kept only values held by k rows
+    assert not any("value_set" in e["kwargs"] for e in alone["expectations"])
 
 
 def test_literal_bounds_of_a_private_column_are_withheld_from_quality_json(tmp_path):

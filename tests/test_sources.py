@@ -368,3 +368,25 @@ def test_uncompressed_file_over_the_limit_is_refused_before_reading(tmp_path):
     path = csv_file(tmp_path, "id\n" + "1\n" * (2**20))
     with pytest.raises(SourceError, match="is larger than the 1 MiB limit"):
         adhoc(path, max_decompressed_bytes=2**20)
+
+
+def test_zoned_datetimes_times_and_durations_in_parquet_read_as_plain_types(tmp_path, capsys):
+    import datetime as dt
+
+    from govlib.cli import main
+
+    path = tmp_path / "events.parquet"
+    pl.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "at": [dt.datetime(2024, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=2)))] * 3,
+            "t": [dt.time(1, 2)] * 3,
+            "took": [dt.timedelta(seconds=90)] * 3,
+        }
+    ).write_parquet(path)
+    frame = sources.load(path, data_root=tmp_path).frame.collect()
+    assert frame.schema == pl.Schema(
+        {"id": pl.Int64, "at": pl.Datetime("us"), "t": pl.String, "took": pl.Float64}
+    )
+    assert frame.row(0) == (1, dt.datetime(2024, 1, 1, 10), "01:02:00", 90.0)
+    assert main(["profile", str(path)]) == 0

@@ -160,7 +160,7 @@ class DatasetInfo(Record):
             steward=spec.steward,
             purpose=spec.purpose,
             lawful_basis=str(spec.lawful_basis),
-            source=spec.source.path,
+            source=_source(spec),
             personal_columns=spec.pii_columns(),
             suite=spec.suite,
             rules=spec.rule_count,
@@ -474,7 +474,7 @@ class DatasetHandle:
             "steward": spec.steward,
             "purpose": spec.purpose,
             "lawful basis": str(spec.lawful_basis),
-            "source": spec.source.path,
+            "source": _source(spec),
             "personal columns": ", ".join(spec.pii_columns()) or "-",
             "suite": spec.suite or "-",
             "rows": self._rows(),
@@ -485,3 +485,10 @@ class DatasetHandle:
             for k, v in fields.items()
         )
         return f'<table class="govlib-dataset">{body}</table>'
+
+
+def _source(spec: catalog_mod.Dataset) -> str:
+    """Where the dataset lives, safe to show (a path, or a database without its password)."""
+    from govlib import databases
+
+    return databases.location(spec.source)

@@ -1,4 +1,4 @@
-"""Batch runs: many datasets x notebooks through Papermill, published atomically.
+"""Batch runs: many datasets x notebooks through Papermill, each result computed once.
 
 A run is planned and checked before anything executes: notebook parameters must be
 identifiers the notebook declares, of the declared type, plain JSON scalars, and no secret;
@@ -7,12 +7,14 @@ parallel threads, each with its own kernel (the project's `govlib` kernel) and a
 cell that stops the kernel. A notebook that fails, dies or times out is recorded and the batch
 goes on.
 
-Everything is written into a hidden staging folder in `--out`, leak-scanned, and renamed to
-`<out>/<run-id>` only when complete; `<out>/latest` then points at it. A killed run leaves the
-previous one intact and nothing half-written in view.
+The per-dataset notebooks run first and save their records (profile, quality, retention). The
+batch keeps them, and the catalog notebooks (the overview) then read them from the staging
+folder (`results_dir`) instead of computing them again. Each dataset's `Verdict` is built once
+from the same records (`govlib.verdicts`) for the index page, `run.json`, the exit code and the
+run history. Staging, the leak scan and publication are `govlib.publish`'s.
 
 Exit codes: 0 all passed, 1 a quality or retention gate failed, 2 a usage or configuration
-error, 3 a notebook failed to execute.
+error, 3 a notebook failed to execute, 4 outputs withheld to protect personal data.
 """
 
 from __future__ import annotations
@@ -28,19 +30,28 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from govlib import __version__, history
+from govlib import __version__, history, publish
 from govlib import catalog as catalog_mod
+from govlib import verdicts as verdicts_mod
 from govlib.errors import ParameterError
+from govlib.records import Record
+from govlib.verdicts import Verdict
+
+if TYPE_CHECKING:
+    from govlib.privacy import LeakScanner
 
 KERNEL = "govlib"
 DEFAULT_NOTEBOOKS = ("profile", "quality", "retention")
 CATALOG_NOTEBOOKS = ("overview",)  # run once per catalog, not per dataset
-RESERVED = {"dataset", "catalog_path", "as_of", "output_dir", "history_db"}
+RESERVED = {
+    "dataset", "catalog_path", "as_of", "output_dir", "history_db", "results_dir", "run_id",
+    "interactive",
+}  # fmt: skip
 SECRET_NAME = re.compile(r"pass(word|wd)?|secret|token|api_?key|credential|private_?key", re.I)
 SECRET_VALUE = re.compile(
     r"-----BEGIN [A-Z ]*PRIVATE KEY|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[baprs]-"
@@ -63,28 +74,22 @@ class Job:
         return f"{self.dataset or 'catalog'}/{self.notebook}"
 
 
-@dataclass(slots=True)
-class JobResult:
-    """How a job ended: status, a value-free reason, timing and where its outputs went."""
+@dataclass(frozen=True, slots=True)
+class JobResult(Record):
+    """How a job ended: status, a value-free reason, timing and where its report went."""
 
+    ROWS: ClassVar[str | None] = None
     notebook: str
     dataset: str | None
-    status: str  # passed, failed, timed out, died
+    status: str  # passed, failed, timed out, died, refused
     reason: str
     seconds: float
     report: str | None = None
-    results: dict[str, Any] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
         """`dataset/notebook`, or `catalog/notebook`."""
         return f"{self.dataset or 'catalog'}/{self.notebook}"
-
-    def to_dict(self) -> dict[str, object]:
-        """The result, without the records it produced (they go to the verdicts)."""
-        d = asdict(self)
-        d.pop("results")
-        return d
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,55 +230,79 @@ def plan(
 # -- running ---------------------------------------------------------------------------------
 
 
-def _run_job(job: Job, p: Plan, staging: Path) -> JobResult:
-    import papermill as pm
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
+def _run_job(
+    job: Job, p: Plan, staging: Path, results_dir: Path | None
+) -> tuple[JobResult, dict[str, Any]]:
+    """Run one job into staging; its result, and the records its notebook saved (if it passed)."""
     folder = staging / (job.dataset or "catalog")
     work = folder / f".{job.notebook}"
     work.mkdir(parents=True, exist_ok=True)
-    params = job.parameters | {"output_dir": str(work)}
-    if "history_db" in notebook_parameters(p.notebook_dir / f"{job.notebook}.ipynb"):
-        params["history_db"] = str(p.out / history.DB_NAME)
     started = time.perf_counter()
-    status, reason = "passed", ""
+    params = _job_parameters(job, p, work, results_dir)
+    status, reason = _execute_notebook(p, job.notebook, folder, params)
+    records: dict[str, Any] = {}
+    result_file = work / "results.json"
+    if status == "passed" and result_file.is_file():
+        records = json.loads(result_file.read_text(encoding="utf-8"))
+    shutil.rmtree(work, ignore_errors=True)
+    if status != "passed" and not (folder / f"{job.notebook}.ipynb").is_file():
+        reason += " before any output was written"
+    seconds = round(time.perf_counter() - started, 2)
+    return JobResult(job.notebook, job.dataset, status, reason, seconds), records
+
+
+def _job_parameters(job: Job, p: Plan, work: Path, results_dir: Path | None) -> dict[str, Any]:
+    """The job's parameters plus those govlib sets where the notebook declares them."""
+    params = job.parameters | {"output_dir": str(work)}
+    declared = notebook_parameters(p.notebook_dir / f"{job.notebook}.ipynb")
+    if "history_db" in declared:
+        params["history_db"] = str(p.out / history.DB_NAME)
+    if "results_dir" in declared and results_dir is not None:
+        params["results_dir"] = str(results_dir)
+    if "run_id" in declared:
+        params["run_id"] = publish.run_id_of(staging_of(work))
+    if "interactive" in declared:
+        params["interactive"] = False  # explore cells are for an analyst at a keyboard
+    return params
+
+
+def staging_of(work: Path) -> Path:
+    """The staging folder of a job's work folder (`<staging>/<dataset>/.<notebook>`)."""
+    return work.parent.parent
+
+
+def _execute_notebook(
+    p: Plan, notebook: str, folder: Path, params: dict[str, Any]
+) -> tuple[str, str]:
+    """Execute a notebook into `folder`: its status and a value-free reason."""
+    import papermill as pm
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
     try:
         pm.execute_notebook(
-            str(p.notebook_dir / f"{job.notebook}.ipynb"),
-            str(folder / f"{job.notebook}.ipynb"),
+            str(p.notebook_dir / f"{notebook}.ipynb"),
+            str(folder / f"{notebook}.ipynb"),
             parameters=params,
             kernel_name=KERNEL,
-            cwd=str(p.notebook_dir),
+            # the kernel starts in the notebooks' folder; papermill's own `cwd=` would chdir
+            # this whole process, which parallel jobs then restore in the wrong order
+            resources={"metadata": {"path": str(p.notebook_dir)}},
             progress_bar=False,
             log_output=False,
             execution_timeout=p.timeout,
             kernel_manager_class=_quiet_kernel_manager(),
         )
     except pm.PapermillExecutionError as exc:
-        status = "failed"
-        reason = f"cell [{exc.exec_count}] raised {exc.ename}"  # numbered as in the notebook
+        return "failed", f"cell [{exc.exec_count}] raised {exc.ename}"  # numbered as run
     except CellTimeoutError:
-        status, reason = (
-            "timed out",
-            f"a cell ran longer than {p.timeout} s; its kernel was stopped",
-        )
+        return "timed out", f"a cell ran longer than {p.timeout} s; its kernel was stopped"
     except DeadKernelError:
-        status, reason = "died", "the kernel died (out of memory, or the process exited)"
+        return "died", "the kernel died (out of memory, or the process exited)"
     except Exception as exc:
-        status, reason = "failed", f"could not run: {type(exc).__name__}"
+        return "failed", f"could not run: {type(exc).__name__}"
     finally:
         _close_thread_loop()
-    results: dict[str, Any] = {}
-    result_file = work / "results.json"
-    if status == "passed" and result_file.is_file():
-        results = json.loads(result_file.read_text(encoding="utf-8"))
-    shutil.rmtree(work, ignore_errors=True)
-    if status != "passed" and not (folder / f"{job.notebook}.ipynb").is_file():
-        reason += " before any output was written"
-    return JobResult(
-        job.notebook, job.dataset, status, reason, round(time.perf_counter() - started, 2),
-        results=results,
-    )  # fmt: skip
+    return "passed", ""
 
 
 def _close_thread_loop() -> None:
@@ -342,14 +371,19 @@ def new_run_id(now: datetime) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class RunOutcome:
-    """Where the run went and how it ended."""
+class RunOutcome(Record):
+    """Where the run went and how it ended; `summary` is the run's `run.json`."""
 
+    ROWS: ClassVar[str | None] = None
     run_id: str
-    folder: Path
-    index: Path
+    folder: str
     exit_code: int
     summary: dict[str, Any]
+
+    @property
+    def index(self) -> Path:
+        """The run's index page."""
+        return Path(self.folder) / "index.html"
 
 
 def execute(p: Plan, *, now: datetime | None = None) -> RunOutcome:
@@ -360,96 +394,169 @@ def execute(p: Plan, *, now: datetime | None = None) -> RunOutcome:
     """
     started_at = now or datetime.now(UTC)
     run_id = new_run_id(started_at)
-    p.out.mkdir(parents=True, exist_ok=True)
-    clean_stale_staging(p.out)
-    staging = _make_staging(p.out, run_id)
+    staging = publish.open_staging(p.out, run_id)
     try:
         return _execute_in(p, staging, run_id, started_at)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        publish.discard(staging)
         raise
 
 
 def _execute_in(p: Plan, staging: Path, run_id: str, started_at: datetime) -> RunOutcome:
     from govlib import reports
 
-    step, stop = _reporter(len(p.jobs))
-    results: list[JobResult] = []
     clock = time.perf_counter()
-    try:
-        with ThreadPoolExecutor(max_workers=p.workers) as pool:
-            futures = [pool.submit(_run_job, job, p, staging) for job in p.jobs]
-            for future in as_completed(futures):
-                result = future.result()
-                results.append(result)
-                step(result)
-    finally:
-        stop()
-    results.sort(key=lambda r: ((r.dataset or "~"), r.notebook))
     cat = catalog_mod.load(p.catalog_path)
-    scanner = _scanner(cat, p)
-    pages: dict[Path, str] = {}
-    for r in results:
-        pages |= _job_pages(r, staging, scanner, cat)
-    for folder in staging.iterdir():
-        if folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()  # every file of its jobs was withheld
-    verdicts = collect_verdicts(cat, results)
-    exit_code = _exit_code(results, verdicts)
+    jobs, records, scanner = _run_jobs(p, staging, cat)
+    verdicts = _verdicts(cat, jobs, records)
+    exit_code = _exit_code(jobs, verdicts)
     summary = {
         "run_id": run_id,
         "started": started_at.isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - clock, 2),
         "as_of": p.as_of.isoformat(),
         "govlib_version": __version__,
-        "catalog": str(p.catalog_path),
+        "catalog": p.catalog_path.name,  # a shared file names no folder of this machine
         "parameters": p.parameters,
         "exit_code": exit_code,
-        "jobs": [r.to_dict() for r in results],
-        "datasets": verdicts,
+        "jobs": [r.to_dict() for r in jobs],
+        "datasets": {name: v.to_dict() for name, v in verdicts.items()},
         "inputs_sha256": _content_hashes(cat, _datasets_read(cat, p)),
     }
-    pages[staging / "run.json"] = json.dumps(summary, indent=2, sort_keys=True) + "\n"
-    pages[staging / "index.html"] = render_index(summary)
-    reports.publish(pages, scanner)
-    (staging / LOCK_NAME).unlink()
-    staging.chmod(0o777 & ~_umask())  # readable as any published folder
-    final = p.out / run_id
-    staging.rename(final)
-    _point_latest(p.out, run_id)
-    history.append(p.out, run_id, _history_run(summary), _history_datasets(cat, summary))
-    return RunOutcome(run_id, final, final / "index.html", exit_code, summary)
+    publish.write(
+        {
+            staging / "run.json": json.dumps(summary, indent=2, sort_keys=True) + "\n",
+            staging / "index.html": reports.render_index(summary),
+        },
+        scanner,
+    )
+    final = publish.release(staging, p.out, run_id)
+    history.append(p.out, run_id, _history_run(summary), _history_datasets(cat, summary, verdicts))
+    return RunOutcome(run_id, str(final), exit_code, summary)
+
+
+def _run_jobs(
+    p: Plan, staging: Path, cat: catalog_mod.Catalog
+) -> tuple[list[JobResult], dict[str, dict[str, Any]], LeakScanner]:
+    """Run the per-dataset jobs, then the catalog jobs on their records; share what is clean.
+
+    The leak scanner is built while the first jobs run. A catalog notebook (the overview) gets
+    the staging folder as `results_dir`, so it reads the records the run computed instead of
+    computing them again.
+    """
+    from govlib import reports
+
+    step, stop = _reporter(len(p.jobs))
+    per_dataset = [job for job in p.jobs if job.dataset is not None]
+    per_catalog = [job for job in p.jobs if job.dataset is None]
+    try:
+        with ThreadPoolExecutor(max_workers=1) as side:
+            building = side.submit(publish.scanner, cat, _datasets_read(cat, p))
+            first = _run_all(per_dataset, p, staging, step, None)
+            scanner = building.result()
+        headers = _headers(p, staging, first)
+        jobs, records = _share(first, staging, scanner, cat, headers)
+        later = _run_all(per_catalog, p, staging, step, staging if per_dataset else None)
+        jobs += _share(later, staging, scanner, cat, _headers(p, staging, later))[0]
+        reports.link_reports(staging, scanner)
+    finally:
+        stop()
+    jobs.sort(key=lambda r: ((r.dataset or "~"), r.notebook))
+    return jobs, records, scanner
+
+
+def _run_all(
+    jobs: list[Job],
+    p: Plan,
+    staging: Path,
+    step: Callable[[JobResult], None],
+    results_dir: Path | None,
+) -> list[tuple[JobResult, dict[str, Any]]]:
+    """Run `jobs` on the plan's workers, reporting each as it ends."""
+    done = []
+    with ThreadPoolExecutor(max_workers=p.workers) as pool:
+        futures = [pool.submit(_run_job, job, p, staging, results_dir) for job in jobs]
+        for future in as_completed(futures):
+            done.append(future.result())
+            step(done[-1][0])
+    return done
+
+
+def _headers(
+    p: Plan, staging: Path, done: list[tuple[JobResult, dict[str, Any]]]
+) -> dict[str | None, dict[str, Any]]:
+    """Each dataset's report header: its verdict from every record its jobs saved."""
+    from govlib import reports
+
+    saved: dict[str | None, dict[str, Any]] = {}
+    for result, records in done:
+        saved.setdefault(result.dataset, {}).update(records)
+    run_id = publish.run_id_of(staging)
+    return {
+        name: reports.header(
+            dataset=name, as_of=p.as_of.isoformat(), run_id=run_id, index="../index.html",
+            verdict=verdicts_mod.build(name, records) if name is not None else None,
+        )
+        for name, records in saved.items()
+    }  # fmt: skip
+
+
+def _share(
+    done: list[tuple[JobResult, dict[str, Any]]],
+    staging: Path,
+    scanner: LeakScanner,
+    cat: catalog_mod.Catalog,
+    headers: dict[str | None, dict[str, Any]],
+) -> tuple[list[JobResult], dict[str, dict[str, Any]]]:
+    """Write each job's clean files into staging; withhold a leaking job whole.
+
+    Returns the jobs as they ended, and per dataset the records of the jobs that were kept.
+    """
+    jobs: list[JobResult] = []
+    records: dict[str, dict[str, Any]] = {}
+    for result, saved in done:
+        folder = result.dataset or "catalog"
+        executed = staging / folder / f"{result.notebook}.ipynb"
+        pages, problem = publish.job_files(
+            executed, title=f"{folder}: {result.notebook}", results=saved,
+            header=headers.get(result.dataset),
+        )  # fmt: skip
+        if problem:
+            result = replace(
+                result, status="failed", reason=f"its report was not exported: {problem}"
+            )
+        elif executed.with_suffix(".html") in pages:
+            result = replace(result, report=f"{folder}/{result.notebook}.html")
+        found = publish.keep(pages, scanner)
+        if found is not None:
+            publish.withhold(executed)
+            result = replace(
+                result, status="refused", report=None, reason=_withheld(found, result, scanner, cat)
+            )
+        elif result.dataset is not None:
+            records.setdefault(result.dataset, {}).update(saved)
+        jobs.append(result)
+    return jobs, records
+
+
+def _withheld(found: str, result: JobResult, scanner: LeakScanner, cat: catalog_mod.Catalog) -> str:
+    """Why a job was withheld: what was found, and for a catalog job the catalog's places."""
+    reason = f"withheld: {found}"
+    if result.dataset is None and (places := scanner.check_catalog(cat)):
+        reason += "; the catalog's free text holds personal data: " + "; ".join(places)
+    return reason
 
 
 def _datasets_read(cat: catalog_mod.Catalog, p: Plan) -> list[str]:
     """The datasets this run reads: those chosen, or every one when a catalog notebook runs.
 
-    A catalog notebook (the overview) reads every dataset, so the leak scanner must know them
-    all; otherwise datasets outside `--datasets` are not read at all.
+    A catalog notebook (the overview) may read every dataset, so the leak scanner must know
+    them all; otherwise datasets outside `--datasets` are not read at all.
     """
     cat_names = cat.names()
     if any(job.dataset is None for job in p.jobs):
         return cat_names
     return [name for name in cat_names if name in (p.datasets or cat_names)]
-
-
-def _scanner(cat: catalog_mod.Catalog, p: Plan):
-    """A leak scanner over the datasets the run read; one that cannot be read is skipped.
-
-    A dataset that cannot be read cannot reach a report either: its notebooks fail on it.
-    """
-    import polars as pl
-
-    from govlib import privacy, sources
-    from govlib.errors import GovlibError
-
-    frames = {}
-    for name in _datasets_read(cat, p):
-        try:
-            frames[name] = sources.scan(cat.dataset(name)).collect()
-        except (GovlibError, OSError, pl.exceptions.PolarsError):
-            continue
-    return privacy.LeakScanner.from_frames(cat, frames)
 
 
 def _content_hashes(cat: catalog_mod.Catalog, names: list[str]) -> dict[str, str | None]:
@@ -470,117 +577,29 @@ def _content_hashes(cat: catalog_mod.Catalog, names: list[str]) -> dict[str, str
     return hashes
 
 
-def _job_pages(r: JobResult, staging: Path, scanner, cat: catalog_mod.Catalog) -> dict:
-    """A job's shared files (notebook, report, results), or none when any holds personal data.
-
-    A report that cannot be exported (over the size limit) fails the job; the rest is kept.
-    Withheld files are deleted from staging and the job is recorded as refused.
-    """
-    import nbformat
-
-    from govlib import reports
-    from govlib.privacy import LeakError
-
-    executed = staging / (r.dataset or "catalog") / f"{r.notebook}.ipynb"
-    pages: dict[Path, str] = {}
-    if executed.is_file():
-        nb = _without_error_details(nbformat.read(executed, as_version=4))
-        pages[executed] = nbformat.writes(nb)
-        try:
-            html_page = reports.notebook_html(nb, title=f"{r.dataset or 'catalog'}: {r.notebook}")
-            pages[executed.with_suffix(".html")] = html_page
-            r.report = f"{r.dataset or 'catalog'}/{r.notebook}.html"
-        except reports.ReportError as exc:
-            r.status, r.reason = "failed", f"its report was not exported: {exc.problem}"
-    if r.results:
-        pages[executed.with_suffix(".json")] = json.dumps(r.results, indent=2, sort_keys=True)
-    try:
-        for path, text in pages.items():
-            scanner.check(path.name, text)
-    except LeakError as exc:
-        executed.unlink(missing_ok=True)
-        r.status, r.report, r.results = "refused", None, {}
-        r.reason = f"withheld: {exc.found}"
-        if r.dataset is None and (places := scanner.check_catalog(cat)):
-            r.reason += "; the catalog's free text holds personal data: " + "; ".join(places)
-        return {}
-    return pages
-
-
-def _without_error_details(nb):
-    """The executed notebook fit for a shared folder: error messages and stderr dropped.
-
-    An exception's message and traceback can quote data; its name is kept, which is enough to
-    see what failed where.
-    """
-    for cell in nb.cells:
-        kept = []
-        for output in cell.get("outputs", []):
-            if output.output_type == "error":
-                output.evalue, output.traceback = "", []
-            if output.output_type == "stream" and output.get("name") == "stderr":
-                continue
-            kept.append(output)
-        if cell.cell_type == "code":
-            cell.outputs = kept
-    return nb
-
-
-def _point_latest(out: Path, run_id: str) -> None:
-    tmp = out / f".latest-{run_id}"
-    tmp.symlink_to(run_id)
-    tmp.replace(out / "latest")
-
-
-def collect_verdicts(cat: catalog_mod.Catalog, results: list[JobResult]) -> dict[str, dict]:
-    """Per dataset: the verdicts the index shows, from the jobs' result records."""
-    empty = dict.fromkeys(
-        ("quality", "overall", "scores", "gate_failures", "checks", "suite", "overdue",
-         "without_consent", "undeclared_pii", "pii_findings"),
-    )  # fmt: skip
-    verdicts: dict[str, dict[str, Any]] = {
-        name: {"dataset": name, "notebooks": {}, **empty} for name in cat.names()
+def _verdicts(
+    cat: catalog_mod.Catalog, jobs: list[JobResult], records: dict[str, dict[str, Any]]
+) -> dict[str, Verdict]:
+    """Per dataset of the catalog: its verdict from the run's records and its notebooks."""
+    notebooks: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in jobs:
+        if r.dataset is not None:
+            notebooks.setdefault(r.dataset, {})[r.notebook] = {
+                "status": r.status, "report": r.report, "reason": r.reason
+            }  # fmt: skip
+    return {
+        name: verdicts_mod.build(name, records.get(name, {}), notebooks=notebooks.get(name))
+        for name in cat.names()
     }
-    for r in results:
-        if r.dataset is None:
-            continue
-        v = verdicts[r.dataset]
-        v["notebooks"][r.notebook] = {"status": r.status, "report": r.report, "reason": r.reason}
-        if "quality" in r.results:
-            q = r.results["quality"]
-            v |= {
-                "quality": q["status"],
-                "overall": q["overall"],
-                "scores": q["scores"],
-                "gate_failures": q["gate_failures"],
-                "checks": q["counts"],
-                "suite": q["suite"],
-            }
-        if "retention" in r.results:
-            rep = r.results["retention"]
-            v |= {
-                "overdue": rep["overdue"],
-                "without_consent": sum(c["processed_without_consent"] for c in rep["consent"]),
-            }
-        if "profile" in r.results:
-            prof = r.results["profile"]
-            v |= {
-                "undeclared_pii": sum(f["finding"] == "undeclared_pii" for f in prof["findings"]),
-                "pii_findings": len(prof["pii"]),
-            }
-    return verdicts
 
 
-def _exit_code(results: list[JobResult], verdicts: dict[str, dict]) -> int:
+def _exit_code(jobs: list[JobResult], verdicts: dict[str, Verdict]) -> int:
     """4 when anything was withheld, 3 when a job failed, 1 when a gate failed, else 0."""
-    if any(r.status == "refused" for r in results):
+    if any(r.status == "refused" for r in jobs):
         return 4
-    if any(r.status != "passed" for r in results):
+    if any(r.status != "passed" for r in jobs):
         return 3
-    gates = any(
-        v.get("quality") in ("failed", "error") or v.get("overdue") for v in verdicts.values()
-    )
-    return 1 if gates else 0
+    return 1 if any(v.gate_failed for v in verdicts.values()) else 0
 
 
 def _suite_hash(cat: catalog_mod.Catalog, name: str) -> str | None:
@@ -598,118 +617,30 @@ def _history_run(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _history_datasets(cat: catalog_mod.Catalog, summary: dict[str, Any]) -> list[dict]:
+def _history_datasets(
+    cat: catalog_mod.Catalog, summary: dict[str, Any], verdicts: dict[str, Verdict]
+) -> list[dict[str, Any]]:
+    """One history row per dataset this run touched, from its verdict."""
     rows = []
-    for name, v in summary["datasets"].items():
-        notebooks = v.get("notebooks", {})
-        if not notebooks:
+    for name, v in verdicts.items():
+        if not v.notebooks:
             continue  # not part of this run
         rows.append(
             {
                 "dataset": name,
-                "status": _dataset_status(v),
-                "overall": v.get("overall"),
-                "scores": v.get("scores"),
-                "checks": v.get("checks"),
-                "overdue": v.get("overdue"),
-                "without_consent": v.get("without_consent"),
-                "pii_findings": v.get("pii_findings"),
-                "undeclared_pii": v.get("undeclared_pii"),
+                "status": v.status,
+                "overall": v.overall,
+                "scores": v.scores,
+                "checks": v.checks,
+                "overdue": v.overdue,
+                "without_consent": v.without_consent,
+                "pii_findings": v.pii_findings,
+                "undeclared_pii": v.undeclared_pii,
                 "input_sha256": summary["inputs_sha256"].get(name),
                 "suite_sha256": _suite_hash(cat, name),
                 "govlib_version": summary["govlib_version"],
                 "parameters": summary["parameters"],
-                "seconds": sum(
-                    j["seconds"] for j in summary["jobs"] if j["dataset"] == name
-                ),
+                "seconds": sum(j["seconds"] for j in summary["jobs"] if j["dataset"] == name),
             }
-        )  # fmt: skip
+        )
     return rows
-
-
-def _dataset_status(v: dict[str, Any]) -> str:
-    statuses = {n["status"] for n in v.get("notebooks", {}).values()}
-    if "refused" in statuses:
-        return "refused"
-    if statuses - {"passed"}:
-        return "failed"
-    return v.get("quality") or "not run"
-
-
-def render_index(summary: dict[str, Any]) -> str:
-    """The run's index page: one row per dataset with its verdicts and links."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
-    env = Environment(
-        loader=PackageLoader("govlib", "templates"), autoescape=select_autoescape(["html", "j2"])
-    )
-    return env.get_template("index.html.j2").render(run=summary)
-
-
-LOCK_NAME = ".lock"
-STALE_UNLOCKED_S = 6 * 3600
-
-
-def _umask() -> int:
-    mask = os.umask(0o077)
-    os.umask(mask)
-    return mask
-
-
-def _make_staging(out: Path, run_id: str) -> Path:
-    """A staging folder only this user can enter, locked with this process's id."""
-    staging = out / f".staging-{run_id}"
-    staging.mkdir(mode=0o700)
-    staging.chmod(0o700)  # whatever the umask
-    (staging / LOCK_NAME).write_text(f"{os.getpid()} {_started(os.getpid())}\n")
-    return staging
-
-
-def _started(pid: int) -> str:
-    """When process `pid` started (clock ticks since boot), or "" where /proc is missing.
-
-    With the id it tells a live run from a new process that happens to reuse its id.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[-1].split()[19]
-
-
-def _alive(lock: Path) -> bool:
-    """Whether the run that wrote `lock` is still running."""
-    try:
-        pid_text, _, started = lock.read_text().strip().partition(" ")
-        pid = int(pid_text)
-    except (OSError, ValueError):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's live process
-    return not started or _started(pid) in ("", started)
-
-
-def clean_stale_staging(out: Path, older_than_s: float = STALE_UNLOCKED_S) -> int:
-    """Remove staging folders that killed runs left behind (hidden, never published).
-
-    A folder whose lock names a process that is gone goes at once; one without a lock (a run
-    of an older govlib, or one that is just starting) only after `older_than_s`.
-    """
-    removed = 0
-    for folder in out.glob(".staging-*"):
-        lock = folder / LOCK_NAME
-        if lock.is_file():
-            stale = not _alive(lock)
-        else:
-            try:
-                stale = time.time() - folder.stat().st_mtime > older_than_s
-            except OSError:
-                continue
-        if stale:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
-    return removed

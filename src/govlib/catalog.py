@@ -174,15 +174,43 @@ class ColumnSpec(_Model):
 
 
 class SourceSpec(_Model):
-    """Where a dataset's data lives and how to read it."""
+    """Where a dataset's data lives and how to read it: a file path, or a database.
 
-    path: str
+    A database source gives `uri` (no password in it) or `uri_env` (an environment variable
+    holding the URI), and `table` or a read-only `query`; see `govlib.databases`.
+    """
+
+    path: str | None = None
+    uri: str | None = None
+    uri_env: str | None = None
+    table: str | None = None
+    query: str | None = None
     format: Literal["csv", "parquet", "ndjson"] | None = None
     delimiter: str = ","
     encoding: str = "utf-8"
     null_values: list[str] = Field(default_factory=lambda: [""])
     has_header: bool = True
     compression: Literal["auto", "none", "gzip"] = "auto"
+
+    @model_validator(mode="after")
+    def _one_location(self) -> SourceSpec:
+        given = [k for k in ("path", "uri", "uri_env") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of 'path' (a file), 'uri' or 'uri_env' (a database), "
+                f"found {', '.join(given) or 'none'}"
+            )
+        if self.path is not None:
+            if self.table is not None or self.query is not None:
+                raise ValueError("'table' and 'query' belong to a database source, not a path")
+            return self
+        _check_database(self)
+        return self
+
+    @property
+    def is_database(self) -> bool:
+        """True for a database source (`uri` or `uri_env`)."""
+        return self.path is None
 
     @field_validator("delimiter")
     @classmethod
@@ -211,6 +239,30 @@ class SourceSpec(_Model):
                 f"{value!r} is not a character encoding of text files; use e.g. 'utf-8'"
             )
         return name
+
+
+def _check_database(spec: SourceSpec) -> None:
+    """A database source: no password in the catalog, a table or one read-only query."""
+    from govlib import databases
+
+    if (spec.table is None) == (spec.query is None):
+        raise ValueError("a database source needs exactly one of 'table' or 'query'")
+    if spec.uri_env is not None and not IDENTIFIER.fullmatch(spec.uri_env):
+        raise ValueError("'uri_env' must name an environment variable, e.g. GOVLIB_CRM_URL")
+    if spec.uri is not None:
+        if databases.has_password(spec.uri):
+            raise ValueError(
+                f"'uri' holds a password ({databases.redact(spec.uri)}); never write one in "
+                "the catalog: put the URI in an environment variable and name it in 'uri_env'"
+            )
+        if not databases.scheme_of(spec.uri):
+            raise ValueError("'uri' needs a scheme, e.g. postgresql://, sqlite:///, duckdb:///")
+    if spec.table is not None and not all(
+        IDENTIFIER.fullmatch(part) for part in spec.table.split(".", 1)
+    ):
+        raise ValueError("'table' must be a table name, optionally schema.table")
+    if spec.query is not None:
+        databases.check_query(spec.query)
 
 
 class Relationship(_Model):
@@ -297,8 +349,19 @@ class ConsentRule(_Model):
         return self
 
 
+DEFAULT_GATE_MINIMUM = 99.0  # every dimension, when no gate is declared anywhere
+
+
 class Gate(_Model):
-    """Minimum scores (0-100) a dataset must reach; unset dimensions are not gated."""
+    """Minimum scores (0-100) a dataset must reach; unset dimensions are not gated.
+
+    With no gate declared anywhere (neither catalog-wide nor on the dataset), the default gate
+    applies: every dimension at least `DEFAULT_GATE_MINIMUM`, so bad data never passes
+    silently. An explicit `gate: {}` on a dataset gates nothing.
+
+    >>> Gate.default().model_dump()["uniqueness"], Gate.default().is_default
+    (99.0, True)
+    """
 
     overall: float | None = Field(default=None, ge=0, le=100)
     completeness: float | None = Field(default=None, ge=0, le=100)
@@ -306,6 +369,25 @@ class Gate(_Model):
     uniqueness: float | None = Field(default=None, ge=0, le=100)
     consistency: float | None = Field(default=None, ge=0, le=100)
     timeliness: float | None = Field(default=None, ge=0, le=100)
+
+    _default: bool = PrivateAttr(default=False)
+
+    @classmethod
+    def default(cls) -> Gate:
+        """The gate in force when none is declared: every dimension >= 99."""
+        dims = ("completeness", "validity", "uniqueness", "consistency", "timeliness")
+        gate = cls(**dict.fromkeys(dims, DEFAULT_GATE_MINIMUM))
+        gate._default = True
+        return gate
+
+    @property
+    def is_default(self) -> bool:
+        """Whether this is the default gate, applied because none was declared."""
+        return self._default
+
+    def declared(self) -> bool:
+        """Whether any threshold is set."""
+        return any(v is not None for v in self.model_dump().values())
 
 
 class Limits(_Model):
@@ -467,10 +549,13 @@ class Catalog(_Model):
             raise UnknownDatasetError(name, self.names(), self.path) from None
 
     def gate_for(self, name: str) -> Gate:
-        """The dataset's gate, falling back to the catalog-wide one per dimension."""
+        """The dataset's gate, falling back to the catalog-wide one per dimension.
+
+        With no gate declared anywhere, `Gate.default()`: every dimension at least 99.
+        """
         own = self.dataset(name).gate
         if own is None:
-            return self.gate
+            return self.gate if self.gate.declared() else Gate.default()
         merged = self.gate.model_dump() | {
             k: v for k, v in own.model_dump().items() if v is not None
         }

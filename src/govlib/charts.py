@@ -11,14 +11,24 @@ Usage, in a notebook: ``charts.enable()`` once, then ``charts.scorecard(quality_
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
-import altair as alt
-
+from govlib import describe, views
+from govlib.drift import DriftReport
+from govlib.errors import printable
 from govlib.profiling import DatasetProfile
 from govlib.quality import DIMENSIONS, QualityResult
 from govlib.retention import RetentionReport
+
+# jsonschema (under Altair, and Great Expectations) imports the optional `rfc3987_syntax`
+# when installed, which builds a parser grammar at import: about 4 s of every notebook's
+# start. It only checks the "iri" string format, which neither library asks for; marking it
+# absent (unless something already imported it) makes jsonschema skip that format.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+import altair as alt  # noqa: E402
 
 PALETTE = {
     "good": "#2a9d8f",
@@ -28,18 +38,29 @@ PALETTE = {
     "ink": "#264653",
 }
 WIDTH = 420
+# Charts are measured where they are rendered (vl-convert) and drawn where they are read (a
+# browser): a font as wide as any a reader's browser falls back to keeps every label inside
+# its chart. DejaVu Sans and Verdana share metrics; narrower fallbacks only leave room.
+FONT = "DejaVu Sans, Verdana, sans-serif"
+LABEL_LIMIT = 240  # px: a longer axis or legend label ends in an ellipsis, inside the chart
+TITLE_CHARS = 60  # a longer title wraps onto further lines
 
 
 @alt.theme.register("govlib", enable=False)
 def _theme() -> alt.theme.ThemeConfig:
     return {
         "config": {
-            "font": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
+            "font": FONT,
+            "padding": 8,
             "view": {"stroke": None, "continuousWidth": WIDTH, "continuousHeight": 220},
             "title": {"anchor": "start", "fontSize": 14, "color": PALETTE["ink"], "offset": 10},
-            "axis": {"labelColor": "#4a4a4a", "titleColor": "#4a4a4a", "gridColor": "#eeeeee"},
-            "axisY": {"labelLimit": 320},
-            "legend": {"columnPadding": 16, "labelLimit": 240},
+            "axis": {
+                "labelColor": "#4a4a4a",
+                "titleColor": "#4a4a4a",
+                "gridColor": "#eeeeee",
+                "labelLimit": LABEL_LIMIT,
+            },
+            "legend": {"columnPadding": 16, "labelLimit": LABEL_LIMIT, "titleLimit": LABEL_LIMIT},
             "bar": {"color": PALETTE["ink"]},
             "line": {"color": PALETTE["ink"], "strokeWidth": 2},
             "range": {"category": [PALETTE[k] for k in ("ink", "good", "warn", "bad", "neutral")]},
@@ -58,7 +79,30 @@ def enable() -> None:
 
 
 def _data(rows: Sequence[dict[str, Any]]) -> alt.Data:
-    return alt.Data(values=[dict(r) for r in rows])
+    """Chart data from record rows, text without control characters.
+
+    Column names come from data, and the SVG renderer aborts on a control character.
+    """
+    return alt.Data(
+        values=[{k: printable(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows]
+    )
+
+
+def title(text: str, width: int = TITLE_CHARS) -> list[str]:
+    """A chart title as lines of at most `width` characters (a longer word stays whole).
+
+    >>> title("customers: retention ending in each of the next 12 months", 30)
+    ['customers: retention ending in', 'each of the next 12 months']
+    """
+    import textwrap
+
+    return textwrap.wrap(printable(text), width, break_long_words=False) or [""]
+
+
+def is_empty(chart: alt.Chart) -> bool:
+    """Whether a chart has no data to show (it would draw empty axes)."""
+    data = chart.data
+    return isinstance(data, alt.Data) and not data.values
 
 
 def scorecard(result: QualityResult) -> alt.Chart:
@@ -72,7 +116,7 @@ def scorecard(result: QualityResult) -> alt.Chart:
         gate = row["gate"] if row["gate"] is not None else result.gate.get("overall")
         row["verdict"] = "below gate" if gate is not None and row["score"] < gate else "ok"
     return (
-        alt.Chart(_data(rows), title=f"{result.dataset}: quality score by dimension")
+        alt.Chart(_data(rows), title=title(f"{result.dataset}: quality score by dimension"))
         .mark_bar()
         .encode(
             x=alt.X("score:Q", scale=alt.Scale(domain=[0, 100]), title="score (0-100)"),
@@ -93,7 +137,7 @@ def failing_checks(result: QualityResult) -> alt.Chart:
     """Unexpected rows per failing check."""
     rows = [
         {
-            "check": f"{c.check.removeprefix('expect_')} ({c.column or 'table'})",
+            "check": describe.check_sentence(c.check, c.kwargs, c.column),
             "unexpected": c.unexpected_count,
             "percent": c.unexpected_percent,
             "dimension": c.dimension,
@@ -102,7 +146,7 @@ def failing_checks(result: QualityResult) -> alt.Chart:
         if c.status == "failed"
     ]
     return (
-        alt.Chart(_data(rows), title=f"{result.dataset}: failing checks")
+        alt.Chart(_data(rows), title=title(f"{result.dataset}: failing checks"))
         .mark_bar(color=PALETTE["bad"])
         .encode(
             x=alt.X("unexpected:Q", title="unexpected rows"),
@@ -124,7 +168,7 @@ def completeness(profile: DatasetProfile) -> alt.Chart:
         for c in profile.column_profiles
     ]
     return (
-        alt.Chart(_data(rows), title=f"{profile.dataset}: completeness by column")
+        alt.Chart(_data(rows), title=title(f"{profile.dataset}: completeness by column"))
         .mark_bar()
         .encode(
             x=alt.X(
@@ -146,7 +190,7 @@ def pii_map(profile: DatasetProfile) -> alt.Chart:
         for f in profile.pii
     ]
     return (
-        alt.Chart(_data(rows), title=f"{profile.dataset}: personal data by column")
+        alt.Chart(_data(rows), title=title(f"{profile.dataset}: personal data by column"))
         .mark_rect()
         .encode(
             x=alt.X("kind:N", title="kind"),
@@ -157,23 +201,19 @@ def pii_map(profile: DatasetProfile) -> alt.Chart:
     )
 
 
-RETENTION_STATES = ("compliant", "due within 90 days", "overdue", "needs review")
+RETENTION_STATES = ("within the period", "due within 90 days", "overdue", "needs review")
 
 
 def retention_status(report: RetentionReport) -> alt.Chart:
-    """Records per retention rule by state."""
-    rows = []
-    for r in report.rules:
-        counts = {
-            "compliant": r.compliant - r.due_within_90,
-            "due within 90 days": r.due_within_90,
-            "overdue": r.overdue,
-            "needs review": r.anchor_missing + r.anchor_future,
-        }
-        rows += [{"rule": r.rule, "state": s, "records": n} for s, n in counts.items()]
+    """Records per retention rule by state (the states of `views.retention_state`)."""
+    rows = [
+        {"rule": r.rule, "state": s, "records": n}
+        for r in report.rules
+        for s, n in views.retention_state(r).items()
+    ]
     colours = [PALETTE["good"], PALETTE["warn"], PALETTE["bad"], PALETTE["neutral"]]
     return (
-        alt.Chart(_data(rows), title=f"{report.dataset}: retention status on {report.as_of}")
+        alt.Chart(_data(rows), title=title(f"{report.dataset}: retention status on {report.as_of}"))
         .mark_bar()
         .encode(
             x=alt.X("sum(records):Q", title="records"),
@@ -198,7 +238,7 @@ def expiry_forecast(report: RetentionReport) -> alt.Chart:
         for f in r.forecast
     ]
     return (
-        alt.Chart(_data(rows), title=f"{report.dataset}: retention ending, next 12 months")
+        alt.Chart(_data(rows), title=title(f"{report.dataset}: retention ending, next 12 months"))
         .mark_bar()
         .encode(
             x=alt.X("month:O", title=None),
@@ -217,7 +257,7 @@ def consent_coverage(report: RetentionReport) -> alt.Chart:
             rows.append({"purpose": c.purpose, "state": state, "records": getattr(c, state)})
     colours = [PALETTE["good"], PALETTE["bad"], PALETTE["warn"], PALETTE["neutral"]]
     return (
-        alt.Chart(_data(rows), title=f"{report.dataset}: consent by purpose")
+        alt.Chart(_data(rows), title=title(f"{report.dataset}: consent by purpose"))
         .mark_bar()
         .encode(
             x=alt.X("sum(records):Q", title="records"),
@@ -233,19 +273,59 @@ def consent_coverage(report: RetentionReport) -> alt.Chart:
 
 
 def score_trend(history: Sequence[dict[str, Any]]) -> alt.Chart:
-    """Overall quality score per run and dataset (rows: run, dataset, overall)."""
+    """Overall quality score per dataset over time (rows: run, date, dataset, overall).
+
+    `date` is when the run started (ISO); the current run is one of the rows.
+    """
     rows = [
-        {"run": str(h["run"]), "dataset": h["dataset"], "overall": h["overall"]}
+        {"run": str(h["run"]), "date": h.get("date"), "dataset": h["dataset"],
+         "overall": h["overall"]}
         for h in history
         if h.get("overall") is not None
-    ]
+    ]  # fmt: skip
     return (
-        alt.Chart(_data(rows), title="overall quality score by run")
+        alt.Chart(_data(rows), title=title("overall quality score per dataset, by run date"))
         .mark_line(point=True)
         .encode(
-            x=alt.X("run:O", title="run"),
+            x=alt.X(
+                "date:T", title="run date", axis=alt.Axis(format="%Y-%m-%d %H:%M", labelAngle=-30)
+            ),
             y=alt.Y("overall:Q", scale=alt.Scale(zero=False), title="overall score"),
             color=alt.Color("dataset:N", legend=alt.Legend(orient="bottom")),
-            tooltip=["run:O", "dataset:N", alt.Tooltip("overall:Q", format=".2f")],
+            tooltip=["run:N", "date:T", "dataset:N", alt.Tooltip("overall:Q", format=".2f")],
         )
+    )
+
+
+def drift(report: DriftReport) -> alt.Chart:
+    """Per column, how far it moved since the previous profile: null rate and PSI."""
+    rows = []
+    for c in report.columns:
+        rows.append(
+            {
+                "column": c.column,
+                "measure": "null rate change (points)",
+                "value": round(100 * c.null_rate_delta, 4),
+                "drifted": c.drifted,
+            }
+        )
+        if c.psi is not None:
+            rows.append({"column": c.column, "measure": "population stability index",
+                         "value": round(c.psi, 4), "drifted": c.drifted})  # fmt: skip
+    return (
+        alt.Chart(_data(rows), title=title(f"{report.dataset}: drift since the previous run"))
+        .mark_bar()
+        .encode(
+            x=alt.X("value:Q", title=None),
+            y=alt.Y("column:N", sort=None, title=None),
+            color=alt.Color(
+                "drifted:N",
+                scale=alt.Scale(domain=[False, True], range=[PALETTE["ink"], PALETTE["bad"]]),
+                legend=alt.Legend(title="drifted", orient="bottom"),
+            ),
+            column=alt.Column("measure:N", title=None),
+            tooltip=["column:N", "measure:N", alt.Tooltip("value:Q", format=".3f")],
+        )
+        .properties(width=220)
+        .resolve_scale(x="independent")
     )

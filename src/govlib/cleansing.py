@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 import polars as pl
 
@@ -185,7 +186,7 @@ def standard_date(value: str) -> str | None:
     return None
 
 
-def _map_unique(series: pl.Series, fn) -> pl.Series:
+def _map_unique(series: pl.Series, fn: Callable[[str], str | None]) -> pl.Series:
     """Apply a Python function once per distinct value."""
     mapping = {v: fn(v) for v in series.drop_nulls().unique().to_list()}
     return series.replace_strict(mapping, default=None, return_dtype=pl.String)
@@ -199,11 +200,12 @@ def standardise(
     Returns the new frame, the counts, and per column a mask of the rows that changed.
     """
     out = frame
-    counts, changed_rows = [], {}
-    columns = [c for c in frame.columns if rule_for(c, ds)]
-    columns.sort(key=lambda c: rule_for(c, ds) != "country")  # phones need the country
+    counts: list[RuleCount] = []
+    changed_rows: dict[str, pl.Series] = {}
+    rules = {c: rule for c in frame.columns if (rule := rule_for(c, ds))}
+    columns = sorted(rules, key=lambda c: rules[c] != "country")  # phones need the country
     for column in columns:
-        rule = rule_for(column, ds)
+        rule = rules[column]
         old = out[column]
         if rule == "email":
             new = out.select(standard_email(pl.col(column))).to_series()
@@ -231,20 +233,45 @@ def _phones(frame: pl.DataFrame, column: str, ds: Dataset) -> pl.Series:
 
 # -- duplicate subjects ----------------------------------------------------------------------
 
+_Pairs = dict[tuple[object, object], MatchPair]  # (a, b) -> the match found so far
 
-def _roles(ds: Dataset, frame: pl.DataFrame) -> dict[str, str | list[str] | None]:
+
+class _Roles(TypedDict):
+    """The columns that identify a person, by role (the first of each PII kind)."""
+
+    email: str | None
+    phone: str | None
+    names: list[str]
+    dob: str | None
+    postcode: str | None
+
+
+def _roles(ds: Dataset, frame: pl.DataFrame) -> _Roles:
     by_kind: dict[PiiKind, list[str]] = {}
     for column, spec in ds.columns.items():
         if spec.pii is not None and column in frame.columns:
             by_kind.setdefault(spec.pii, []).append(column)
+
+    def first(kind: PiiKind) -> str | None:
+        return by_kind[kind][0] if by_kind.get(kind) else None
+
     return {
-        "key": identity.subject_key(ds, ds.catalog),
-        "email": (by_kind.get(PiiKind.EMAIL) or [None])[0],
-        "phone": (by_kind.get(PiiKind.PHONE) or [None])[0],
+        "email": first(PiiKind.EMAIL),
+        "phone": first(PiiKind.PHONE),
         "names": by_kind.get(PiiKind.PERSON_NAME, []),
-        "dob": (by_kind.get(PiiKind.DATE_OF_BIRTH) or [None])[0],
-        "postcode": (by_kind.get(PiiKind.POSTCODE) or [None])[0],
+        "dob": first(PiiKind.DATE_OF_BIRTH),
+        "postcode": first(PiiKind.POSTCODE),
     }
+
+
+def _merge_key(ds: Dataset) -> str:
+    """The subject key records merge on; `CleanseError` when the dataset has none."""
+    key = identity.subject_key(ds, ds.catalog)
+    if key is None:
+        raise CleanseError(
+            f"dataset {ds.name!r} has no subject key to merge on: declare its subject_key"
+        )
+    return key
 
 
 def find_duplicates(ds: Dataset, frame: pl.DataFrame) -> list[MatchPair]:
@@ -253,18 +280,14 @@ def find_duplicates(ds: Dataset, frame: pl.DataFrame) -> list[MatchPair]:
     `frame` should be standardised first, so phones are E.164 and emails trimmed. Blocking on
     date of birth and postcode keeps the fuzzy comparisons to a few per person.
     """
+    key = _merge_key(ds)
     roles = _roles(ds, frame)
-    key = roles["key"]
-    if key is None:
-        raise CleanseError(
-            f"dataset {ds.name!r} has no subject key to merge on: declare its subject_key"
-        )
-    pairs: dict[tuple[object, object], MatchPair] = {}
-    for role in ("email", "phone"):
-        column = roles[role]
+    pairs: _Pairs = {}
+    for role, column in (("email", roles["email"]), ("phone", roles["phone"])):
         if column is None:
             continue
         # identity keys: a shared placeholder is not a shared person
+        norm: pl.Expr | pl.Series
         if role == "email":
             norm = identity.email_keys(pl.col(column))
         else:
@@ -277,7 +300,7 @@ def find_duplicates(ds: Dataset, frame: pl.DataFrame) -> list[MatchPair]:
     return sorted(pairs.values(), key=lambda p: (str(p.a), str(p.b)))
 
 
-def _fuzzy_pairs(frame: pl.DataFrame, roles: dict, key: str, pairs: dict) -> None:
+def _fuzzy_pairs(frame: pl.DataFrame, roles: _Roles, key: str, pairs: _Pairs) -> None:
     """Add pairs whose full names match closely within blocks of date of birth and postcode."""
     from rapidfuzz import fuzz, process
 
@@ -296,7 +319,7 @@ def _fuzzy_pairs(frame: pl.DataFrame, roles: dict, key: str, pairs: dict) -> Non
         )
         if blocks.height:
 
-            def scores(left: str, right: str, scorer) -> pl.Series:
+            def scores(left: str, right: str, scorer: Callable[..., float]) -> pl.Series:
                 values = process.cpdist(
                     blocks[left].to_list(), blocks[right].to_list(), scorer=scorer
                 )
@@ -319,7 +342,7 @@ def _fuzzy_pairs(frame: pl.DataFrame, roles: dict, key: str, pairs: dict) -> Non
                 _add(pairs, a, b, "name+dob+postcode", round(score, 1))
 
 
-def _add(pairs: dict, a: object, b: object, reason: str, score: float) -> None:
+def _add(pairs: _Pairs, a: object, b: object, reason: str, score: float) -> None:
     """Record a match; a pair found several ways keeps every reason and its lowest score."""
     found = pairs.get((a, b))
     if found is None:
@@ -347,13 +370,18 @@ def _groups(pairs: list[MatchPair]) -> list[set[object]]:
 
 def survivors(ds: Dataset, frame: pl.DataFrame, pairs: list[MatchPair]) -> dict[object, object]:
     """Merged id -> surviving id: the most recently active record wins (ties: lowest id)."""
-    key = _roles(ds, frame)["key"]
+    groups = _groups(pairs)
+    if not groups:
+        return {}
+    key = _merge_key(ds)
     activity = _activity_column(ds, frame)
-    merges = {}
-    for group in _groups(pairs):
+    merges: dict[object, object] = {}
+    for group in groups:
         rows = frame.filter(pl.col(key).is_in(list(group)))
-        order = [pl.col(activity).fill_null(datetime.min) if activity else pl.lit(0), -pl.col(key)]
-        winner = rows.sort(order, descending=True)[key][0]
+        # Latest activity first, then the lowest id; ids may be strings, so no negation.
+        latest = [pl.col(activity).fill_null(datetime.min)] if activity else []
+        order = [*latest, pl.col(key)]
+        winner = rows.sort(order, descending=[True] * len(latest) + [False])[key][0]
         merges |= {other: winner for other in group if other != winner}
     return merges
 
@@ -372,7 +400,7 @@ def merge(ds: Dataset, frame: pl.DataFrame, merges: dict[object, object]) -> pl.
     """
     if not merges:
         return frame
-    key = _roles(ds, frame)["key"]
+    key = _merge_key(ds)
     group = pl.col(key).replace_strict(merges, default=pl.col(key))
     flags = {r.flag: r.timestamp for r in ds.consent if r.flag}
     activity = _activity_column(ds, frame)
@@ -471,7 +499,7 @@ def plan(
     as_of = as_of or catalog.as_of
     ds = catalog.dataset(name)
     frame = frames[name]
-    key = _roles(ds, frame)["key"]
+    key = _merge_key(ds)
     std, rules, changed = standardise(ds, frame)
     pairs = find_duplicates(ds, std)
     merges = survivors(ds, std, pairs)
@@ -547,15 +575,14 @@ def execute(
         for subject, rule, column, kind in cleanse.changes
     )
     files: dict[str, outputs.Writer] = {
-        f"{name}.parquet": (lambda fh, f=frame: f.write_parquet(fh))
-        for name, frame in cleanse.frames.items()
+        f"{name}.parquet": outputs.parquet_writer(frame) for name, frame in cleanse.frames.items()
     }
     files |= {
-        f"quarantine/{name}.parquet": (lambda fh, f=frame: f.write_parquet(fh))
+        f"quarantine/{name}.parquet": outputs.parquet_writer(frame)
         for name, frame in cleanse.quarantine.items()
         if frame.height
     }
-    files["cleanse_log.ndjson"] = lambda fh: fh.write(log.encode("utf-8"))
+    files["cleanse_log.ndjson"] = outputs.text_writer(log)
     fingerprint = {"inputs": inputs, "plan": cleanse.summary()}
     return restricted.write_bundle(
         catalog, out_dir, files, manifest="cleanse.json", fingerprint=fingerprint,

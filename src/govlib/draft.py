@@ -17,6 +17,7 @@ Example (what `govlib catalog draft exports/customers.csv` does)::
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import unicodedata
@@ -367,7 +368,16 @@ def _contained(lf: pl.LazyFrame, column: str, target: pl.LazyFrame, key: str) ->
 
 
 def _scalar(value: object) -> str:
-    """One YAML scalar on one line, quoted as YAML needs it."""
+    r"""One YAML scalar on one line, quoted as YAML needs it.
+
+    Text with line breaks or control characters becomes a double-quoted scalar with escapes
+    (a JSON string is one), so it stays on its line.
+
+    >>> _scalar("null"), _scalar("a\nb")
+    ("'null'", '"a\\nb"')
+    """
+    if isinstance(value, str) and any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
+        return json.dumps(value, ensure_ascii=False)
     text = yaml.safe_dump(value, allow_unicode=True, default_flow_style=True, width=2**31 - 1)
     return text.removesuffix("\n").removesuffix("\n...").strip()
 
@@ -377,7 +387,7 @@ def _entry_text(entry: DraftEntry, indent: str) -> str:
     i1, i2, i3 = indent + "  ", indent + "    ", indent + "      "
     width = len(entry.columns)
     lines = [
-        f"{indent}{entry.dataset}:",
+        f"{indent}{_scalar(entry.dataset)}:",
         f"{i1}# drafted from {_comment(Path(entry.path).name)}: {entry.rows:,} rows, {width:,} "
         f"columns; PII detected on {entry.sampled_rows:,} sampled rows",
         f"{i1}source:",
@@ -395,8 +405,8 @@ def _entry_text(entry: DraftEntry, indent: str) -> str:
         f"{i1}lawful_basis: {TODO}  # consent, contract, legal_obligation, vital_interests, "
         "public_task or legitimate_interests",
         f"{i1}data_subjects: {TODO}  # whom the rows are about, e.g. customers or employees",
-        f"{i1}suite: {entry.dataset}  # write it with: govlib suggest {entry.dataset} --out "
-        "expectations",
+        f"{i1}suite: {_scalar(entry.dataset)}  # write it with: govlib suggest "
+        f"{entry.dataset} --out expectations",
     ]
     lines += _key_lines(entry, i1)
     if entry.relationships:

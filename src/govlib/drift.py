@@ -98,19 +98,25 @@ def psi(before: list[dict[str, float]], after: list[dict[str, float]]) -> float:
     )
 
 
+def _quantile_shifts(
+    before: dict[str, float | None], after: dict[str, float | None]
+) -> dict[str, float]:
+    """How far each quantile held by both profiles moved."""
+    shifts = {}
+    for q, old in before.items():
+        new = after.get(q)
+        if old is not None and new is not None:
+            shifts[q] = round(new - old, 6)
+    return shifts
+
+
 def column_drift(x: ColumnProfile, y: ColumnProfile) -> ColumnDrift:
     """How column profile `x` moved to `y` (both of the same dtype)."""
     mean_shift = None
     if x.mean is not None and y.mean is not None:
         scale = x.std or 1.0
         mean_shift = round((y.mean - x.mean) / scale, 6)
-    shifts = None
-    if x.quantiles and y.quantiles:
-        shifts = {
-            q: round(y.quantiles[q] - x.quantiles[q], 6)
-            for q in x.quantiles
-            if x.quantiles[q] is not None and y.quantiles.get(q) is not None
-        }
+    shifts = _quantile_shifts(x.quantiles, y.quantiles) if x.quantiles and y.quantiles else None
     index = psi(x.histogram, y.histogram) if x.histogram and y.histogram else None
     null_delta = round(y.null_rate - x.null_rate, 6)
     drifted = bool(

@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -212,7 +213,7 @@ def execute(
     key: bytes,
     run_at: datetime,
     kind: str,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Write the new copy and the erasure log into `out_dir`, atomically and idempotently.
 
     Both are restricted outputs (see `govlib.restricted`): 0600, encrypted when recipients are
@@ -232,10 +233,10 @@ def execute(
     }
     log = log_lines(plan, key=key, run_at=run_at, inputs=inputs)
     files: dict[str, outputs.Writer] = {
-        f"{name}.parquet": (lambda fh, f=frame: f.write_parquet(fh))
+        f"{name}.parquet": outputs.parquet_writer(frame)
         for name, frame in apply(catalog, plan).items()
     }
-    files[f"{kind}_log.ndjson"] = lambda fh: fh.write(log.encode("utf-8"))
+    files[f"{kind}_log.ndjson"] = outputs.text_writer(log)
     return restricted.write_bundle(
         catalog, out_dir, files, manifest=f"{kind}.json", fingerprint=fingerprint,
         extra={"run_at": run_at.isoformat(timespec="seconds"), "log_entries": len(plan.subjects)},

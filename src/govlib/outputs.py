@@ -13,12 +13,33 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from govlib.errors import GovlibError
 
+if TYPE_CHECKING:
+    import polars as pl
+
 Writer = Callable[[BinaryIO], None]
 """Writes one file's bytes into an open binary file."""
+
+
+def text_writer(text: str) -> Writer:
+    """A `Writer` of `text` as UTF-8."""
+
+    def write(fh: BinaryIO) -> None:
+        fh.write(text.encode("utf-8"))
+
+    return write
+
+
+def parquet_writer(frame: pl.DataFrame) -> Writer:
+    """A `Writer` of `frame` as Parquet."""
+
+    def write(fh: BinaryIO) -> None:
+        frame.write_parquet(fh)
+
+    return write
 
 
 class OutputError(GovlibError):

@@ -11,6 +11,7 @@ Results are records holding shares, counts and evidence: never a value.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import phonenumbers
@@ -50,7 +51,30 @@ POSTCODE_RE = (
 ANY_EMBEDDED = "|".join(
     f"(?:{p})" for p in (EMAIL_IN_TEXT, PHONE_IN_TEXT, CARD_IN_TEXT, IBAN_IN_TEXT)
 )
-NAME_RE = r"^\p{Lu}[\p{L}'’-]*(?:[ -]\p{L}[\p{L}'’-]*){0,2}$"
+# A name: capitalised words, initials with a dot ("Cesar A."), "Last, First" with titles and a
+# maiden name in brackets ("Allen, Miss. Elisabeth Walton", "Brown, Mrs. J. (Margaret Tobin)").
+NAME_RE = r"^\p{Lu}[\p{L}'’.-]*(?:,? \(?[\p{L}\"][\p{L}'’.\"-]*\)?){0,7}$"
+# "Last, First": a strong enough shape to need no column name (a state code is not a name).
+LAST_FIRST_RE = (
+    r"^\p{Lu}[\p{L}'’-]+(?: \p{Lu}[\p{L}'’-]+)?, "
+    r"\p{Lu}\p{Ll}[\p{L}'’.-]*(?: \p{Lu}[\p{L}'’.-]*)*$"
+)
+HEX_ID_RE = (  # a uuid, or 12-64 hex digits in one case
+    r"^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|[0-9a-f]{12,64}|[0-9A-F]{12,64})$"
+)
+ISO_DATE_RE = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$"
+# Id columns: `id`, `*_id`, `*Id`, `*ID` (`playerID`, `bbrefID`); entities that are not people
+# are left out. In a table about people, a nearly unique id column identifies a person.
+ID_NAME = r"(?i:(?:^|_)id)$|[a-z0-9]I[dD]$"
+NOT_PEOPLE = (
+    r"(?i)^(?:order|invoice|product|item|sku|ticket|transaction|txn|event|session|payment|"
+    r"shipment|line|year|team|lg|league|game|match|file|row|record|batch|run|job|request|"
+    r"message|store|shop|country|region|city|state|category|type|status|currency|lang|org|"
+    r"company|vendor|supplier|campaign|device|page|version|flight|tail|route|carrier|park)"
+)
+ABOUT_PEOPLE = {"person_name", "email", "phone", "date_of_birth", "national_id"}
+ID_DISTINCT = 0.9  # share of sampled values that are distinct, for an id to identify people
 
 NAME_HINTS: list[tuple[PiiKind, str]] = [
     (PiiKind.EMAIL, r"e-?mail"),
@@ -63,11 +87,13 @@ NAME_HINTS: list[tuple[PiiKind, str]] = [
     (PiiKind.POSTCODE, r"post_?code|zip|postal"),
     (
         PiiKind.PERSON_NAME,
-        r"first_?name|last_?name|surname|given_?name|family_?name|full_?name|^name$",
+        r"(first|last|given|family|full|middle|maiden|nick)_?name|surname|^name$"
+        r"|^name_?(first|last|given|full|middle)$",
     ),
     (
         PiiKind.PERSON_ID,
-        r"(customer|client|user|person|member|subject|patient|employee|account)_?id",
+        r"(customer|client|user|person|member|subject|patient|employee|account|player"
+        r"|passenger|student|voter|athlete|driver|contact|guest|visitor|author)_?id",
     ),
     (PiiKind.FREE_TEXT, r"note|comment|message|description|remark|free_?text|body"),
 ]
@@ -108,6 +134,16 @@ class Detection:
     confidence: float
     evidence: str
     embedded: dict[str, int]
+    weak: bool = False  # an id or postcode shape that needs the table's context to count
+
+
+def id_like(column: str) -> bool:
+    """Whether a column is named like an id of something that may be a person.
+
+    >>> [id_like(c) for c in ("playerID", "customerId", "id", "order_id", "yearID", "Idaho")]
+    [True, True, True, False, False, False]
+    """
+    return bool(re.search(ID_NAME, column)) and not re.match(NOT_PEOPLE, column)
 
 
 def name_hint(column: str) -> PiiKind | None:
@@ -120,6 +156,8 @@ def name_hint(column: str) -> PiiKind | None:
 
 
 def _valid_phone(value: str) -> bool:
+    if re.match(ISO_DATE_RE, value):  # 1992-04-30 is a date, not a number
+        return False
     try:
         number = phonenumbers.parse(value, None if value.startswith("+") else "GB")
     except phonenumbers.NumberParseException:
@@ -131,7 +169,8 @@ def _digits(value: str) -> str:
     return re.sub(r"[\s-]", "", value)
 
 
-def _valid_card(value: str) -> bool:
+def valid_card(value: str) -> bool:
+    """True for 13-19 digits (separators allowed) that pass the Luhn check."""
     digits = _digits(value)
     return digits.isdigit() and 13 <= len(digits) <= 19 and luhn.is_valid(digits)
 
@@ -140,11 +179,14 @@ def _valid_nino(value: str) -> bool:
     return bool(_NINO_STRICT.match(value.replace(" ", "").upper()))
 
 
-def _valid_iban(value: str) -> bool:
+def valid_iban(value: str) -> bool:
+    """True for an IBAN whose country format and mod-97 check hold."""
     return stdnum_iban.is_valid(value)
 
 
-def _share(values: pl.Series, pattern: str, validator=None) -> float:
+def _share(
+    values: pl.Series, pattern: str, validator: Callable[[str], bool] | None = None
+) -> float:
     """Share of values matching `pattern` (and `validator`, run on the matches only).
 
     The validator runs on at most `VALIDATE_AT_MOST` distinct matches, spread evenly; the share
@@ -196,6 +238,8 @@ def candidates(sample: pl.DataFrame) -> set[str]:
         v.str.contains(IPV6_RE).mean(),
         v.str.contains(PHONE_CHARS).mean(),
         upper.str.contains(POSTCODE_RE).mean(),
+        v.str.contains(HEX_ID_RE).mean(),
+        v.str.contains(LAST_FIRST_RE).mean(),
     ]
     long = long_values(sample).with_columns(v.str.strip_chars()).filter(v.is_not_null() & (v != ""))
     screened = long.group_by("column").agg(
@@ -207,17 +251,17 @@ def candidates(sample: pl.DataFrame) -> set[str]:
         (pl.col("share") >= MATCH_SHARE) | ((pl.col("words") >= 3) & (pl.col("length") >= 15))
     )
     return set(suspect["column"].to_list()) | {
-        c for c in sample.columns if name_hint(c) is not None
+        c for c in sample.columns if name_hint(c) is not None or id_like(c)
     }
 
 
-_VALUE_TESTS = [
+_VALUE_TESTS: list[tuple[PiiKind, Callable[[pl.Series], float]]] = [
     (PiiKind.EMAIL, lambda v: _share(v, EMAIL_RE)),
     (
         PiiKind.PAYMENT_CARD,
-        lambda v: _share(v, r"^[\d\s-]{13,23}$", _valid_card) + _share(v, MASKED_CARD_RE),
+        lambda v: _share(v, r"^[\d\s-]{13,23}$", valid_card) + _share(v, MASKED_CARD_RE),
     ),
-    (PiiKind.IBAN, lambda v: _share(v.str.to_uppercase(), IBAN_RE, _valid_iban)),
+    (PiiKind.IBAN, lambda v: _share(v.str.to_uppercase(), IBAN_RE, valid_iban)),
     (
         PiiKind.NATIONAL_ID,
         lambda v: max(
@@ -239,6 +283,9 @@ def detect_strings(column: str, values: pl.Series) -> Detection:
     if values.len() == 0:
         return Detection(hint, 0.0, 0.3 if hint else 0.0, "name only (no values)", {})
     kind, share = _best_pattern(values, hint)
+    if kind is PiiKind.POSTCODE and hint is not PiiKind.POSTCODE and share >= MATCH_SHARE:
+        evidence = f"{share:.0%} of sampled values are shaped like postcodes"
+        return Detection(kind, round(share, 4), 0.4, evidence, {}, weak=True)
     if kind is not None and share >= MATCH_SHARE:
         confidence = min(1.0, share + (0.2 if hint is kind else 0.0))
         evidence = f"{share:.0%} of sampled values match the {kind} pattern" + (
@@ -247,32 +294,62 @@ def detect_strings(column: str, values: pl.Series) -> Detection:
         if hint is kind:
             evidence += "; the column name agrees"
         return Detection(kind, round(share, 4), round(confidence, 3), evidence, {})
+    named = _names(values, hint)
+    if named is not None:
+        return named
     text = _text_stats(values)
     if text["mean_words"] >= 3 and text["mean_length"] >= 15:
         return _free_text(values, hint)
-    name_share = _share(values, NAME_RE)
-    if hint is PiiKind.PERSON_NAME and name_share >= MATCH_SHARE:
-        evidence = f"{name_share:.0%} of sampled values look like names; the column name agrees"
-        conf = min(1.0, name_share)
-        return Detection(PiiKind.PERSON_NAME, round(name_share, 4), round(conf, 3), evidence, {})
+    if hint is PiiKind.PERSON_ID or id_like(column) or _share(values, HEX_ID_RE) >= ID_DISTINCT:
+        return _identifier(column, values, hint)
     if hint is not None and hint not in (PiiKind.FREE_TEXT, PiiKind.PERSON_NAME):
         return Detection(hint, round(share, 4), 0.4, "the column name suggests it", {})
     return Detection(None, round(max(share, 0.0), 4), 0.0, "no pattern matched", {})
 
 
+def _names(values: pl.Series, hint: PiiKind | None) -> Detection | None:
+    """Person names: name-shaped values under a name-like column name, or "Last, First"."""
+    if hint is PiiKind.PERSON_NAME:
+        share = _share(values, NAME_RE)
+        if share >= MATCH_SHARE:
+            evidence = f"{share:.0%} of sampled values look like names; the column name agrees"
+            return Detection(hint, round(share, 4), round(min(1.0, share), 3), evidence, {})
+    share = _share(values, LAST_FIRST_RE)
+    if share >= 0.8:
+        evidence = f'{share:.0%} of sampled values are shaped "Last, First"'
+        return Detection(PiiKind.PERSON_NAME, round(share, 4), round(share, 3), evidence, {})
+    return None
+
+
+def _identifier(column: str, values: pl.Series, hint: PiiKind | None) -> Detection:
+    """A person id: named after a person, or (weakly) a nearly unique id or hex-shaped column.
+
+    A weak id counts only in a table about people (`classify` decides).
+    """
+    distinct = values.n_unique() / values.len()
+    if hint is PiiKind.PERSON_ID:
+        return Detection(hint, 1.0, 0.8, "a key named after a person", {})
+    if distinct < ID_DISTINCT:
+        return Detection(None, 0.0, 0.0, "an id column shared by many rows", {})
+    shape = "hex or uuid values" if _share(values, HEX_ID_RE) >= ID_DISTINCT else "an id column"
+    evidence = f"{shape}, {distinct:.0%} of sampled values distinct"
+    return Detection(PiiKind.PERSON_ID, round(distinct, 4), 0.4, evidence, {}, weak=True)
+
+
 def _best_pattern(values: pl.Series, hint: PiiKind | None) -> tuple[PiiKind | None, float]:
     """The kind whose pattern (and validator) most values match, and their share."""
     best: tuple[PiiKind | None, float] = (None, 0.0)
-    for kind, test in _VALUE_TESTS:
-        if kind is PiiKind.POSTCODE and hint not in (None, PiiKind.POSTCODE):
+    for candidate, test in _VALUE_TESTS:
+        if candidate is PiiKind.POSTCODE and hint not in (None, PiiKind.POSTCODE):
             continue
         share = test(values)
         if share > best[1]:
-            best = (kind, share)
+            best = (candidate, share)
         if share >= 0.9:
             break
     kind, share = best
-    # Five-digit codes are also order numbers: postcodes need the name or a share of letters.
+    # Five-digit codes are also order numbers: postcodes need the name or a share of letters
+    # (and, without the name, a country column: see `classify`).
     if kind is PiiKind.POSTCODE and hint is not PiiKind.POSTCODE:
         lettered = _share(values.str.to_uppercase(), r"[A-Z]")
         if lettered < 0.2:
@@ -300,6 +377,8 @@ def detect_other(column: str, dtype: pl.DataType, stats: dict[str, object]) -> D
         return Detection(hint, 1.0, 0.9, "a date column named like a birth date", {})
     if hint is PiiKind.PERSON_ID and dtype.is_integer():
         return Detection(hint, 1.0, 0.8, "an integer key named after a person", {})
+    if hint is None and dtype.is_integer() and id_like(column):
+        return Detection(PiiKind.PERSON_ID, 1.0, 0.4, "an integer id column", {}, weak=True)
     if hint in (PiiKind.PHONE, PiiKind.PAYMENT_CARD, PiiKind.NATIONAL_ID) and dtype.is_integer():
         return Detection(hint, 0.0, 0.5, "a numeric column named like personal data", {})
     if dtype == pl.Date and isinstance(stats.get("birth_like"), float):
@@ -331,28 +410,29 @@ def embedded_counts(values: pl.Series) -> dict[str, int]:
     if email:
         counts[PiiKind.EMAIL.value] = int(email)
 
-    def confirmed(pattern: str, check) -> int:
+    def confirmed(pattern: str, check: Callable[[str], bool]) -> int:
         candidates = frame.filter(pl.col("v").str.contains(pattern))["v"]
         return sum(1 for text in candidates.to_list() if check(text))
 
-    phones = confirmed(PHONE_IN_TEXT, _text_has_phone)
+    phones = confirmed(PHONE_IN_TEXT, text_has_phone)
     if phones:
         counts[PiiKind.PHONE.value] = phones
-    cards = confirmed(CARD_IN_TEXT, lambda t: any(map(_valid_card, re.findall(CARD_IN_TEXT, t))))
+    cards = confirmed(CARD_IN_TEXT, lambda t: any(map(valid_card, re.findall(CARD_IN_TEXT, t))))
     if cards:
         counts[PiiKind.PAYMENT_CARD.value] = cards
     ibans = confirmed(
-        IBAN_IN_TEXT, lambda t: any(map(_valid_iban, re.findall(IBAN_IN_TEXT, t.upper())))
+        IBAN_IN_TEXT, lambda t: any(map(valid_iban, re.findall(IBAN_IN_TEXT, t.upper())))
     )
     if ibans:
         counts[PiiKind.IBAN.value] = ibans
     return counts
 
 
-def _text_has_phone(text: str) -> bool:
+def text_has_phone(text: str) -> bool:
+    """True when free text holds a valid phone number that is not a card or an IBAN."""
     for match in phonenumbers.PhoneNumberMatcher(text, "GB"):
         raw = match.raw_string
-        if _valid_iban(raw) or _valid_card(raw):
+        if valid_iban(raw) or valid_card(raw):
             continue
         if phonenumbers.is_valid_number(match.number):
             return True
@@ -364,7 +444,12 @@ def classify(
     detections: dict[str, Detection],
     declared: Dataset | None,
 ) -> tuple[list[PiiFinding], list[CatalogFinding]]:
-    """Merge detection with the catalog: the catalog wins, every mismatch is a finding."""
+    """Merge detection with the catalog: the catalog wins, every mismatch is a finding.
+
+    Weak detections count only in context: an id in a table about people (one with names,
+    e-mails, phones, birth dates or national ids), a postcode shape beside a country column.
+    """
+    detections = in_context(detections, declared)
     findings: list[PiiFinding] = []
     mismatches: list[CatalogFinding] = []
     for column, det in detections.items():
@@ -415,6 +500,27 @@ def classify(
                     )
                 )  # fmt: skip
     return findings, mismatches
+
+
+def in_context(detections: dict[str, Detection], declared: Dataset | None) -> dict[str, Detection]:
+    """Weak detections confirmed by the table around them; the others dropped to nothing."""
+    kinds = {d.kind.value for d in detections.values() if d.kind and d.confidence >= 0.5}
+    if declared is not None:
+        kinds |= {s.pii.value for s in declared.columns.values() if s.pii is not None}
+    people = bool(kinds & ABOUT_PEOPLE)
+    country = any(re.search(r"(?i)country", c) for c in detections)
+    out = {}
+    for column, det in detections.items():
+        if det.weak:
+            agrees = people if det.kind is PiiKind.PERSON_ID else country
+            why = "the table is about people" if people else "a country column gives context"
+            det = (
+                Detection(det.kind, det.share, 0.7, f"{det.evidence}; {why}", {})
+                if agrees
+                else Detection(None, det.share, 0.0, f"{det.evidence}; no context agrees", {})
+            )
+        out[column] = det
+    return out
 
 
 def raw_card_count(values: pl.Series) -> int:

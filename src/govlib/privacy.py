@@ -151,7 +151,8 @@ def pseudonymise(values: pl.Series, key: bytes) -> pl.Series:
 #   (a free-text note repeated a few times is still guarded);
 # - person names whole (and as "last, first") and each part of at least MIN_CHARS letters that
 #   is not in the stop-list (a surname alone, but not "Lee", nor "Young" when a report says it);
-# - numbers of at least MIN_DIGITS digits, in any rendering (`12345`, `12345.0`, `1.2345e+04`);
+# - whole numbers of at least MIN_NUMBER_DIGITS digits, in any rendering (`123456789`,
+#   `123456789.0`, `1.23456789e+08`), and decimals of at least MIN_DIGITS digits;
 #   digit strings of 7 or more digits across separators, and their last 9 digits (phones in
 #   national and international format);
 # - dates in ISO and common renderings; a timestamp to the second;
@@ -173,6 +174,10 @@ DECIMAL = re.compile(r"(?<![\d.])\d+\.\d{3,}(?![\d.])")
 COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 MIN_CHARS = 4
 MIN_DIGITS = 5
+# A bare number identifies on its own from this many digits (cards, national ids, accounts).
+# Shorter ones (sequential person ids, amounts, years) equal the counts every report prints:
+# records are designed never to hold them, and the scanner cannot tell them apart.
+MIN_NUMBER_DIGITS = 9
 LONG_CHARS = 16
 RARE_ROWS = 5
 TAIL = 9
@@ -435,7 +440,7 @@ class LeakScanner:
         if alnum.isdigit() and len(str(int(alnum))) >= MIN_DIGITS:
             self.numbers.setdefault(str(int(alnum)), label)  # "6011111111111117" as text
 
-    def _add_number(self, value: float, label: int) -> None:
+    def _add_number(self, value: int | float, label: int) -> None:
         label = self._value(label)
         if isinstance(value, float) and not value.is_integer():
             text = repr(value)
@@ -443,7 +448,7 @@ class LeakScanner:
                 self.numbers.setdefault(text, label)
             return
         whole = int(value)
-        if len(str(abs(whole))) < MIN_DIGITS:
+        if len(str(abs(whole))) < MIN_NUMBER_DIGITS:
             return
         for form in {str(whole), str(int(float(whole)))}:  # a float rendering loses digits
             self.numbers.setdefault(form, label)
@@ -481,12 +486,12 @@ class LeakScanner:
             vid = self.digits.get(digits, self.tails.get(digits[-TAIL:]))
             if vid is not None:
                 hit(f"value of {self.where[self.owner[vid]]}", vid)
-            elif pii._valid_card(run):
+            elif pii.valid_card(run):
                 hit("card number", digits)
-            elif run.startswith("+") and pii._text_has_phone(run):
+            elif run.startswith("+") and pii.text_has_phone(run):
                 hit("phone number", digits)
         for token in re.findall(IBAN_TOKEN, text):
-            if pii._valid_iban(token):
+            if pii.valid_iban(token):
                 hit("IBAN", token.replace(" ", ""))
         for table, key in self._known(fold(text)):
             vid = table[key]

@@ -33,6 +33,8 @@ from typing import Any, ClassVar, Self
 
 import polars as pl
 
+from govlib.errors import printable
+
 MAX_HTML_ROWS = 50  # a notebook table shows at most this many rows; to_polars() has them all
 
 
@@ -49,7 +51,8 @@ class Record:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
         """Rebuild a record from `to_dict()` output (e.g. a saved JSON file)."""
-        hints = _hints(cls)
+        record_type: type = cls  # a class is hashable, as the cache needs
+        hints = _hints(record_type)
         names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
         return cls(**{k: _build(hints[k], v) for k, v in data.items() if k in names})
 
@@ -80,15 +83,15 @@ class Record:
     def _repr_html_(self) -> str:
         rows = self.table_rows()
         columns = list(dict.fromkeys(k for row in rows for k in row))
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+        head = "".join(f"<th>{html.escape(printable(c))}</th>" for c in columns)
         cells = (
-            "".join(f"<td>{html.escape(_cell(row.get(c)))}</td>" for c in columns)
+            "".join(f"<td>{html.escape(printable(_cell(row.get(c))))}</td>" for c in columns)
             for row in rows[:MAX_HTML_ROWS]
         )
         body = "".join(f"<tr>{tds}</tr>" for tds in cells)
         more = len(rows) - MAX_HTML_ROWS
         note = f"<p>{more:,} more rows: use .to_polars()</p>" if more > 0 else ""
-        caption = f"<caption>{html.escape(self.title())}</caption>"
+        caption = f"<caption>{html.escape(printable(self.title()))}</caption>"
         return f'<table class="govlib-record">{caption}<tr>{head}</tr>{body}</table>{note}'
 
     def __rich__(self) -> Any:

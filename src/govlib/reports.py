@@ -5,15 +5,19 @@ all (no require.js, MathJax or widget loaders), declares a Content-Security-Poli
 every network request, and inlines charts as SVG. Code cells, the parameters and the injected
 parameters, papermill's error banners and every traceback are left out.
 
-`publish()` is the only way into a shared folder: it runs the leak scanner over every file
-first, and writes nothing at all if any holds personal data.
+`render_index()` renders a run's index page from its summary. `publish()` is the only way into
+a shared folder: it runs the leak scanner over every file first, and writes nothing at all if
+any holds personal data.
 """
 
 from __future__ import annotations
 
 import copy
+import html
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -24,6 +28,7 @@ from govlib.privacy import LeakScanner
 TEMPLATES = Path(__file__).with_name("templates")
 MAX_REPORT_BYTES = 2 * 1024 * 1024
 HIDDEN_TAGS = {"parameters", "injected-parameters", "papermill-error-cell-tag", "remove-cell"}
+EXPLORE_TAG = "explore"  # a cell for an analyst at a keyboard: never in a shared export
 
 
 class ReportError(GovlibError):
@@ -37,13 +42,54 @@ class ReportError(GovlibError):
         super().__init__(f"{title}: {problem}" if title else problem)
 
 
+def without_tagged(
+    nb: nbformat.NotebookNode, tags: frozenset[str] = frozenset({EXPLORE_TAG})
+) -> nbformat.NotebookNode:
+    """`nb` without the cells tagged with any of `tags` (by default the explore cells)."""
+    nb.cells = [c for c in nb.cells if not set(c.get("metadata", {}).get("tags", [])) & tags]
+    return nb
+
+
+ABSOLUTE_PATH = re.compile(r"^(?:/|[A-Za-z]:[\\/]|~)")
+
+
+def _name_only(value: Any) -> Any:
+    """An absolute path as its last part (a hidden work folder as "."); else the value."""
+    if isinstance(value, str) and ABSOLUTE_PATH.match(value):
+        name = Path(value).name
+        return "." if name.startswith(".") else name
+    return value
+
+
+def without_paths(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """`nb` without this machine's folders: path parameters keep their file names only.
+
+    Papermill records where a notebook was read and written, and injects the parameters
+    (catalog, staging and history paths) as code; a shared notebook names none of them.
+    """
+    meta = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        meta.pop(key, None)
+    if "parameters" in meta:
+        meta["parameters"] = {k: _name_only(v) for k, v in meta["parameters"].items()}
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell.source = re.sub(
+                r'^(\w+) = "([^"\n]*)"',
+                lambda m: f"{m[1]} = {json.dumps(_name_only(m[2]))}",
+                cell.source,
+                flags=re.M,
+            )
+    return nb
+
+
 def shareable(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of `nb` without parameters, code, error banners, tracebacks or stderr."""
+    """A copy of `nb` without parameters, code, explore cells, error banners or stderr."""
     nb = copy.deepcopy(nb)
     cells = []
     for cell in nb.cells:
         tags = set(cell.get("metadata", {}).get("tags", []))
-        if tags & HIDDEN_TAGS:
+        if tags & (HIDDEN_TAGS | {EXPLORE_TAG}):
             continue
         if cell.cell_type == "markdown" and "papermill-error-cell" in cell.source:
             continue
@@ -60,8 +106,14 @@ def shareable(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def notebook_html(nb: nbformat.NotebookNode, *, title: str) -> str:
-    """Export a notebook to a self-contained, script-free HTML page."""
+def notebook_html(
+    nb: nbformat.NotebookNode, *, title: str, header: dict[str, Any] | None = None
+) -> str:
+    """Export a notebook to a self-contained, script-free HTML page.
+
+    `header` (from `header()`) names the dataset, `as_of`, the run and its verdicts at the
+    top of the page; without it the header holds the title only.
+    """
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
@@ -75,7 +127,11 @@ def notebook_html(nb: nbformat.NotebookNode, *, title: str) -> str:
     exporter.register_filter("govlib_svg", inline_svg)
     page = shareable(nb)
     page.metadata["title"] = title
-    body, _ = exporter.from_notebook_node(page, resources={"govlib_version": __version__})
+    resources = {
+        "govlib_version": __version__,
+        "govlib_header": header or {"heading": title, "as_of": "-", "run_id": "-"},
+    }
+    body, _ = exporter.from_notebook_node(page, resources=resources)
     if "<script" in body.lower():
         raise ReportError("the export holds a script; shared reports carry none", title)
     size = len(body.encode("utf-8"))
@@ -113,8 +169,80 @@ def inline_svg(svg: str) -> str:
     return body
 
 
+BADGE_CLASS = {"passed": "ok", "failed": "bad", "error": "error", "unreadable": "error"}
+SIBLINGS = "<!--govlib-siblings-->"
+
+
+def header(
+    *, dataset: str | None, as_of: str, run_id: str, verdict: Any = None, index: str = ""
+) -> dict[str, Any]:
+    """What a report's header shows: dataset, `as_of`, run, verdict badges and summary.
+
+    `verdict` is the dataset's `govlib.verdicts.Verdict` in this run (None for a catalog
+    report); `index` the relative link to the run's index page.
+    """
+    from govlib import describe
+
+    badges = []
+    if verdict is not None:
+        if verdict.quality:
+            badges.append((BADGE_CLASS.get(verdict.quality, "info"), f"quality {verdict.quality}"))
+        for figure, label in ((verdict.overdue, "past retention"),
+                              (verdict.without_consent, "without valid consent"),
+                              (verdict.undeclared_pii, "undeclared personal data")):  # fmt: skip
+            if figure is not None:
+                badges.append(("bad" if figure else "ok", f"{figure:,} {label}"))
+    return {
+        "heading": dataset or "All datasets",
+        "dataset": dataset,
+        "as_of": as_of,
+        "run_id": run_id,
+        "index": index,
+        "badges": badges,
+        "summary": describe.summary(verdict) if verdict is not None else "",
+    }
+
+
+def sibling_links(page: Path, reports: list[Path]) -> str:
+    """The nav links from `page` to the other reports of its folder (the same dataset)."""
+    items = [f"<span>{html.escape(page.parent.name)}:</span>"] if len(reports) > 1 else []
+    for other in sorted(reports):
+        name = html.escape(other.stem.replace("_", " ").capitalize())
+        if other == page:
+            items.append(f'<strong aria-current="page">{name}</strong>')
+        else:
+            items.append(f'<a href="{html.escape(other.name)}">{name}</a>')
+    return "".join(items) if len(reports) > 1 else ""
+
+
+def link_reports(folder: Path, scanner: LeakScanner) -> list[Path]:
+    """Link each report in `folder`'s subfolders to the others of its dataset, then rewrite.
+
+    Runs once every report of a run is written, so a link only ever points at a report that
+    exists. The rewritten pages are scanned again like any shared file.
+    """
+    pages = {}
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        reports = sorted(sub.glob("*.html"))
+        for page in reports:
+            text = page.read_text(encoding="utf-8")
+            if SIBLINGS in text:
+                pages[page] = text.replace(SIBLINGS, sibling_links(page, reports), 1)
+    return publish(pages, scanner)
+
+
 def publish(files: dict[Path, str], scanner: LeakScanner) -> list[Path]:
     """Scan every file, then write them all (atomically each), or none if any leaks."""
     for path, text in files.items():
         scanner.check(path.name, text)
     return [outputs.write_text(path, text) for path, text in files.items()]
+
+
+def render_index(summary: dict[str, Any]) -> str:
+    """The run's index page: one row per dataset with its verdicts and links (escaped)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("govlib", "templates"), autoescape=select_autoescape(["html", "j2"])
+    )
+    return env.get_template("index.html.j2").render(run=summary)

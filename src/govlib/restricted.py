@@ -137,7 +137,7 @@ def _reader_of(catalog: Catalog, path: Path) -> tuple[str, str] | None:
             existing = set()
         if resolved in existing:
             return name, "would overwrite its source file"
-        if _match(_pattern(catalog, ds.source.path), resolved.parts):
+        if ds.source.path is not None and _match(_pattern(catalog, ds.source.path), resolved.parts):
             return name, "would be read by its source pattern"
     return None
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,6 +27,8 @@ from govlib.errors import ExecutionError, GovlibError, ParameterError, Protectio
 from govlib.records import Record
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+log = logging.getLogger("govlib")
 
 
 class UnknownSubjectError(GovlibError):
@@ -108,6 +111,35 @@ def _identifiers(catalog: Catalog, frames: dict[str, pl.DataFrame]) -> dict[str,
             or [pl.DataFrame(schema={"row": pl.UInt32, "kind": pl.String, "key": pl.String})]
         ).drop_nulls("key")  # fmt: skip
     return tables
+
+
+def unsearchable_phones(catalog: Catalog, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
+    """Per dataset, stored phone values that have no E.164 key and so match no search.
+
+    A number in national format needs a region: the record's country. Without a country column
+    (or with an unknown country) such a number can be neither found nor erased.
+    """
+    counts: dict[str, int] = {}
+    for name in catalog.names():
+        ds, frame = catalog.dataset(name), frames[name]
+        for column, spec in ds.columns.items():
+            if spec.pii is PiiKind.PHONE and column in frame.columns:
+                keys = identity.phone_column_keys(ds, frame, column)
+                missed = int((frame[column].is_not_null() & keys.is_null()).sum())
+                if missed:
+                    counts[name] = counts.get(name, 0) + missed
+    return counts
+
+
+def _warn_unsearchable(catalog: Catalog, frames: dict[str, pl.DataFrame]) -> None:
+    for name, n in unsearchable_phones(catalog, frames).items():
+        log.warning(
+            "%s: %d phone value(s) cannot be searched (national format with no known country): "
+            "the subject may have rows there that are not found; store numbers with + or give "
+            "the dataset a country column",
+            name,
+            n,
+        )
 
 
 def _query(
@@ -202,6 +234,7 @@ def find(
     start = _query(
         catalog, frames, email=email, phone=phone, subject_id=subject_id, country=country
     )
+    _warn_unsearchable(catalog, frames)
     identifiers, rows = _closure(_identifiers(catalog, frames), start)
     if not any(len(r) for r in rows.values()):
         raise UnknownSubjectError(
@@ -293,7 +326,7 @@ def export(
         if rows.height == 0:
             continue
         text = json.dumps(rows.to_dicts(), indent=2, default=str, ensure_ascii=False) + "\n"
-        files[f"{name}.json"] = lambda fh, t=text: fh.write(t.encode("utf-8"))
+        files[f"{name}.json"] = outputs.text_writer(text)
         files[f"{name}.csv"] = _csv_writer(rows)
     return restricted.write_files(catalog, out_dir, files, prefix=".export-")
 

@@ -120,6 +120,23 @@ class Loaded:
     dataset: Dataset | None = None
 
 
+def plain_temporals(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Zoned datetimes as UTC wall time, times of day as text, durations as seconds.
+
+    Every step compares datetimes with a naive `as_of`, so a zone (as pandas writes Parquet) is
+    resolved once, here, as ISO 8601 offsets are when text is parsed.
+    """
+    exprs = []
+    for name, dtype in frame.collect_schema().items():
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+            exprs.append(pl.col(name).dt.convert_time_zone("UTC").dt.replace_time_zone(None))
+        elif dtype == pl.Time:
+            exprs.append(pl.col(name).cast(pl.String))
+        elif isinstance(dtype, pl.Duration):
+            exprs.append(pl.col(name).dt.total_microseconds() / 1_000_000)
+    return frame.with_columns(exprs) if exprs else frame
+
+
 def load(
     target: Dataset | str | Path,
     *,
@@ -129,22 +146,26 @@ def load(
     """Read a catalog dataset, or an ad-hoc file, into a checked LazyFrame.
 
     A catalog dataset is read from below the catalog's data root with its declared schema;
-    an ad-hoc path is read from below `data_root` (default: the working directory) with types
+    an ad-hoc path is the user's choice: it is read wherever it is (relative to the working
+    directory, `~` expanded), and only from below `data_root` when one is given, with types
     inferred. Reading is eager for text formats (they are checked whole) and lazy for Parquet.
     """
     formats: dict[str, str]
+    if isinstance(target, Dataset) and target.source.is_database:
+        return _load_database(target)
     if isinstance(target, Dataset):
         cat: Catalog = target.catalog
         root = Path(data_root) if data_root is not None else cat.data_dir
         limit = max_decompressed_bytes or cat.limits.max_decompressed_mb * 1024 * 1024
-        paths = _expand(target.source.path, root)
+        paths = _expand(target.source.path or "", root)
         spec, schema, label = target.source, target.schema(), target.name
         formats = {name: col.format for name, col in target.columns.items() if col.format}
         kinds = {target.source.format or _format_of(p) for p in paths}
     else:
-        root = Path(data_root) if data_root is not None else Path.cwd()
+        guarded = data_root is not None
+        root = Path(data_root) if guarded else Path.cwd()
         limit = max_decompressed_bytes or DEFAULT_MAX_DECOMPRESSED
-        paths = _expand(str(target), root)
+        paths = _expand(str(Path(target).expanduser()), root, guard=guarded)
         spec, schema, label = _adhoc_spec(paths[0]), None, str(target)
         formats = {}
         kinds = {_format_of(p) for p in paths}
@@ -157,10 +178,28 @@ def load(
         parts.append(frame)
         reports.append(report)
     frame = parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical_relaxed")
+    frame = plain_temporals(frame)
     report = _merge_reports(label, fmt, reports)
     for warning in report.warnings:
         log.warning("%s", warning)
     return Loaded(frame, report, target if isinstance(target, Dataset) else None)
+
+
+def _load_database(ds: Dataset) -> Loaded:
+    """A database dataset read through Ibis with its declared types (see `govlib.databases`).
+
+    Interim: the table is read into memory in Arrow batches; profile and validate will run
+    inside the database instead.
+    """
+    from govlib import databases
+
+    df = databases.frame(ds)
+    where = databases.location(ds.source)
+    warnings = [f"{where}: 0 rows"] if df.height == 0 else []
+    report = LoadReport(where, "database", 0, df.height, list(df.columns), {}, warnings)
+    for warning in warnings:
+        log.warning("%s", warning)
+    return Loaded(df.lazy(), report, ds)
 
 
 def scan(target: Dataset | str | Path, **options: object) -> pl.LazyFrame:
@@ -174,8 +213,18 @@ def load_all(catalog: Catalog) -> dict[str, pl.DataFrame]:
 
 
 def files(ds: Dataset) -> list[Path]:
-    """The files a catalog dataset reads, checked to lie below the data root."""
-    return _expand(ds.source.path, ds.catalog.data_dir)
+    """The files a catalog dataset reads, checked to lie below the data root.
+
+    A SQLite or DuckDB source reads its database file; a database server, no file.
+    """
+    if ds.source.is_database:
+        from govlib import databases
+
+        uri = databases.uri_of(ds)
+        if databases.scheme_of(uri) in databases.FILE_SCHEMES:
+            return [databases.database_file(ds, uri)]
+        return []
+    return _expand(ds.source.path or "", ds.catalog.data_dir)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -190,13 +239,19 @@ def file_sha256(path: str | Path) -> str:
 
 
 def content_hashes(catalog: Catalog) -> dict[str, str]:
-    """Per dataset, the SHA-256 of its file (of its files' hashes, in order, for a glob)."""
+    """Per dataset, the SHA-256 of its file (of its files' hashes, in order, for a glob).
+
+    A dataset on a database server has no file: its entry is `unknown:` and a fresh nonce.
+    """
     import hashlib
+    import os
 
     hashes = {}
     for name in catalog.names():
         paths = files(catalog.dataset(name))
-        if len(paths) == 1:
+        if not paths:  # a database server: no content to hash, so never "unchanged"
+            hashes[name] = "unknown:" + os.urandom(16).hex()
+        elif len(paths) == 1:
             hashes[name] = file_sha256(paths[0])
         else:
             joined = "".join(file_sha256(p) for p in paths)
@@ -224,8 +279,12 @@ def _merge_reports(label: str, fmt: str, reports: list[LoadReport]) -> LoadRepor
 # -- locating files ---------------------------------------------------------------------------
 
 
-def _expand(pattern: str, root: Path) -> list[Path]:
-    """Files matching `pattern` below `root`, each checked to stay inside the root."""
+def _expand(pattern: str, root: Path, *, guard: bool = True) -> list[Path]:
+    """Files matching `pattern` relative to `root`, each checked to stay inside it (`guard`).
+
+    The data root guards what a catalog declares; a path typed on the command line is read
+    where it is (`guard=False`).
+    """
     root = root.resolve()
     candidate = Path(pattern)
     base = candidate if candidate.is_absolute() else root / candidate
@@ -237,7 +296,8 @@ def _expand(pattern: str, root: Path) -> list[Path]:
     else:
         paths = [base]
     for path in paths:
-        _check_inside(path, root)
+        if guard:
+            _check_inside(path, root)
         if not path.exists():
             raise SourceError(path, "file not found", "Check the source path in the catalog")
         if not path.is_file():
@@ -614,7 +674,8 @@ def _read_parquet(
         rows = pl.scan_parquet(path).select(pl.len()).collect().item()
     except (pl.exceptions.PolarsError, OSError):
         raise SourceError(path, "Parquet file is corrupt", "Copy or export it again") from None
-    lf = pl.scan_parquet(path)
+    lf = plain_temporals(pl.scan_parquet(path))
+    found = lf.collect_schema()
     if schema is not None:
         _check_drift(path, found, schema)
         casts = []

@@ -43,8 +43,9 @@ def resolve(target: str, catalog_path: Path, data_root: Path | None = None) -> T
     """A catalog dataset by name, or an ad-hoc file path (detection only).
 
     A name that is not in the catalog and looks like no path is an unknown dataset (exit 2,
-    naming the known ones). Ad-hoc files are read under `data_root` (default: the working
-    folder) and within the catalog's decompression limit when there is a catalog.
+    naming the known ones). An ad-hoc file is the user's choice: it is read wherever it is
+    (only from below `data_root` when one is given) and within the catalog's decompression
+    limit when there is a catalog.
     """
     from govlib import catalog as catalog_mod
     from govlib import sources
@@ -55,14 +56,13 @@ def resolve(target: str, catalog_path: Path, data_root: Path | None = None) -> T
         if target in cat.datasets:
             ds = cat.dataset(target)
             return Target(sources.load(ds, data_root=data_root), ds, cat.as_of, ds.name)
-        if not Path(target).exists() and not any(ch in target for ch in "/\\."):
+        if not Path(target).expanduser().exists() and not any(ch in target for ch in "/\\."):
             cat.dataset(target)  # raises: unknown dataset, with the known names
         limit = cat.limits.max_decompressed_mb * 1024 * 1024
-    elif not Path(target).exists():
+    elif not Path(target).expanduser().exists():
         raise ParameterError(
             f"{target!r} is neither a file nor a dataset (no catalog at {catalog_path}); "
             "pass a file path or --catalog PATH"
         )
-    root = data_root if data_root is not None else Path.cwd()
-    loaded = sources.load(target, data_root=root, max_decompressed_bytes=limit)
+    loaded = sources.load(target, data_root=data_root, max_decompressed_bytes=limit)
     return Target(loaded, None, None, Path(target).name)

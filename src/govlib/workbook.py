@@ -6,16 +6,17 @@ a table here never holds a raw row; every value is HTML-escaped before it reache
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from govlib import catalog as catalog_mod
-from govlib import outputs
+from govlib import outputs, views
+from govlib import verdicts as verdicts_mod
 from govlib.errors import GovlibError, ParameterError
+from govlib.verdicts import Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,46 +43,32 @@ def open_context(catalog_path: str, dataset: str = "", as_of: str = "") -> Conte
 
 
 class Table:
-    """An HTML table of plain values, escaped, that notebooks display and tests read."""
+    """An HTML table of plain values, escaped, that notebooks display and tests read.
 
-    def __init__(self, rows: Iterable[Any], columns: list[str] | None = None):
+    Headings are words ("Unexpected count"), long cells wrap to the page, and a table with
+    no rows reads `empty` ("None.") instead of showing an empty frame.
+    """
+
+    def __init__(
+        self, rows: Iterable[Any], columns: list[str] | None = None, *, empty: str = "None."
+    ):
         self.rows = [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in rows]
         self.columns = columns or (list(self.rows[0]) if self.rows else [])
+        self.empty = empty
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in self.columns)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{_cell(r.get(c))}</td>" for c in self.columns) + "</tr>"
-            for r in self.rows
-        )
-        return f'<table class="govlib"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        return views.table(self.rows, self.columns, empty=self.empty).markup
 
     def __repr__(self) -> str:
-        lines = [" | ".join(self.columns)]
-        lines += [" | ".join(str(r.get(c, "")) for c in self.columns) for r in self.rows]
-        return "\n".join(lines)
+        return views.table(self.rows, self.columns, empty=self.empty).text
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    if isinstance(value, list | tuple):
-        return html.escape(", ".join(str(v) for v in value))
-    if isinstance(value, dict):
-        return html.escape(", ".join(f"{k}: {v}" for k, v in value.items()))
-    return html.escape(str(value))
-
-
-def table(rows: Iterable[Any], columns: list[str] | None = None) -> Table:
+def table(rows: Iterable[Any], columns: list[str] | None = None, *, empty: str = "None.") -> Table:
     """Records (or plain dicts) as an escaped HTML table, optionally some columns only."""
-    return Table(rows, columns)
+    return Table(rows, columns, empty=empty)
 
 
-def register(ctx: Context, findings: Mapping[str, Iterable[str]] | None = None) -> Table:
+def register(ctx: Context, findings: Mapping[str, Iterable[str]] | None = None) -> views.Html:
     """The record of processing activities (GDPR Art. 30), one row per dataset.
 
     `findings` maps a dataset to the kinds of personal data found in it (from profiles). The
@@ -106,17 +93,23 @@ def register(ctx: Context, findings: Mapping[str, Iterable[str]] | None = None) 
                 "personal data (declared)": declared or ["none"],
                 "personal data (found)": found or ["none"],
                 "retention": [
-                    f"{r.name}: {r.action} {r.period} after {r.anchor}" for r in ds.retention
+                    f"{r.name}: {r.action} {views.period(str(r.period))} after {r.anchor}"
+                    for r in ds.retention
                 ]
                 or ["-"],
             }
         )
-    return Table(rows)
+    return views.definition_cards(rows, "dataset", empty="The catalog declares no dataset.")
 
 
-def save(output_dir: str | Path, **records: Any) -> Path:
-    """Write the records (objects with `to_dict()`, or plain values) to `results.json`."""
-    return outputs.write_json(Path(output_dir) / "results.json", _plain(records))
+def save(output_dir: str | Path, **records: Any) -> views.Html:
+    """Write the records (objects with `to_dict()`, or plain values) to `results.json`.
+
+    Returns a note naming what was saved, never where: a path would show a machine's
+    folders in every shared report.
+    """
+    outputs.write_json(Path(output_dir) / "results.json", _plain(records))
+    return views.note(f"Saved the {' and '.join(records) or 'empty'} record for the run.")
 
 
 def _plain(value: Any) -> Any:
@@ -129,78 +122,260 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def trend(history_db: str) -> Any:
-    """The overall-score trend chart from the run history, or a note when there is none."""
+def run_date(run_id: str) -> str | None:
+    """When a run started, from its id (`20250131T020000Z-ab12`), as ISO; None if not an id.
+
+    >>> run_date("20250131T020304Z-ab12")
+    '2025-01-31T02:03:04'
+    """
+    from datetime import datetime
+
+    try:
+        return datetime.strptime(run_id[:16], "%Y%m%dT%H%M%SZ").isoformat()
+    except ValueError:
+        return None
+
+
+def trend_rows(
+    history_db: str, current: Iterable[Verdict] = (), run_id: str = ""
+) -> list[dict[str, Any]]:
+    """Overall scores per run and dataset: the history's runs, then the current run's.
+
+    The history is written when a run is published, after its overview ran; the current
+    run's verdicts (`current`, under `run_id`) are added so the trend is not a run behind.
+    """
+    rows = []
+    if history_db and Path(history_db).is_file():
+        from govlib import history
+
+        rows = [r for r in history.trend(history_db) if r["run"] != run_id]
+    if run_id:
+        rows += [{"run": run_id, "dataset": v.dataset, "overall": v.overall} for v in current]
+    return [r | {"date": run_date(str(r["run"]))} for r in rows if r.get("overall") is not None]
+
+
+def trend(history_db: str, current: Iterable[Verdict] = (), run_id: str = "") -> Any:
+    """The overall-score trend chart by run date, or a note when there is nothing to plot."""
     from IPython.display import Markdown
 
     from govlib import charts
 
-    if not history_db or not Path(history_db).is_file():
+    rows = trend_rows(history_db, current, run_id)
+    if not rows and not (history_db and Path(history_db).is_file()):
         return Markdown("No run history yet: the trend appears after scheduled runs.")
-    from govlib import history
-
-    rows = history.trend(history_db)
     if not rows:
         return Markdown("The run history holds no scored runs yet.")
     return charts.score_trend(rows)
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """One dataset's verdicts for the overview and the run index: aggregates only."""
+def chart(figure: Any, empty: str) -> Any:
+    """`figure`, or the sentence `empty` when it has no data (no empty axes in a report)."""
+    from govlib import charts
 
-    dataset: str
-    quality: str  # passed, failed, error, "no suite", or "unreadable" (the figures then None)
-    overall: float | None
-    gate_failures: list[str]
-    failing_checks: int | None
-    overdue: int | None
-    without_consent: int | None
-    undeclared_pii: int | None
-    pii_found: list[str]
-
-    def to_dict(self) -> dict[str, object]:
-        """The verdict as a plain dict."""
-        return asdict(self)
+    return views.note(empty) if charts.is_empty(figure) else figure
 
 
-def verdict(ctx: Context, name: str) -> Verdict:
-    """Profile, validate and judge retention for one dataset."""
+def quality_summary(result: Any) -> views.Html:
+    """A quality result's verdict in one sentence, with its status badge."""
+    return views.quality_summary(result)
+
+
+def checks(result: Any) -> views.Html:
+    """A quality result's checks as sentences, failing first (same text as the report)."""
+    return views.checks(result)
+
+
+def columns(profile: Any) -> views.Html:
+    """A profile's columns as compact cards: figures, distribution or shapes, alerts."""
+    return views.column_cards(profile)
+
+
+def retention_rules(report: Any) -> views.Html:
+    """Each retention rule in words, its records in the retention chart's states."""
+    return views.retention_rules(report)
+
+
+def previous_profile(history_db: str, dataset: str) -> Any:
+    """The dataset's profile from the last published run beside `history_db`, or None."""
+    import json
+
+    from govlib.profiling import DatasetProfile
+
+    if not history_db:
+        return None
+    saved = Path(history_db).parent / "latest" / dataset / "profile.json"
+    if not saved.is_file():
+        return None
+    found = json.loads(saved.read_text(encoding="utf-8")).get("profile")
+    return DatasetProfile.from_dict(found) if isinstance(found, dict) else None
+
+
+def drift(profile: Any, previous: Any) -> Any:
+    """Drift since the previous run's profile as a chart, or a note when there is none."""
+    from govlib import charts, drift
+
+    if previous is None:
+        return views.note("No previous run to compare with: drift appears from the next run.")
+    report = drift.compare(previous, profile)
+    changes = report.added_columns + report.removed_columns
+    figure = chart(charts.drift(report), "No column to compare with the previous run.")
+    if not changes and not report.type_changes:
+        return figure
+    from IPython.display import display
+
+    display(
+        views.note(
+            f"Columns added or removed since the previous run: {', '.join(changes)}"
+            if changes
+            else "Some columns changed type since the previous run."
+        )
+    )
+    return figure
+
+
+def records(ctx: Context, name: str) -> dict[str, Any]:
+    """A dataset's profile, quality result and retention report, each once, from one read.
+
+    The records its notebooks compute in a batch run, keyed as they save them.
+    """
     from govlib import profiling, quality, retention, sources
 
     ds = ctx.catalog.dataset(name)
     frame = sources.scan(ds).collect()
-    prof = profiling.profile(frame.lazy(), dataset=name, as_of=ctx.as_of, declared=ds)
-    result = quality.validate(ds, as_of=ctx.as_of, frame=frame) if ds.suite else None
-    report = retention.evaluate(ds, as_of=ctx.as_of, lf=frame.lazy())
-    return Verdict(
-        dataset=name,
-        quality=result.status if result else "no suite",
-        overall=result.overall if result else None,
-        gate_failures=result.gate_failures if result else [],
-        failing_checks=result.counts["failed"] if result else 0,
-        overdue=report.overdue,
-        without_consent=sum(c.processed_without_consent for c in report.consent),
-        undeclared_pii=sum(f.finding == "undeclared_pii" for f in prof.findings),
-        pii_found=sorted({f.kind for f in prof.pii}),
-    )
+    return {
+        "profile": profiling.profile(frame.lazy(), dataset=name, as_of=ctx.as_of, declared=ds),
+        "quality": quality.validate(ds, as_of=ctx.as_of, frame=frame),
+        "retention": retention.evaluate(ds, as_of=ctx.as_of, lf=frame.lazy()),
+    }
 
 
-def verdicts(ctx: Context) -> list[Verdict]:
-    """The verdicts of every dataset in the catalog; one that cannot be read says so.
+def verdict(ctx: Context, name: str) -> Verdict:
+    """One dataset's verdict from its records computed here, built as a batch builds it."""
+    return verdicts_mod.build(name, records(ctx, name))
 
-    A dataset that cannot be read gets quality "unreadable" and no figures, so the overview of
-    the others goes on (its own notebooks report why it failed).
+
+def verdicts(ctx: Context, results_dir: str = "") -> list[Verdict]:
+    """The verdict of every dataset in the catalog, from a run's records when it has them.
+
+    `results_dir` is a batch run's folder of saved records (`<dataset>/<notebook>.json`): the
+    verdicts are then read from them and nothing is computed again. Without it (an analyst
+    running the overview) each dataset is read and computed once; one that cannot be read gets
+    quality "unreadable" and no figures, so the overview of the others goes on (its own
+    notebooks report why it failed).
     """
+    if results_dir:
+        return verdicts_mod.from_results(results_dir, ctx.catalog.names())
     found = []
     for name in ctx.catalog.names():
         try:
             found.append(verdict(ctx, name))
         except GovlibError:
-            found.append(Verdict(name, "unreadable", None, [], None, None, None, None, []))
+            found.append(verdicts_mod.unreadable(name))
     return found
+
+
+VERDICT_COLUMNS = [
+    "dataset", "quality", "overall", "gate_failures", "failing_checks", "overdue",
+    "without_consent", "undeclared_pii", "pii_found",
+]  # fmt: skip
+
+
+def verdict_table(verdicts_: Iterable[Verdict]) -> Table:
+    """The verdicts as the overview shows them: one row per dataset."""
+    rows = [v.to_dict() | {"failing_checks": v.failing_checks} for v in verdicts_]
+    return Table(rows, VERDICT_COLUMNS)
 
 
 def found_kinds(verdicts_: Iterable[Verdict]) -> dict[str, list[str]]:
     """Dataset -> kinds of personal data found, for the register."""
-    return {v.dataset: v.pii_found for v in verdicts_}
+    return {v.dataset: v.pii_found or [] for v in verdicts_}
+
+
+# -- explore: for an analyst at a keyboard; these show rows and never reach a shared export ---
+
+
+def failing_rows(ctx: Context, result: Any, check: int | str | None = None, limit: int = 20) -> Any:
+    """Rows of the dataset that fail one check of `result`, as a polars DataFrame.
+
+    `check` is a position in `result.checks`, or text found in a check's sentence or column
+    (e.g. "email"); by default the first failing check. Shows rows: run it interactively only
+    (notebooks tag the cell `explore`, which keeps it out of every shared export).
+    """
+    from govlib import describe, quality, sources
+
+    chosen = _chosen_check(result, check)
+    if chosen is None:
+        return views.note("No check failed.")
+    sentence = describe.check_sentence(chosen.check, chosen.kwargs, chosen.column)
+    entry = {"type": chosen.check, "kwargs": {k: v for k, v in chosen.kwargs.items()
+                                              if k != "batch_id"}}  # fmt: skip
+    suite = (
+        quality.read_suite(quality.suite_path(ctx.catalog, result.suite)) if result.suite else {}
+    )
+    entry = next((e for e in suite.get("expectations", []) if e["type"] == chosen.check
+                  and (e.get("kwargs") or {}).get("column") == chosen.column), entry)  # fmt: skip
+    frame = sources.scan(ctx.dataset).collect()
+    ok = quality.row_predicate(entry, as_of=ctx.as_of, schema=frame.schema)
+    if ok is None:
+        return views.note(f"'{sentence}' judges the table as a whole; it has no failing rows.")
+    return frame.filter(~ok).head(limit)
+
+
+def _chosen_check(result: Any, check: int | str | None) -> Any:
+    from govlib import describe
+
+    if isinstance(check, int):
+        return result.checks[check]
+    for c in result.checks:
+        sentence = describe.check_sentence(c.check, c.kwargs, c.column)
+        if (check is None and c.status == "failed") or (
+            isinstance(check, str) and check in (sentence, c.column)
+        ):
+            return c
+    return None
+
+
+def subject_records(ctx: Context, subject_id: str = "") -> dict[str, Any]:
+    """Every dataset's rows of one subject (by subject id), as polars DataFrames.
+
+    Without `subject_id`, the subject of the dataset's first record past retention. Shows
+    rows: run it interactively only (notebooks tag the cell `explore`).
+    """
+    from govlib import identity, retention, rights, sources
+
+    frames = sources.load_all(ctx.catalog)
+    if not subject_id and ctx.dataset is not None:
+        column = identity.subject_id_column(ctx.dataset, ctx.catalog)
+        overdue = _overdue(frames[ctx.dataset.name], ctx.dataset, ctx.as_of, retention)
+        if column is None or overdue.is_empty():
+            return {"note": views.note("No subject to show: give a subject id.")}
+        subject_id = str(overdue[column][0])
+    _, plan = rights.find(ctx.catalog, subject_id=subject_id, as_of=ctx.as_of, frames=frames)
+    return {name: frames[name].filter(mask) for name, mask in plan.deletes.items() if mask.any()}
+
+
+def _overdue(frame: Any, ds: Any, as_of: date, retention: Any) -> Any:
+    """The rows of `frame` past any of the dataset's retention rules."""
+    import polars as pl
+
+    past = pl.lit(False)
+    for rule in ds.retention:
+        expired = retention.expiry(rule) < pl.lit(as_of)
+        past = past | (retention.condition(rule.where) & expired).fill_null(False)
+    return frame.filter(past)
+
+
+CONSENT_COLUMNS = ["purpose", "records", "given", "withdrawn", "expired", "missing", "flagged",
+                   "processed_without_consent"]  # fmt: skip
+
+
+def consent(report: Any) -> Any:
+    """Consent by purpose: the chart, then the table; one note when no rule applies."""
+    from IPython.display import display
+
+    from govlib import charts
+
+    if not report.consent:
+        return views.note("The catalog declares no consent rule for this dataset.")
+    display(charts.consent_coverage(report))
+    return Table(report.consent, CONSENT_COLUMNS)

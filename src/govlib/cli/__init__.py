@@ -119,8 +119,8 @@ def _invoke(argv: list[str] | None) -> int:
         if _state["debug"]:
             traceback.print_exc()
         print(
-            f"govlib: internal error ({type(exc).__name__}); rerun with --debug for the "
-            "traceback and report it",
+            f"govlib: internal error ({type(exc).__name__}); rerun as `govlib --debug ...` "
+            "(or with GOVLIB_DEBUG=1) for the traceback and report it",
             file=sys.stderr,
         )
         return EXIT_EXECUTION

@@ -155,9 +155,21 @@ def suggest_cmd(
     ] = None,
     as_of: AsOfOption = None,
     data_root: DataRootOption = None,
+    tolerate_current: Annotated[
+        bool,
+        typer.Option(
+            "--tolerate-current",
+            help="Accept today's defect rates (mostly) instead of failing on them.",
+        ),
+    ] = False,
 ) -> None:
-    """Write a starter Great Expectations suite from a profile of the data."""
+    """Write a starter Great Expectations suite that fails on the data's defects of today.
+
+    Each check that meets defects today prints what it fails on, or with --tolerate-current
+    what it accepts ("accepts 2.60% malformed e-mails"): rates, never values.
+    """
     from govlib import profiling, quality, targets
+    from govlib.quality.suggestions import tolerances
 
     name = _suite_name(target, catalog, suite)
     path = None
@@ -172,12 +184,20 @@ def suggest_cmd(
         as_of=targets.as_of(as_of, data.catalog_as_of),
         declared=declared,
     )
-    record = quality.suggest(result, name=name, frame=data.loaded.frame)
+    record = quality.suggest(
+        result, name=name, frame=data.loaded.frame, tolerate_current=tolerate_current,
+        primary_key=declared.primary_key if declared else None,
+    )  # fmt: skip
+    lines = tolerances(record)
     if path is None:
         print(json.dumps(record, indent=2))
+        for line in lines:
+            log.warning("%s", line)
         return
     write_json(path, record, "--out")
-    show(wrote(path, f"({len(record['expectations'])} expectations)"))
+    show(wrote(path, f"({len(record['expectations'])} expectations)"), *lines)
+    if lines and not tolerate_current:
+        show("the suite fails on today's defects; --tolerate-current accepts their rates")
 
 
 def _suite_name(target: str, catalog: Path, suite: str | None) -> str:

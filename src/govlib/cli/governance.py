@@ -74,10 +74,10 @@ def retention_apply_cmd(
     cat = catalog_mod.load(catalog)
     ds = cat.dataset(dataset)
     check_copies(cat, out, "retention")
-    key = privacy.load_key(key_file) if execute else None
+    key = privacy.load_key(key_file) if execute else None  # before the plan: fail fast
     plan = retention.plan_retention(cat, ds.name, as_of=targets.as_of(as_of, cat.as_of))
     show(*views.plan(plan, "to change" if execute else "would change"))
-    if not execute:
+    if key is None:
         show("dry run: nothing written. Add --execute to write the copy.")
         return
     summary = retention.execute(cat, plan, out, key=key, run_at=datetime.now(UTC), kind="retention")
@@ -112,18 +112,18 @@ def cleanse_cmd(
     if out is not None:
         check_copies(cat, out, "cleanse")
     key = privacy.load_key(key_file) if execute else None
+    day = targets.as_of(as_of, cat.as_of)
     frames = sources.load_all(cat)
     with console.status(f"planning the cleanse of {dataset}"):
-        plan = cleansing.plan(cat, dataset, frames=frames)
+        plan = cleansing.plan(cat, dataset, frames=frames, as_of=day)
     show(*views.cleanse(plan.summary()))
-    if not execute or out is None:
+    if key is None or out is None:
         show("dry run: nothing written. Add --out DIR --execute to write the copy.")
         return
     summary = cleansing.execute(cat, plan, out, key=key, run_at=datetime.now(UTC))
     show(*views.written(summary, out, log="change log"))
     with console.status("scoring the copy with the same suite"):
-        scores = cleansing.scores_before_after(cat, plan, frames, targets.as_of(as_of, cat.as_of))
-    show(*views.scores(scores))
+        show(cleansing.score_change(cat, plan, frames, day))
 
 
 def decrypt_cmd(

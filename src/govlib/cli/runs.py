@@ -97,7 +97,6 @@ def run_cmd(
         as_of=s["as_of"], parameters=s["parameters"], out=writable_folder(s["out"], "--out"),
         workers=s["workers"], timeout=s["timeout"], notebook_dir=notebook_dir,
     )  # fmt: skip
-    batch_mod.clean_stale_staging(p.out)
     print(f"govlib run: {len(p.jobs)} notebooks on {p.workers} workers, as of {p.as_of}",
           file=sys.stderr)  # fmt: skip
     outcome = batch_mod.execute(p)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import RenderableType
+from rich.text import Text
 
 from govlib.cli.render import count, styled, table
 
@@ -70,8 +71,7 @@ def quality(r: Any) -> Views:
     )  # fmt: skip
     title = f"{r.dataset}: suite {r.suite or '-'}, {r.rows:,} rows"
     headers = ("check", "column", "dimension", "status", "unexpected", "%")
-    scores = ", ".join(f"{d} {v:.2f}" for d, v in r.scores.items() if v is not None)
-    out: Views = [table(title, headers, rows), f"scores: {scores}; overall {r.overall}"]
+    out: Views = [table(title, headers, rows), _scores(r)]
     if r.status == "error":
         broken = f": {r.counts['error']} checks could not run; fix the suite"
         out.append(styled(("error", "magenta"), broken))
@@ -80,6 +80,23 @@ def quality(r: Any) -> Views:
     else:
         out.append(styled(("gate passed", "green")))
     return out
+
+
+def _scores(r: Any) -> Text:
+    """The scores, each red below the gate in force and green at or above it.
+
+    The gate in force is the record's `gate`: the declared one, or the default one.
+    """
+    parts: list[str | tuple[str, str]] = ["scores: "]
+    scored = [(d, v) for d, v in [*r.scores.items(), ("overall", r.overall)] if v is not None]
+    for i, (dim, value) in enumerate(scored):
+        minimum = r.gate.get(dim)
+        colour = "" if minimum is None else ("red" if value < minimum else "green")
+        sep = "" if i == 0 else ("; " if dim == "overall" else ", ")
+        parts += [sep, (f"{dim} {value:.2f}", colour)]
+    gated = ", ".join(f"{d} >= {m:g}" for d, m in r.gate.items() if m is not None)
+    parts.append(f" (gate: {gated or 'none'})")
+    return styled(*parts)
 
 
 def retention(report: Any) -> Views:
@@ -137,13 +154,6 @@ def cleanse(summary: dict[str, Any]) -> Views:
         f"related rows re-pointed to survivors: {moved}",
         f"quarantined (restricted): {held}",
     ]
-
-
-def scores(before_after: dict[str, dict[str, float | None]]) -> Views:
-    """Quality scores per dimension before and after a cleanse."""
-    rows = ([dim, *("-" if v is None else f"{v:.2f}" for v in pair.values())]
-            for dim, pair in before_after.items())  # fmt: skip
-    return [table("quality before and after", ("dimension", "before", "after"), rows)]
 
 
 def match(m: Any) -> Views:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypedDict
 
 import polars as pl
 
@@ -20,6 +21,28 @@ from govlib.profiling.kinds import dtype_name, kind
 from govlib.profiling.results import ColumnProfile
 from govlib.profiling.sampling import TOP_VALUES, Texts
 from govlib.profiling.statistics import QUANTILES, Measure, Stats, rounded
+
+
+class Values(TypedDict, total=False):
+    """The kind's statistics of a column: the optional fields of its `ColumnProfile`."""
+
+    min: float | str | None
+    max: float | str | None
+    mean: float | None
+    std: float | None
+    skew: float | None
+    zeros: int
+    negatives: int
+    quantiles: dict[str, float | None]
+    histogram: list[dict[str, float]]
+    future: int
+    true_count: int
+    length_min: int | None
+    length_mean: float | None
+    length_max: int | None
+    empty: int
+    shapes: list[dict[str, object]]
+    top_values: list[dict[str, object]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +61,7 @@ def column_profile(dataset: str, c: Column, rows: int, stats: Stats, k: int) -> 
     """The profile of column `c` of a dataset of `rows` rows, with its alerts."""
     nulls = stats.count(c.name, Measure.NULLS) if rows else 0
     distinct = stats.count(c.name, Measure.DISTINCT) if rows else 0
-    values, suppressed = _values(c, rows, nulls, distinct, stats, k) if rows else ({}, 0)
+    values, suppressed = _values(c, rows, nulls, distinct, stats, k) if rows else (Values(), 0)
     if c.tops is not None and c.finding is None and c.publish:
         values["top_values"], hidden = _kept_tops(c.tops, c.name, k)
         suppressed += hidden
@@ -56,16 +79,16 @@ def column_profile(dataset: str, c: Column, rows: int, stats: Stats, k: int) -> 
         pii_kind=c.finding.kind if c.finding else None,
         category=c.finding.category if c.finding else Category.NON_PERSONAL.value,
         suppressed=suppressed,
-        **values,  # type: ignore[arg-type]
+        **values,
     )
     return with_alerts(profile, c.dtype, c.texts, skew=stats.number(c.name, Measure.SKEW))
 
 
 def _values(
     c: Column, rows: int, nulls: int, distinct: int, stats: Stats, k: int
-) -> tuple[dict[str, object], int]:
+) -> tuple[Values, int]:
     """The kind's statistics of a column with rows, and how many values they left out."""
-    name, values = c.name, {}
+    name, values = c.name, Values()
     match kind(c.dtype):
         case "numeric" if c.finding is None:
             return _numeric_values(name, stats, rows - nulls, distinct, k, c.publish)
@@ -76,9 +99,9 @@ def _values(
                 values["max"] = _temporal_value(stats.get(name, Measure.HELD_MAX))
         case "string":
             values |= {
-                "length_min": stats.get(name, Measure.LENGTH_MIN),
+                "length_min": stats.integer(name, Measure.LENGTH_MIN),
                 "length_mean": stats.number(name, Measure.LENGTH_MEAN),
-                "length_max": stats.get(name, Measure.LENGTH_MAX),
+                "length_max": stats.integer(name, Measure.LENGTH_MAX),
                 "empty": stats.count(name, Measure.EMPTY),
                 "shapes": c.texts.shapes,
             }
@@ -113,24 +136,24 @@ def _kept_tops(
 
 def _numeric_values(
     column: str, stats: Stats, present: int, distinct: int, k: int, publish: bool
-) -> tuple[dict[str, object], int]:
+) -> tuple[Values, int]:
     """Numeric statistics fit to share, and how many values a histogram left out.
 
     The histogram's edges start at the minimum and end at the maximum, so it is kept only when
     both of those are held by `k` rows.
     """
-    values: dict[str, object] = {
-        "zeros": stats.count(column, Measure.ZEROS),
-        "negatives": stats.count(column, Measure.NEGATIVES),
-    }
+    values = Values(
+        zeros=stats.count(column, Measure.ZEROS),
+        negatives=stats.count(column, Measure.NEGATIVES),
+    )
     if present >= k and distinct >= k:
-        values |= {
-            m.value: stats.number(column, m) for m in (Measure.MEAN, Measure.STD, Measure.SKEW)
-        }
+        values["mean"] = stats.number(column, Measure.MEAN)
+        values["std"] = stats.number(column, Measure.STD)
+        values["skew"] = stats.number(column, Measure.SKEW)
     if not publish:
         return values, 0
-    values["min"] = stats.number(column, Measure.HELD_MIN)
-    values["max"] = stats.number(column, Measure.HELD_MAX)
+    low = values["min"] = stats.number(column, Measure.HELD_MIN)
+    high = values["max"] = stats.number(column, Measure.HELD_MAX)
     values["quantiles"] = {
         f"p{round(q * 100):02d}": stats.number(column, Measure.QUANTILE, q)
         if stats.count(column, Measure.AT_QUANTILE, q) >= k
@@ -138,11 +161,11 @@ def _numeric_values(
         for q in QUANTILES
     }
     exact = (stats.number(column, Measure.MIN), stats.number(column, Measure.MAX))
-    if values["min"] is None or exact != (values["min"], values["max"]):
+    if low is None or exact != (low, high):
         return values, 0
-    bins = _histogram(stats.get(column, Measure.HISTOGRAM), start=values["min"])  # type: ignore[arg-type]
+    bins = _histogram(stats.get(column, Measure.HISTOGRAM), start=low)  # type: ignore[arg-type]
     values["histogram"] = [b | {"count": b["count"] if b["count"] >= k else 0} for b in bins]
-    return values, sum(b["count"] for b in bins if 0 < b["count"] < k)
+    return values, int(sum(b["count"] for b in bins if 0 < b["count"] < k))
 
 
 def _histogram(raw: list[dict[str, object]] | None, *, start: float) -> list[dict[str, float]]:

@@ -35,7 +35,7 @@ class ColumnProfile(Record):
     skew: float | None = None
     zeros: int | None = None
     negatives: int | None = None
-    quantiles: dict[str, float] | None = None
+    quantiles: dict[str, float | None] | None = None  # None: held by fewer than k rows
     histogram: list[dict[str, float]] | None = None  # {start, end, count}
     future: int | None = None
     true_count: int | None = None

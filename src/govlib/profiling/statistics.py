@@ -88,6 +88,11 @@ class Stats:
         """An integer statistic, 0 when missing or null."""
         return int(self.get(column, measure, q) or 0)  # type: ignore[call-overload]
 
+    def integer(self, column: str, measure: Measure) -> int | None:
+        """An integer statistic; None when missing or null."""
+        value = self.get(column, measure)
+        return int(value) if isinstance(value, int | float) else None
+
     def number(self, column: str, measure: Measure, q: float | None = None) -> float | None:
         """A float statistic rounded to 6 places; None when missing, NaN or infinite."""
         return rounded(self.get(column, measure, q))

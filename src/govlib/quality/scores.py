@@ -8,10 +8,13 @@ the result an error instead.
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
-from govlib.catalog import Gate
-from govlib.quality.results import DIMENSIONS, CheckResult, QualityResult
+from govlib.catalog import DEFAULT_GATE_MINIMUM, Gate
+from govlib.quality.results import DIMENSIONS, CheckResult, QualityResult, Status
+
+log = logging.getLogger("govlib")
 
 
 def score(checks: list[CheckResult]) -> tuple[dict[str, float | None], float | None]:
@@ -55,12 +58,22 @@ def judge(
     checks: list[CheckResult],
     gate: Gate,
 ) -> QualityResult:
-    """Scores, the gate's verdict and the counts, as one record."""
+    """Scores, the gate's verdict and the counts, as one record.
+
+    A default gate (`Gate.default()`: none was declared) is judged like any other, with a
+    warning that says so.
+    """
+    if gate.is_default:
+        log.warning(
+            "dataset %s declares no quality gate: the default gate applies (every dimension "
+            ">= %g); declare `gate:` in the catalog to set your own",
+            dataset, DEFAULT_GATE_MINIMUM,
+        )  # fmt: skip
     scores, overall = score(checks)
     thresholds = gate.model_dump()
     failures = gate_failures(scores, overall, thresholds)
     counts = {s: sum(c.status == s for c in checks) for s in ("passed", "failed", "error")}
-    status = "error" if counts["error"] else ("failed" if failures else "passed")
+    status: Status = "error" if counts["error"] else ("failed" if failures else "passed")
     return QualityResult(
         dataset=dataset,
         suite=suite,

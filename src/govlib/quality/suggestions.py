@@ -1,119 +1,231 @@
-"""Starter suites: expectations suggested from a profile, that pass on the data they came from.
+"""Starter suites: expectations suggested from a profile, strict about today's defects.
 
-Values (value sets, ranges) are suggested only for columns the catalog allows to publish them;
-every other bound quotes no value of the data.
+A suggested suite fails on the defects the data has today: malformed e-mails and phones, rare
+nulls, duplicated keys, dates after `as_of`, duplicate rows. Only `tolerate_current=True` sets
+`mostly` to the rate observed today, so the suite then fails only when the data gets worse.
+Each check that meets defects today says so in its `meta.observed` ("2.60% malformed e-mails"):
+a rate, never a value; `tolerances()` turns them into the lines `govlib suggest` prints.
+
+Values (value sets, ranges) are suggested only for columns the catalog allows to publish them,
+complete and from the data itself; every other bound quotes no value of the data.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import polars.selectors as cs
 
 from govlib import identity
 
+if TYPE_CHECKING:
+    from govlib.profiling import ColumnProfile, DatasetProfile
+
 EMAIL_REGEX = identity.EMAIL_REGEX
 PHONE_REGEX = r"^\+?[\d\s().-]{7,20}$"
+RARE_NULLS = 0.01  # a column missing at most this share of values is meant to be complete
+ID_NAME = re.compile(r"(^|_)id$|[a-z0-9]I[dD]$|^ID$", re.IGNORECASE)
+NEAR_UNIQUE = 0.99  # an id column this distinct is meant to be unique
+DEFECTS = {  # what a check's unexpected values are, in a tolerance line
+    "expect_column_values_to_not_be_null": "missing values",
+    "expect_column_values_to_be_unique": "duplicated values",
+    "expect_compound_columns_to_be_unique": "rows in duplicate groups",
+    "email": "malformed e-mails",
+    "phone": "malformed phone numbers",
+    "future": "dates after as_of",
+}
 
 
-def suggest(profile, *, name: str, frame: pl.LazyFrame | None = None) -> dict[str, Any]:
-    """A starter suite from a profile; it passes on the data it came from.
+@dataclass
+class _Suite:
+    """Expectations being suggested, with today's defect rate of each."""
 
-    Not null for complete columns, unique for key candidates, regexes for detected emails and
-    phones, bounds on the row count, and bounds that quote no value: no negatives, no dates
-    after `as_of`. Values (value sets, min and max) only for columns the catalog allows to
-    publish them: complete when `frame` (the profiled data) is given, else what the profile
-    kept (values held by at least k rows, with `mostly` set to match). Thresholds (`mostly`)
-    are set just under what the data shows.
+    tolerate: bool
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(
+        self, kind: str, reason: str, defect: tuple[int, int, str] | None = None, **kw: Any
+    ) -> None:
+        """Add an expectation; `defect` is (unexpected today, elements, what they are)."""
+        meta: dict[str, Any] = {"suggested": reason}
+        if defect is not None and defect[0] > 0 and defect[1] > 0:
+            unexpected, elements, what = defect
+            rate = unexpected / elements
+            meta["observed"] = f"{_percent(rate)} {what}"
+            if self.tolerate:
+                kw["mostly"] = math.floor((1 - rate) * 10_000) / 10_000
+        self.entries.append({"type": kind, "kwargs": kw, "meta": meta})
+
+
+def suggest(
+    profile: DatasetProfile,
+    *,
+    name: str,
+    frame: pl.LazyFrame | pl.DataFrame | None = None,
+    tolerate_current: bool = False,
+    primary_key: list[str] | None = None,
+) -> dict[str, Any]:
+    """A starter suite from a profile that fails on today's defects unless told to tolerate them.
+
+    Parameters
+    ----------
+    profile
+        The dataset's `DatasetProfile`.
+    name
+        The suite's name.
+    frame
+        The profiled data: defect counts are then exact, and publishable columns get complete
+        value sets and ranges (without it, no values are suggested at all).
+    tolerate_current
+        Set `mostly` on each check to the pass rate observed today, so today's data passes.
+    primary_key
+        The catalog's primary key: its columns must be unique and present.
+
+    Returns
+    -------
+    dict
+        The suite as Great Expectations 1.x JSON.
     """
+    data = frame.lazy().collect() if frame is not None else None
+    suite = _Suite(tolerate_current)
     rows = profile.rows
-    out: list[dict[str, Any]] = []
-
-    def add(kind: str, meta: str, **kwargs: Any) -> None:
-        out.append({"type": kind, "kwargs": kwargs, "meta": {"suggested": meta}})
-
-    add(
+    suite.add(
         "expect_table_row_count_to_be_between", f"{rows} rows seen",
         min_value=rows // 2, max_value=rows * 2,
     )  # fmt: skip
+    key = primary_key or []
     for c in profile.column_profiles:
-        present = c.rows - c.nulls
-        if c.rows and c.nulls == 0:
-            add("expect_column_values_to_not_be_null", "no nulls seen", column=c.column)
-        if c.rows and c.nulls == 0 and c.distinct == c.rows and c.kind in ("numeric", "string"):
-            add("expect_column_values_to_be_unique", "every value distinct", column=c.column)
-        if c.pii_kind in ("email", "phone") and present:
-            finding = next(f for f in profile.pii if f.column == c.column)
-            regex = EMAIL_REGEX if c.pii_kind == "email" else PHONE_REGEX
-            kwargs: dict[str, Any] = {"column": c.column, "regex": regex}
-            share = _mostly(finding.share)
-            if share is not None:
-                kwargs["mostly"] = share
-            add("expect_column_values_to_match_regex", f"detected {c.pii_kind}", **kwargs)
-        if c.personal or not present:
-            continue
-        for kind, meta, kwargs in _value_expectations(c, frame) or _value_free_bounds(c):
-            add(kind, meta, **kwargs)
-    return {"name": name, "meta": {"suggested_from": profile.dataset}, "expectations": out}
+        _column_checks(suite, profile, c, data, key)
+    if len(key) > 1:
+        dup = _duplicated(data, key) if data is not None else profile.duplicate_keys or 0
+        suite.add(
+            "expect_compound_columns_to_be_unique", "the primary key",
+            (dup, rows, DEFECTS["expect_compound_columns_to_be_unique"]), column_list=key,
+        )  # fmt: skip
+    if profile.duplicate_rows and len(profile.column_profiles) > 1:
+        columns = [c.column for c in profile.column_profiles]
+        dup = _duplicated(data, columns) if data is not None else profile.duplicate_rows
+        suite.add(
+            "expect_compound_columns_to_be_unique", "duplicate rows seen",
+            (dup, rows, DEFECTS["expect_compound_columns_to_be_unique"]), column_list=columns,
+        )  # fmt: skip
+    meta = {"suggested_from": profile.dataset}
+    return {"name": name, "meta": meta, "expectations": suite.entries}
 
 
-def _mostly(share: float) -> float | None:
-    return None if share >= 1.0 else max(0.0, math.floor(share * 100) / 100 - 0.01)
+def _column_checks(
+    suite: _Suite,
+    profile: DatasetProfile,
+    c: ColumnProfile,
+    data: pl.DataFrame | None,
+    key: list[str],
+) -> None:
+    """The checks of one column: presence, uniqueness, format, values and bounds."""
+    present = c.rows - c.nulls
+    in_key = key == [c.column]
+    if c.rows and (c.nulls <= RARE_NULLS * c.rows or c.column in key):
+        defect = (c.nulls, c.rows, DEFECTS["expect_column_values_to_not_be_null"])
+        suite.add("expect_column_values_to_not_be_null", _why_present(c, key), defect,
+                  column=c.column)  # fmt: skip
+    if present and (in_key or _unique_like(c)):
+        dup = _duplicated(data, [c.column], present=True) if data is not None else 0
+        defect = (dup, present, DEFECTS["expect_column_values_to_be_unique"])
+        reason = "the primary key" if in_key else "every value distinct, or an id"
+        suite.add("expect_column_values_to_be_unique", reason, defect, column=c.column)
+    if c.pii_kind in ("email", "phone") and present:
+        regex = EMAIL_REGEX if c.pii_kind == "email" else PHONE_REGEX
+        bad = _not_matching(data, c.column, regex) if data is not None else _estimate(profile, c)
+        defect = (bad, present, DEFECTS[c.pii_kind])
+        suite.add("expect_column_values_to_match_regex", f"detected {c.pii_kind}", defect,
+                  column=c.column, regex=regex)  # fmt: skip
+    if c.personal or not present:
+        return
+    if c.publishable and data is not None:
+        _value_expectations(suite, c, data)
+    else:
+        _value_free_bounds(suite, c)
 
 
-Suggestion = tuple[str, str, dict[str, Any]]
+def _why_present(c: ColumnProfile, key: list[str]) -> str:
+    if c.column in key:
+        return "the primary key"
+    return "no nulls seen" if c.nulls == 0 else "nearly complete: its nulls look like defects"
 
 
-def _value_free_bounds(c) -> list[Suggestion]:
-    """Bounds that quote no value of the data: no negatives seen, no dates after `as_of`."""
+def _unique_like(c: ColumnProfile) -> bool:
+    """Every value distinct and present, or an id-named column almost so (never a float)."""
+    if c.kind not in ("numeric", "string") or c.dtype.startswith("float"):
+        return False
+    if c.nulls == 0 and c.distinct == c.rows:
+        return True
+    present = c.rows - c.nulls
+    return bool(ID_NAME.search(c.column)) and present > 0 and c.distinct >= NEAR_UNIQUE * present
+
+
+def _duplicated(data: pl.DataFrame, columns: list[str], *, present: bool = False) -> int:
+    """Rows sharing their values of `columns` with another row, as GX counts them."""
+    frame = data.select(cs.by_name(columns))
+    # a column's nulls are not compared; of several columns, only rows missing every value
+    all_missing = pl.all_horizontal(pl.all().is_null())
+    frame = frame.drop_nulls() if present else frame.filter(~all_missing)
+    return int(frame.is_duplicated().sum())
+
+
+def _not_matching(data: pl.DataFrame, column: str, regex: str) -> int:
+    values = data.get_column(column).drop_nulls().cast(pl.String)
+    return int((~values.str.contains(regex)).sum())
+
+
+def _estimate(profile: DatasetProfile, c: ColumnProfile) -> int:
+    """Values the detection sample found malformed, scaled to the column."""
+    finding = next((f for f in profile.pii if f.column == c.column), None)
+    share = finding.share if finding is not None else 1.0
+    return round((1 - share) * (c.rows - c.nulls))
+
+
+def _temporal_bound(c: ColumnProfile) -> bool:
+    """A date, or a datetime without a time zone: `as_of` bounds it."""
+    return c.dtype == "date" or (c.dtype.startswith("datetime") and "," not in c.dtype)
+
+
+def _value_free_bounds(suite: _Suite, c: ColumnProfile) -> None:
+    """Bounds that quote no value: no negatives when none are seen; no dates after `as_of`."""
     between = "expect_column_values_to_be_between"
     if c.kind == "numeric" and c.negatives == 0:
-        return [(between, "no negative values seen", {"column": c.column, "min_value": 0})]
-    naive_date = c.dtype == "date" or (c.dtype.startswith("datetime") and "," not in c.dtype)
-    if c.kind == "temporal" and c.future == 0 and naive_date:
-        bound = {"$PARAMETER": "as_of"}
-        return [(between, "no dates after as_of seen", {"column": c.column, "max_value": bound})]
-    return []
+        suite.add(between, "no negative values seen", column=c.column, min_value=0)
+    elif c.kind == "temporal" and _temporal_bound(c):
+        defect = (c.future or 0, c.rows - c.nulls, DEFECTS["future"])
+        suite.add(between, "no dates after as_of", defect, column=c.column,
+                  max_value={"$PARAMETER": "as_of"})  # fmt: skip
 
 
-def _value_expectations(c, frame: pl.LazyFrame | None) -> list[Suggestion]:
-    """A value set or a range for a column allowed to publish its values.
+def _value_expectations(suite: _Suite, c: ColumnProfile, data: pl.DataFrame) -> None:
+    """A complete value set or a range for a column allowed to publish its values.
 
-    From `frame` when given (complete: the steward allowed these values), else from the
-    profile: its top values, and a range only where the histogram shows the extremes are the
-    lowest and highest values held by k rows.
+    The steward allowed these values, so every one is listed, however few rows hold it. Dates
+    end at `as_of`, not at the latest value seen, so next month's data still passes.
     """
-    if not c.publishable:
-        return []
-    present = c.rows - c.nulls
-    if c.kind == "string" and c.distinct <= 20 and (c.top_values or frame is not None):
-        if frame is not None:
-            values = frame.select(cs.by_name(c.column).drop_nulls().unique()).collect()
-            kwargs: dict[str, Any] = {"value_set": sorted(str(v) for v in values.to_series())}
-        else:
-            kept = sum(int(t["count"]) for t in c.top_values)
-            kwargs = {"value_set": sorted(str(t["value"]) for t in c.top_values)}
-            if (share := _mostly(kept / present)) is not None:
-                kwargs["mostly"] = share
-        set_type = "expect_column_values_to_be_in_set"
-        return [(set_type, "low-cardinality categorical", {"column": c.column, **kwargs})]
-    if c.kind not in ("numeric", "temporal"):
-        return []
-    if frame is not None:
-        col = cs.by_name(c.column).as_expr()
-        lo, hi = frame.select(col.min().alias("lo"), col.max().alias("hi")).collect().row(0)
-        lo, hi = (_bound(lo), _bound(hi))
-    elif c.histogram:
-        lo, hi = c.min, c.max
-    else:
-        return []
-    if lo is None or hi is None:
-        return []
+    values = data.get_column(c.column).drop_nulls()
+    if c.kind == "string" and c.distinct <= 20:
+        value_set = sorted(str(v) for v in values.unique())
+        suite.add("expect_column_values_to_be_in_set", "low-cardinality categorical",
+                  column=c.column, value_set=value_set)  # fmt: skip
+        return
+    if c.kind not in ("numeric", "temporal") or values.len() == 0:
+        return
+    lo, hi = _bound(values.min()), _bound(values.max())
     between = "expect_column_values_to_be_between"
-    return [(between, "range seen", {"column": c.column, "min_value": lo, "max_value": hi})]
+    if c.kind == "numeric":
+        suite.add(between, "range seen", column=c.column, min_value=lo, max_value=hi)
+    elif _temporal_bound(c):
+        defect = (c.future or 0, values.len(), DEFECTS["future"])
+        suite.add(between, "earliest seen, up to as_of", defect, column=c.column,
+                  min_value=lo, max_value={"$PARAMETER": "as_of"})  # fmt: skip
 
 
 def _bound(value: object) -> object:
@@ -123,3 +235,32 @@ def _bound(value: object) -> object:
     if isinstance(value, date):
         return f"{value.isoformat()}T00:00:00"
     return value
+
+
+def _percent(rate: float) -> str:
+    """A rate as a percentage that never rounds a defect away: 0.004% stays above zero."""
+    digits = 2 if rate >= 0.0001 else 4
+    return f"{max(rate, 10**-digits / 100) * 100:.{digits}f}%"
+
+
+def tolerances(suite: dict[str, Any]) -> list[str]:
+    """What each check meets today, as a line: what it accepts (`mostly`) or fails on.
+
+    Examples
+    --------
+    >>> entry = {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "email",
+    ...          "mostly": 0.974}, "meta": {"observed": "2.60% malformed e-mails"}}
+    >>> tolerances({"expectations": [entry]})
+    ['email: match_regex accepts 2.60% malformed e-mails']
+    """
+    lines = []
+    for entry in suite["expectations"]:
+        observed = (entry.get("meta") or {}).get("observed")
+        if observed is None:
+            continue
+        kwargs = entry["kwargs"]
+        where = kwargs.get("column") or f"{len(kwargs.get('column_list', []))} columns"
+        verb = "accepts" if "mostly" in kwargs else "fails today on"
+        check = entry["type"].removeprefix("expect_").removeprefix("column_values_to_")
+        lines.append(f"{where}: {check} {verb} {observed}")
+    return lines

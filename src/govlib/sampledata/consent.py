@@ -16,7 +16,7 @@ from govlib.sampledata.customers import Lifecycle, Plan
 from govlib.sampledata.draws import as_us, between, seconds, uniform_days
 from govlib.sampledata.vocabulary import CONSENT_SOURCES
 
-EVENT_SCHEMA = {"row": pl.Int64, "status": pl.String, "occurred_at": pl.Datetime("us")}
+EVENT_SCHEMA = {"row": pl.Int64(), "status": pl.String(), "occurred_at": pl.Datetime("us")}
 
 
 @dataclass(slots=True)

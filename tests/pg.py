@@ -1,0 +1,147 @@
+"""The sample as databases: a PostgreSQL schema per test session, SQLite and DuckDB files.
+
+`postgres_url` gives `GOVLIB_TEST_POSTGRES_URL` when that server answers. Without one the
+PostgreSQL tests skip with one line, unless `GOVLIB_REQUIRE_SERVICES=1` makes that a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import polars as pl
+import pytest
+import yaml
+
+from govlib.catalog import Catalog
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ENV = "GOVLIB_TEST_POSTGRES_URL"
+SQL_TYPE = {
+    "string": "TEXT",
+    "int64": "BIGINT",
+    "float64": "DOUBLE PRECISION",
+    "bool": "BOOLEAN",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+}
+# Types a real CRM uses, so reading maps them: NUMERIC -> float64, TIMESTAMPTZ -> UTC datetime.
+PG_OVERRIDES = {
+    ("customers", "lifetime_value"): "NUMERIC(14, 2)",
+    ("orders", "ordered_at"): "TIMESTAMPTZ",
+    ("customers", "customer_id"): "INTEGER",
+}
+
+
+def postgres_url() -> str:
+    """The test server's URL, or a skip (a failure under GOVLIB_REQUIRE_SERVICES=1)."""
+    url = os.environ.get(PG_ENV, "")
+    problem = None
+    if not url:
+        problem = f"{PG_ENV} is not set (run .ci/run, or eval scripts/postgres-test-db)"
+    else:
+        import psycopg
+
+        try:
+            psycopg.connect(url, connect_timeout=5).close()
+        except psycopg.Error as exc:
+            problem = f"the PostgreSQL server of {PG_ENV} does not answer ({type(exc).__name__})"
+    if problem is None:
+        return url
+    if os.environ.get("GOVLIB_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"GOVLIB_REQUIRE_SERVICES=1 but {problem}", pytrace=False)
+    pytest.skip(f"PostgreSQL tests skipped: {problem}")
+
+
+def ddl(name: str, table: str, schema: dict[str, str], *, postgres: bool = False) -> str:
+    types = {c: SQL_TYPE[t] for c, t in schema.items()}
+    if postgres:
+        types |= {c: t for (ds, c), t in PG_OVERRIDES.items() if ds == table and c in types}
+    columns = ", ".join(f'"{c}" {t}' for c, t in types.items())
+    return f"CREATE TABLE {name} ({columns})"
+
+
+def load_postgres(
+    url: str, schema_name: str, cat: Catalog, frames: dict[str, pl.DataFrame]
+) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con, con.cursor() as cur:
+        cur.execute("SET TIME ZONE 'UTC'")
+        cur.execute(f"CREATE SCHEMA {schema_name}")
+        for name, df in frames.items():
+            qualified = f"{schema_name}.{name}"
+            cur.execute(ddl(qualified, name, cat.dataset(name).schema(), postgres=True))
+            columns = ", ".join(f'"{c}"' for c in df.columns)
+            with cur.copy(f"COPY {qualified} ({columns}) FROM STDIN") as copy:
+                for row in df.iter_rows():
+                    copy.write_row(row)
+
+
+def drop_postgres(url: str, schema_name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f"DROP SCHEMA IF EXISTS {schema_name} CASCADE")
+
+
+def write_sqlite(path: Path, cat: Catalog, frames: dict[str, pl.DataFrame]) -> None:
+    con = sqlite3.connect(path)
+    for name, df in frames.items():
+        con.execute(ddl(f'"{name}"', name, cat.dataset(name).schema()))
+        text = df.with_columns(
+            pl.col(pl.Datetime).dt.strftime("%Y-%m-%d %H:%M:%S%.6f"),
+            pl.col(pl.Date).dt.strftime("%Y-%m-%d"),
+            pl.col(pl.Boolean).cast(pl.Int64),
+        )
+        marks = ", ".join("?" for _ in df.columns)
+        con.executemany(f'INSERT INTO "{name}" VALUES ({marks})', text.iter_rows())
+    con.commit()
+    con.close()
+
+
+def write_duckdb(path: Path, frames: dict[str, pl.DataFrame]) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    for name, df in frames.items():
+        con.register("incoming", df.to_arrow())
+        con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM incoming')
+        con.unregister("incoming")
+    con.close()
+
+
+def database_catalog(folder: Path, sources: dict[str, dict[str, str]]) -> Path:
+    """The sample catalog with each dataset's source replaced, and its suites, in `folder`."""
+    raw = yaml.safe_load((ROOT / "catalog.yaml").read_text())
+    raw["data_root"] = "data"
+    for name, source in sources.items():
+        raw["datasets"][name]["source"] = source
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ROOT / "expectations", folder / "expectations", dirs_exist_ok=True)
+    path = folder / "catalog.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_schema(sample_catalog, frames) -> Iterator[str]:
+    """A fresh schema holding the sample's four datasets; dropped after the session."""
+    url = postgres_url()
+    name = f"govlib_{secrets.token_hex(4)}"
+    load_postgres(url, name, sample_catalog, frames)
+    try:
+        yield name
+    finally:
+        drop_postgres(url, name)
+
+
+def schema_url(url: str, schema_name: str) -> str:
+    """`url` pointing at `schema_name` (govlib reads `postgresql://.../db/schema`)."""
+    parts = urlsplit(url)
+    return parts._replace(path=f"{parts.path.rstrip('/')}/{schema_name}").geturl()

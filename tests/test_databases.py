@@ -1,0 +1,321 @@
+import json
+import math
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from govlib import catalog, databases, sources
+from govlib.cli import main
+from govlib.errors import CatalogError
+
+from . import pg
+from .conftest import CATALOG
+from .pg import pg_schema  # noqa: F401 (fixture)
+
+NAMES = ("customers", "orders", "consent_events", "support_tickets")
+PG_ENV = "GOVLIB_TEST_PG_SAMPLE_URL"
+
+
+def one_line(err: str) -> str:
+    assert err.count("\n") == 1, err
+    assert err.startswith("govlib: error: ")
+    assert "Traceback" not in err
+    return err
+
+
+def same(a: object, b: object, where: str = "") -> None:
+    """Equal records, floats within 1e-9."""
+    if isinstance(a, float) and isinstance(b, float):
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9) or a == b, where
+    elif isinstance(a, dict) and isinstance(b, dict):
+        assert a.keys() == b.keys(), where
+        for key in a:
+            same(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            same(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, where
+
+
+# -- URIs and queries --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("postgresql://crm:s3cret@db:5432/crm", "postgresql://crm:***@db:5432/crm"),
+        ("postgresql://crm:p@ss@db/crm", "postgresql://crm:***@db/crm"),
+        ("postgresql://crm@db/crm", "postgresql://crm@db/crm"),
+        ("sqlite:///data/crm.sqlite", "sqlite:///data/crm.sqlite"),
+        (
+            "mysql://db/crm?password=x&charset=utf8",
+            "mysql://db/crm?password=%2A%2A%2A&charset=utf8",
+        ),
+    ],
+)
+def test_redact_removes_every_password(uri, shown):
+    assert databases.redact(uri) == shown
+    assert databases.has_password(uri) is (uri != shown)
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ("delete from customers", r"not a SELECT \(it parses as Delete\)"),
+        ("select 1; drop table customers", "found 2 statements"),
+        ("select * into copy from customers", "writes"),
+        ("with d as (delete from t returning *) select * from d", "writes"),
+        ("update customers set email = null", r"parses as Update"),
+        ("selec * frm", "not a SELECT"),
+    ],
+)
+def test_a_query_that_is_not_one_select_is_refused(query, problem):
+    with pytest.raises(ValueError, match=problem):
+        databases.check_query(query)
+
+
+def test_a_select_with_a_cte_is_accepted():
+    databases.check_query("with c as (select * from customers) select * from c where 1 = 1")
+
+
+# -- the sample as SQLite, DuckDB and PostgreSQL -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def file_catalogs(tmp_path_factory, sample_catalog, frames) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("dbfiles")
+    made = {}
+    for kind in ("sqlite", "duckdb"):
+        made[kind] = pg.database_catalog(
+            folder / kind, {n: {"uri": f"{kind}:///crm.{kind}", "table": n} for n in NAMES}
+        )
+    pg.write_sqlite(folder / "sqlite" / "data" / "crm.sqlite", sample_catalog, frames)
+    pg.write_duckdb(folder / "duckdb" / "data" / "crm.duckdb", frames)
+    return made
+
+
+@pytest.fixture(scope="module")
+def pg_catalog(tmp_path_factory, pg_schema) -> Path:  # noqa: F811
+    os.environ[PG_ENV] = pg.schema_url(pg.postgres_url(), pg_schema)
+    folder = tmp_path_factory.mktemp("dbpg")
+    return pg.database_catalog(folder, {n: {"uri_env": PG_ENV, "table": n} for n in NAMES})
+
+
+@pytest.fixture(params=["sqlite", "duckdb", "postgres"])
+def db_catalog(request) -> Path:
+    if request.param == "postgres":
+        return request.getfixturevalue("pg_catalog")
+    return request.getfixturevalue("file_catalogs")[request.param]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_dataset_reads_the_same_frame_as_its_file(db_catalog, frames, name):
+    got = sources.scan(catalog.load(db_catalog).dataset(name)).collect()
+    assert got.schema == frames[name].schema
+    assert got.equals(frames[name])
+
+
+def test_catalog_check_lists_database_datasets(db_catalog, capsys):
+    assert main(["catalog", "check", "--catalog", str(db_catalog)]) == 0
+    assert "catalog OK: 4 datasets" in capsys.readouterr().out
+
+
+def run_json(args: list[str], out: Path) -> tuple[int, dict]:
+    code = main([*args, "--json", str(out)])
+    return code, json.loads(out.read_text())
+
+
+@pytest.mark.parametrize(
+    ("command", "name"),
+    [
+        (["profile"], "customers"),
+        (["profile"], "orders"),
+        (["validate"], "customers"),
+        (["validate"], "support_tickets"),
+        (["retention", "check"], "customers"),
+    ],
+)
+def test_records_equal_the_file_based_sample(db_catalog, tmp_path, command, name):
+    want_code, want = run_json([*command, name, "--catalog", str(CATALOG)], tmp_path / "f.json")
+    code, got = run_json([*command, name, "--catalog", str(db_catalog)], tmp_path / "d.json")
+    assert code == want_code
+    same(got, want, name)
+
+
+def test_sample_is_bounded_and_ordered_by_primary_key(db_catalog, frames):
+    rows = databases.sample(catalog.load(db_catalog).dataset("orders"), n=7)
+    assert rows.equals(frames["orders"].sort("order_id").head(7))
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "duckdb"])
+def test_file_sessions_are_read_only(file_catalogs, kind):
+    ds = catalog.load(file_catalogs[kind]).dataset("customers")
+    con = databases.connect(ds)
+    try:
+        with pytest.raises(Exception, match=r"(?i)read.?only|readonly"):
+            con.raw_sql("CREATE TABLE written (a INTEGER)")
+    finally:
+        con.disconnect()
+
+
+def test_postgres_sessions_are_read_only(pg_catalog):
+    con = databases.connect(catalog.load(pg_catalog).dataset("customers"))
+    try:
+        with pytest.raises(Exception, match="read-only transaction"):
+            con.raw_sql("CREATE TABLE written (a INTEGER)")
+    finally:
+        con.disconnect()
+
+
+def test_a_query_source_reads_only_what_it_selects(pg_catalog, tmp_path, frames):
+    path = pg.database_catalog(
+        tmp_path,
+        {
+            "customers": {
+                "uri_env": PG_ENV,
+                "query": "select * from customers where status = 'closed'",
+            }
+        },
+    )
+    got = sources.scan(catalog.load(path).dataset("customers")).collect()
+    assert got.equals(frames["customers"].filter(pl.col("status") == "closed"))
+    assert got.height == 231
+
+
+# -- bad input: one line, exit 2, no password --------------------------------------------------
+
+
+def check_fails(path: Path, capsys, *expected: str, command: str = "profile") -> str:
+    args = ["catalog", "check"] if command == "check" else [command, "customers"]
+    assert main([*args, "--catalog", str(path)]) == 2
+    err = one_line(capsys.readouterr().err)
+    for text in expected:
+        assert text in err
+    assert "hunter2" not in err
+    return err
+
+
+def test_uri_with_a_password_is_refused_at_load(tmp_path, capsys):
+    uri = "postgresql://crm:hunter2@db/crm"
+    path = pg.database_catalog(tmp_path, {"customers": {"uri": uri, "table": "customers"}})
+    with pytest.raises(CatalogError, match="put the URI in an environment variable"):
+        catalog.load(path)
+    check_fails(path, capsys, "postgresql://crm:***@db/crm", "uri_env", command="check")
+
+
+def test_a_query_that_writes_is_refused_at_load(tmp_path, capsys):
+    path = pg.database_catalog(
+        tmp_path, {"customers": {"uri": "sqlite:///crm.sqlite", "query": "delete from customers"}}
+    )
+    check_fails(path, capsys, "not a SELECT (it parses as Delete)", command="check")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        {"uri": "sqlite:///crm.sqlite"},
+        {"path": "a.csv", "uri_env": "X", "table": "t"},
+        {"uri_env": "not a name", "table": "t"},
+        {"uri": "sqlite:///crm.sqlite", "table": "t", "query": "select 1"},
+    ],
+)
+def test_a_source_must_say_where_and_what(tmp_path, source):
+    path = pg.database_catalog(tmp_path, {"customers": source})
+    with pytest.raises(CatalogError, match="dataset 'customers', key 'source'"):
+        catalog.load(path)
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("postgresql://crm:hunter2@127.0.0.1:1/crm", "cannot reach the database server"),
+        ("mysql://crm:hunter2@127.0.0.1/crm", 'pip install "ibis-framework[mysql]"'),
+        ("nosuchdb://crm:hunter2@host/crm", "is not a database URI Ibis knows"),
+    ],
+)
+def test_connection_problems_are_one_line(tmp_path, capsys, monkeypatch, uri, expected):
+    monkeypatch.setenv("GOVLIB_TEST_BAD_URL", uri)
+    path = pg.database_catalog(
+        tmp_path, {"customers": {"uri_env": "GOVLIB_TEST_BAD_URL", "table": "customers"}}
+    )
+    err = check_fails(path, capsys, "dataset 'customers'", expected)
+    assert "crm:***@" in err or "mysql" in err
+
+
+def test_unset_environment_variable_is_named(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("GOVLIB_TEST_UNSET_URL", raising=False)
+    path = pg.database_catalog(
+        tmp_path, {"customers": {"uri_env": "GOVLIB_TEST_UNSET_URL", "table": "customers"}}
+    )
+    check_fails(path, capsys, "environment variable GOVLIB_TEST_UNSET_URL is not set")
+
+
+def test_wrong_password_is_one_line_without_it(pg_catalog, tmp_path, capsys, monkeypatch):
+    url = os.environ[PG_ENV]
+    bad = url.replace(url.split("//", 1)[1].split("@", 1)[0].split(":", 1)[1], "hunter2", 1)
+    monkeypatch.setenv("GOVLIB_TEST_BAD_URL", bad)
+    path = pg.database_catalog(
+        tmp_path, {"customers": {"uri_env": "GOVLIB_TEST_BAD_URL", "table": "customers"}}
+    )
+    check_fails(path, capsys, "refused the credentials", ":***@127.0.0.1")
+
+
+def test_missing_table_is_named(db_catalog, tmp_path, capsys):
+    text = db_catalog.read_text().replace("table: customers", "table: nope", 1)
+    (tmp_path / "catalog.yaml").write_text(
+        text.replace("data_root: data", f"data_root: {db_catalog.parent / 'data'}")
+    )
+    check_fails(tmp_path / "catalog.yaml", capsys, "table nope not found")
+
+
+def test_missing_column_is_schema_drift(db_catalog, tmp_path, capsys):
+    text = db_catalog.read_text().replace(
+        "      notes:", "      loyalty_tier: {type: string}\n      notes:", 1
+    )
+    (tmp_path / "catalog.yaml").write_text(
+        text.replace("data_root: data", f"data_root: {db_catalog.parent / 'data'}")
+    )
+    check_fails(
+        tmp_path / "catalog.yaml", capsys, "schema drift: missing declared columns: loyalty_tier"
+    )
+
+
+def test_a_database_file_outside_the_data_root_is_refused(tmp_path, capsys):
+    path = pg.database_catalog(
+        tmp_path, {"customers": {"uri": "sqlite:///../../elsewhere.sqlite", "table": "customers"}}
+    )
+    check_fails(path, capsys, "outside the data root")
+
+
+# -- outputs are written to --out, never to the source ----------------------------------------
+
+
+def test_retention_apply_on_a_database_writes_parquet_and_leaves_the_source(
+    file_catalogs, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("GOVLIB_KEY", "3f9a0c2d7b1e4f6a8c5d2e9b0a7f1c3e")
+    db = file_catalogs["sqlite"].parent / "data" / "crm.sqlite"
+    before = sources.file_sha256(db)
+    out = tmp_path / "out"
+    code = main(
+        [
+            "retention",
+            "apply",
+            "customers",
+            "--catalog",
+            str(file_catalogs["sqlite"]),
+            "--out",
+            str(out),
+            "--execute",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert sources.file_sha256(db) == before
+    written = sorted(p.name for p in out.iterdir())
+    assert "customers.parquet" in written
+    copy = pl.read_parquet(out / "customers.parquet")
+    assert copy.height == 3045 - 60  # the planted closed_overdue accounts are deleted
