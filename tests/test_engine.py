@@ -173,12 +173,8 @@ def test_engine_option_and_catalog_key_choose_the_engine(tmp_path, capsys):
     assert quality.validate(ds, as_of=AS_OF).checks[0].engine == "gx"
     assert quality.validate(ds, as_of=AS_OF, engine="duckdb").checks[0].engine == "ibis"
     out = tmp_path / "r.json"
-    assert (
-        main(
-            ["validate", "people", "--catalog", str(path), "--engine", "polars", "--json", str(out)]
-        )
-        == 0
-    )  # fmt: skip  (no gate: a failure does not fail it)
+    argv = ["validate", "people", "--catalog", str(path), "--engine", "polars"]
+    assert main([*argv, "--json", str(out)]) == 1  # the default gate fails on the null
     assert json.loads(out.read_text())["checks"][0]["engine"] == "ibis"
     assert main(["validate", "people", "--catalog", str(path), "--engine", "spark"]) == 2
     assert "--engine must be polars, duckdb or gx" in capsys.readouterr().err
