@@ -412,6 +412,7 @@ class Dataset(_Model):
     recipients: list[str] = Field(default_factory=list)
     columns: dict[str, ColumnSpec]
     suite: str | None = None
+    engine: Literal["polars", "duckdb", "gx"] | None = None  # where checks run (default: by size)
     gate: Gate | None = None
     retention: list[RetentionRule] = Field(default_factory=list)
     consent: list[ConsentRule] = Field(default_factory=list)

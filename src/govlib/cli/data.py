@@ -115,17 +115,26 @@ def validate_cmd(
     ] = None,
     json_path: JsonOption = None,
     as_of: AsOfOption = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="Where checks run: polars, duckdb or gx (default: the catalog's, else by size).",
+        ),
+    ] = None,
 ) -> int:
     """Validate a dataset with its Great Expectations suite; exit 1 if the gate fails."""
     from govlib import catalog as catalog_mod
     from govlib import quality, targets
 
+    if engine is not None and engine not in ("polars", "duckdb", "gx"):
+        raise ParameterError(f"--engine must be polars, duckdb or gx, got {engine!r}")
     writable_file(json_path, "--json", catalog=catalog)
     cat = catalog_mod.load(catalog)
     ds = cat.dataset(dataset)
     day = targets.as_of(as_of, cat.as_of)
     with console.status(f"validating {dataset}"):
-        result = quality.validate(ds, as_of=day, suite=suite)
+        result = quality.validate(ds, as_of=day, suite=suite, engine=engine)
     show(*views.quality(result))
     if json_path is not None:
         write_json(json_path, result.to_dict())

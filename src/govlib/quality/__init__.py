@@ -1,16 +1,17 @@
 """Quality: Great Expectations suites as files, value-free three-state results, dimension scores.
 
-Suites live as plain GX 1.x JSON in `expectations/`. `validate()` runs a suite for real through
-an ephemeral GX context on a pandas frame converted through Arrow, with a result format that
-keeps counts and drops values, and adds the checks GX cannot express (referential integrity,
-duplicate subjects). Every check maps to one quality dimension; dimension scores and the
-catalog's gate turn the result into a verdict a scheduler can act on.
+Suites live as plain GX 1.x JSON in `expectations/`. `validate()` runs a suite on the check
+engine (`govlib.engine`: expectations compiled to Ibis, run on polars or DuckDB), leaves what it
+does not compile to GX (an ephemeral context on a pandas copy, counts kept and values dropped),
+and adds the checks GX cannot express (referential integrity, duplicate subjects). Every check
+maps to one quality dimension; dimension scores and the catalog's gate turn the result into a
+verdict a scheduler can act on.
 
 The parts:
 
 - `suites`: reading suite files (no GX needed);
-- `gx`: the GX runner, the only module that imports great_expectations, lazily, so commands
-  that do not validate stay fast;
+- `gx`: the GX runner, the only module that imports great_expectations, lazily: a suite whose
+  entries all compile never imports it;
 - `predicates`: row-level expectations as polars conditions (cleansing's quarantine uses them);
 - `rules`: govlib's own checks; `scores`: scores and the gate; `suggestions`: starter suites;
 - `results`: the records.
@@ -19,11 +20,13 @@ The parts:
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from govlib.catalog import Dataset
-from govlib.quality.gx import RESULT_FORMAT, Timings, gx_checks, load_suite, run_gx
+from govlib.quality.gx import RESULT_FORMAT, Timings, gx_checks, gx_suite, load_suite, run_gx
 from govlib.quality.predicates import RowCheck, row_checks, row_predicate, unexpected_counts
 from govlib.quality.results import (
     DIMENSION_OF_TYPE,
@@ -59,6 +62,7 @@ __all__ = [
     "duplicate_subjects",
     "gate_failures",
     "gx_checks",
+    "gx_suite",
     "judge",
     "load_suite",
     "normalised_phone",
@@ -69,6 +73,7 @@ __all__ = [
     "run_gx",
     "score",
     "suggest",
+    "suite_checks",
     "suite_path",
     "unexpected_counts",
     "validate",
@@ -81,6 +86,7 @@ def validate(
     as_of: date,
     suite: str | None = None,
     frame: pl.DataFrame | None = None,
+    engine: str | None = None,
 ) -> QualityResult:
     """Validate a catalog dataset with its suite plus govlib's cross-dataset checks.
 
@@ -94,6 +100,9 @@ def validate(
         A suite name in place of the catalog's.
     frame
         The dataset's rows, when already loaded (else they are read once here).
+    engine
+        Where the suite runs: "polars", "duckdb" or "gx" (the whole suite on Great
+        Expectations). Default: the catalog's `engine:`, else chosen by the data's size.
 
     Returns
     -------
@@ -109,9 +118,11 @@ def validate(
     publishable = {c for c in ds.columns if ds.publishable(c)}
     checks: list[CheckResult] = []
     if name is not None:
-        gx_suite = load_suite(suite_path(catalog, name))
-        raw, _ = run_gx(frame, gx_suite, as_of=as_of)
-        checks += gx_checks(ds.name, frame, raw, publishable)
+        path = suite_path(catalog, name)
+        checks += suite_checks(
+            ds.name, frame, read_suite(path), path,
+            as_of=as_of, publishable=publishable, engine=engine or ds.engine,
+        )  # fmt: skip
     targets = {
         rel.target[0]: sources.scan(catalog.dataset(rel.target[0])).collect()
         for rel in ds.relationships
@@ -119,3 +130,50 @@ def validate(
     checks += referential_integrity(ds, frame, targets)
     checks += duplicate_subjects(ds, frame)
     return judge(ds.name, name, as_of, frame.height, checks, catalog.gate_for(ds.name))
+
+
+def suite_checks(
+    dataset: str,
+    frame: pl.DataFrame,
+    data: dict[str, Any],
+    path: Path,
+    *,
+    as_of: date,
+    publishable: set[str],
+    engine: str | None = None,
+) -> list[CheckResult]:
+    """A read suite's checks: compiled where possible, the rest (or all, for "gx") on GX.
+
+    Parameters
+    ----------
+    dataset, frame, data, path
+        The dataset's name and rows, the suite (from `read_suite`) and its file.
+    as_of
+        The day the suite's `$PARAMETER` bounds refer to.
+    publishable
+        Columns whose values shared outputs may show.
+    engine
+        "polars", "duckdb", "gx", or None to choose by the frame's size.
+
+    Returns
+    -------
+    list[CheckResult]
+        One record per suite entry, in suite order, each naming the engine that ran it.
+    """
+    from govlib import engine as engines
+
+    chosen = engines.choose(engine, size_bytes=int(frame.estimated_size()))
+    entries = data["expectations"]
+    raw: list[dict[str, Any]] = []
+    fallback = list(range(len(entries)))
+    if chosen != "gx":
+        from govlib.engine.backends import open_frame
+        from govlib.engine.run import run_suite
+
+        run = run_suite(open_frame(frame, chosen), entries, params=engines.parameters(as_of))
+        raw, fallback = run.results, run.fallback
+    if fallback:
+        gx_raw, _ = run_gx(frame, gx_suite(data, path, only=fallback), as_of=as_of)
+        raw += gx_raw
+    raw.sort(key=lambda row: int(row["index"]))
+    return gx_checks(dataset, frame, raw, publishable)

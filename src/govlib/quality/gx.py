@@ -1,8 +1,9 @@
 """The Great Expectations runner: the one module that imports great_expectations, lazily.
 
-`run_gx` validates a whole suite in one GX call on a pandas frame converted from polars, with a
-result format that keeps counts and drops values; `gx_checks` turns GX's results into our own
-value-free `CheckResult` records. GX is the reference the compiled checks are tested against.
+`run_gx` validates a suite (or the entries the compiled engine leaves to GX) in one GX call on
+a pandas frame converted from polars, with a result format that keeps counts and drops values;
+`gx_checks` turns GX's results, and the compiled engine's (same shape), into our own value-free
+`CheckResult` records. GX is the reference the compiled checks are tested against.
 """
 
 from __future__ import annotations
@@ -10,16 +11,26 @@ from __future__ import annotations
 import logging
 import re
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
-from datetime import time as dtime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from govlib.engine.params import parameters
 from govlib.quality.results import CheckResult, Status, dimension, safe_kwargs
 from govlib.quality.suites import SuiteError, read_suite
+
+# Expectations about the table's shape: a missing column is their finding, not an error.
+EXISTENCE = (
+    "expect_column_to_exist",
+    "expect_table_columns_to_match_set",
+    "expect_table_columns_to_match_ordered_list",
+)
 
 RESULT_FORMAT = {
     "result_format": "SUMMARY",
@@ -41,20 +52,51 @@ def _quiet_gx() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
-def load_suite(path: Path):
-    """Load a suite strictly: every entry must survive GX's parsing, or the entry is named."""
+@contextmanager
+def _gx_warnings() -> Iterator[None]:
+    """GX warns that string row conditions are deprecated; suites keep GX 1.x's JSON form."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="great_expectations")
+        warnings.filterwarnings(
+            "ignore", message=".*condition_parser.*", category=DeprecationWarning
+        )
+        warnings.filterwarnings("ignore", message=".*row_condition.*", category=DeprecationWarning)
+        yield
+
+
+def load_suite(path: Path, *, only: list[int] | None = None):
+    """Load a suite strictly: every entry must survive GX's parsing, or the entry is named.
+
+    `only` keeps the entries at these positions (the ones the compiled engine leaves to GX).
+    """
+    return gx_suite(read_suite(path), path, only=only)
+
+
+def gx_suite(data: dict[str, Any], path: Path, *, only: list[int] | None = None):
+    """A GX suite of the read suite's entries (all, or those at `only`), checked entry by entry."""
     import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
 
     _quiet_gx()
-    data = read_suite(path)
     entries = data["expectations"]
-    suite = gx.ExpectationSuite(
-        name=data.get("name", path.stem),
-        expectations=[_indexed(e, i) for i, e in enumerate(entries)],
-    )
-    if len(suite.expectations) != len(entries):
+    chosen = [(i, _indexed(entries[i], i)) for i in (range(len(entries)) if only is None else only)]
+    with _gx_warnings():
+        for i, entry in chosen:
+            try:
+                ExpectationConfiguration(**entry).to_domain_obj()
+            except Exception:
+                raise SuiteError(
+                    f"{path}: expectations[{i}] ({entry['type']}) has kwargs GX refuses. "
+                    "Check them against the expectation's documentation"
+                ) from None
+        suite = gx.ExpectationSuite(
+            name=data.get("name", path.stem), expectations=[e for _, e in chosen]
+        )
+    if len(suite.expectations) != len(chosen):
         kept = {e.meta.get("govlib_index") for e in suite.expectations}
-        dropped = [i for i in range(len(entries)) if i not in kept]
+        dropped = [i for i, _ in chosen if i not in kept]
         i = dropped[0]
         raise SuiteError(
             f"{path}: expectations[{i}] ({entries[i]['type']}) could not be loaded and GX "
@@ -67,12 +109,6 @@ def _indexed(entry: dict[str, Any], i: int) -> dict[str, Any]:
     meta = dict(entry.get("meta") or {})
     meta["govlib_index"] = i
     return {**entry, "meta": meta}
-
-
-def parameters(as_of: date) -> dict[str, str]:
-    """The suite parameters: `as_of` is the end of the as_of day, `as_of_date` the day."""
-    end_of_day = datetime.combine(as_of, dtime(23, 59, 59)).isoformat()
-    return {"as_of": end_of_day, "as_of_date": as_of.isoformat()}
 
 
 def run_gx(frame: pl.DataFrame, suite, *, as_of: date) -> tuple[list[dict[str, Any]], Timings]:
@@ -95,9 +131,10 @@ def run_gx(frame: pl.DataFrame, suite, *, as_of: date) -> tuple[list[dict[str, A
         .add_batch_definition_whole_dataframe("all")
         .get_batch(batch_parameters={"dataframe": pdf})
     )
-    result = batch.validate(
-        suite, expectation_parameters=parameters(as_of), result_format=RESULT_FORMAT
-    )
+    with _gx_warnings():
+        result = batch.validate(
+            suite, expectation_parameters=parameters(as_of), result_format=RESULT_FORMAT
+        )
     done = time.perf_counter()
     rows = [_plain(r) for r in result.results]
     rows.sort(key=lambda row: row["index"])
@@ -115,6 +152,7 @@ def _plain(r) -> dict[str, Any]:
         "success": d["success"],
         "result": d.get("result") or {},
         "exception_info": d.get("exception_info") or {},
+        "engine": "gx",
     }
 
 
@@ -147,11 +185,12 @@ def _check(
     dataset: str, frame: pl.DataFrame, row: dict[str, Any], publishable: set[str]
 ) -> CheckResult:
     result, kwargs = row["result"], row["kwargs"]
-    reason = error_reason(row["exception_info"])
+    reason = row.get("reason") or error_reason(row.get("exception_info") or {})
     column = kwargs.get("column")
-    if reason is None and column is not None and column not in frame.columns:
+    existence = row["type"] in EXISTENCE
+    if reason is None and not existence and column is not None and column not in frame.columns:
         reason = f"column {column!r} is not in the data"
-    if reason is None and not row["success"] and not result:
+    if reason is None and not existence and not row["success"] and not result:
         reason = "GX returned no result"
     elements = int(result.get("element_count") or (frame.height if reason is None else 0))
     unexpected = int(result.get("unexpected_count") or 0)
@@ -173,4 +212,5 @@ def _check(
         missing_count=int(result.get("missing_count") or 0),
         blocking=bool(row["meta"].get("blocking", False)),
         reason=("could not run: " + reason) if reason else "",
+        engine=str(row.get("engine", "gx")),
     )

@@ -1,9 +1,10 @@
 """Row predicates: a suite's row-level expectations as polars conditions a valid row meets.
 
-One small layer shared by validation's reference tests and cleansing's quarantine, so both judge
-a row the same way. It follows GX's pandas semantics: missing values (null, and NaN in float
-columns) are left out of every check but not-null; `$PARAMETER` bounds take the suite
-parameters (`as_of` is the end of the as_of day); a date column is compared as a datetime.
+Cleansing's quarantine judges rows with the very conditions validation counts: a row-level
+entry is compiled by the check engine (`govlib.engine.compiler.row_ok`, GX's semantics:
+missing values left out, `row_condition` honoured, `$PARAMETER` bounds, dates compared as
+datetimes) and translated to a polars expression by Ibis's polars compiler. Uniqueness, which
+needs the other rows, and an entry the engine leaves to GX keep a polars rule of their own.
 Table-level expectations (row counts, column sets) have no row predicate.
 
 Examples
@@ -102,9 +103,34 @@ ROW_LEVEL = (
 )
 
 
+def compiled(entry: dict[str, Any], *, as_of: date, schema: Schema) -> pl.Expr | None:
+    """The engine's row condition for `entry` as a polars expression, or None if it has none."""
+    import ibis
+    from ibis.backends.polars.compiler import translate
+    from ibis.formats.polars import PolarsSchema
+
+    from govlib.engine.backends import count_characters
+    from govlib.engine.compiler import Context, row_ok
+    from govlib.engine.params import CannotRun, Unsupported, parameters, resolve
+    from govlib.engine.schemas import coerce
+
+    count_characters()
+    table = ibis.table(PolarsSchema.to_ibis(pl.Schema(schema)), name="rows")
+    try:
+        kw = resolve(coerce(entry["type"], dict(entry.get("kwargs") or {})), parameters(as_of))
+        ok = row_ok(Context(table=table, backend="polars"), entry["type"], kw)
+    except (Unsupported, CannotRun):
+        return None
+    return translate(ok.op()).fill_null(False)
+
+
 def row_predicate(entry: dict[str, Any], *, as_of: date, schema: Schema) -> pl.Expr | None:
     """The condition a valid row meets for one suite entry; None when it is not row-level."""
     kind, kw = entry["type"], entry.get("kwargs") or {}
+    if kind in ROW_LEVEL and kind != "expect_compound_columns_to_be_unique":
+        ok = compiled(entry, as_of=as_of, schema=schema)
+        if ok is not None:
+            return ok
     if kind == "expect_compound_columns_to_be_unique":
         cols = [pl.col(c) for c in kw["column_list"]]
         all_missing = pl.all_horizontal(_missing(c, schema.get(n)) for c, n in

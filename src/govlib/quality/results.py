@@ -55,9 +55,10 @@ class CheckResult(Record):
     unexpected_count: int
     unexpected_percent: float
     missing_count: int
-    source: str = "gx"  # "gx" or "govlib"
+    source: str = "gx"  # "gx" (a suite entry) or "govlib" (govlib's own checks)
     blocking: bool = False
     reason: str = ""  # why a check is in state "error"
+    engine: str = ""  # what ran a suite entry: "ibis" (compiled) or "gx"; "" for govlib's own
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,7 @@ def safe_kwargs(kind: str, kwargs: dict[str, Any], publishable: set[str]) -> dic
             out[key] = f"<{len(value)} values withheld>"
         elif key in VALUE_KWARGS and private and value is not None and not isinstance(value, dict):
             out[key] = "<withheld>"
-        elif key in ("result_format", "catch_exceptions"):
+        elif key in ("result_format", "catch_exceptions", "batch_id"):
             continue
         else:
             out[key] = value
