@@ -251,3 +251,20 @@ def test_literal_bounds_of_a_private_column_are_withheld_from_quality_json(tmp_p
         {"min_value": 5},
     ]
     assert leaked([card, card + 9], out.read_text()) == []
+
+
+def test_a_suite_pattern_spelling_a_personal_value_is_withheld_from_quality_json(tmp_path):
+    canary = "quuxcanary@zorblat.example"
+    frame = pl.DataFrame({"id": range(6), "email": [canary] + [f"user{i}@x.io" for i in range(5)]})
+    regex = {"type": "expect_column_values_to_match_regex"}
+    suite = [
+        regex | {"kwargs": {"column": "email", "regex": r"^(quuxcanary@zorblat\.example|user.*)$"}},
+        regex | {"kwargs": {"column": "email", "regex": r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"}},
+    ]
+    columns = {"id": {"type": "int64"}, "email": {"type": "string", "pii": "email"}}
+    out = tmp_path / "quality.json"
+    path = sandbox(tmp_path, frame, columns, suite)
+    main(["validate", "people", "--catalog", str(path), "--json", str(out)])
+    patterns = [c["kwargs"]["regex"] for c in json.loads(out.read_text())["checks"][:2]]
+    assert patterns == ["<pattern withheld>", r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"]
+    assert "quuxcanary" not in out.read_text()

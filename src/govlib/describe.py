@@ -67,6 +67,8 @@ def _pattern(regex: str) -> str:
     from govlib.quality import EMAIL_REGEX, PHONE_REGEX
 
     named = {EMAIL_REGEX: PATTERNS["email"], PHONE_REGEX: PATTERNS["phone"]}
+    if regex.startswith("<") and regex.endswith("withheld>"):
+        return "a pattern that is withheld (it spells a value)"
     return named.get(regex, f"the pattern {regex}")
 
 

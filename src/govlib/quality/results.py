@@ -6,6 +6,7 @@ the catalog does not publish are withheld), never a value of the data.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -104,8 +105,33 @@ def dimension(kind: str, kwargs: dict[str, Any], meta: dict[str, Any], frame: pl
     return "validity"
 
 
+PATTERN_KWARGS = ("regex", "regex_list", "like_pattern", "like_pattern_list")
+_PATTERN_SYNTAX = re.compile(r"\[[^\]]*\]|\\.|\{[^}]*\}|\(\?[^)]*\)")
+
+
+def literal_free(pattern: str) -> bool:
+    r"""Whether a pattern spells no run of 4 letters or digits outside its classes and escapes.
+
+    Such a run may be a person's value written into a suite (`^(jane@x\.io|.*)$`); a shape
+    such as the e-mail or postcode pattern has none.
+
+    >>> literal_free(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$"), literal_free("^(quux@zz.io)$")
+    (True, False)
+    """
+    return re.search(r"[A-Za-z0-9]{4}", _PATTERN_SYNTAX.sub(" ", pattern)) is None
+
+
+def _shareable_pattern(value: Any) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return all(isinstance(v, str) and literal_free(v) for v in values)
+
+
 def safe_kwargs(kind: str, kwargs: dict[str, Any], publishable: set[str]) -> dict[str, Any]:
-    """Kwargs fit to share: value sets and value bounds are withheld unless publishable."""
+    """Kwargs fit to share: value sets, bounds and value-spelling patterns withheld.
+
+    Unless the column may publish values, its value sets, literal bounds and any pattern that
+    spells a run of letters or digits (`literal_free`) are replaced by a note.
+    """
     out = {}
     for key, value in kwargs.items():
         private = kwargs.get("column") not in publishable and kind in VALUE_BOUNDED
@@ -117,6 +143,12 @@ def safe_kwargs(kind: str, kwargs: dict[str, Any], publishable: set[str]) -> dic
             out[key] = f"<{len(value)} values withheld>"
         elif key in VALUE_KWARGS and private and value is not None and not isinstance(value, dict):
             out[key] = "<withheld>"
+        elif (
+            key in PATTERN_KWARGS
+            and kwargs.get("column") not in publishable
+            and not _shareable_pattern(value)
+        ):
+            out[key] = "<pattern withheld>"
         elif key in ("result_format", "catch_exceptions", "batch_id"):
             continue
         else:
