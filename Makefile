@@ -50,6 +50,7 @@ run: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(if $(NOTEBOOKS),$(BIN)/nbstripout --verify $(NOTEBOOKS))
 
 # The PostgreSQL tests use GOVLIB_TEST_POSTGRES_URL; without it, the machine's server is started

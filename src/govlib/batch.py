@@ -57,7 +57,12 @@ SECRET_VALUE = re.compile(
     r"-----BEGIN [A-Z ]*PRIVATE KEY|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[baprs]-"
     r"|sk_live_[A-Za-z0-9]{16,}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\."
 )
-TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
+TYPES: dict[str, type | tuple[type, ...]] = {
+    "str": str,
+    "int": int,
+    "float": (int, float),
+    "bool": bool,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +120,7 @@ def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def check_parameters(
-    extra: dict[str, Any], declared: dict[str, dict[str, dict[str, Any]]]
+    extra: dict[Any, Any], declared: dict[str, dict[str, dict[str, Any]]]
 ) -> list[str]:
     """Every problem with user parameters, against every notebook that will run."""
     problems = []

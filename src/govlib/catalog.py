@@ -102,7 +102,7 @@ class Period:
     days: int = 0
 
     @classmethod
-    def parse(cls, text: str) -> Period:
+    def parse(cls, text: object) -> Period:
         """Parse an ISO-8601 duration of years, months, weeks and days."""
         match = _PERIOD.match(text.strip().upper()) if isinstance(text, str) else None
         if not match or not any(match.groupdict().values()):
@@ -446,7 +446,7 @@ class Dataset(_Model):
         """Number of retention and consent rules."""
         return len(self.retention) + len(self.consent)
 
-    def schema(self) -> dict[str, ColumnType]:
+    def schema(self) -> dict[str, ColumnType]:  # type: ignore[override]  # not pydantic's
         """The declared column types."""
         return {name: spec.type for name, spec in self.columns.items()}
 
@@ -578,7 +578,7 @@ def load(path: str | Path = DEFAULT_CATALOG) -> Catalog:
     try:
         catalog = Catalog.model_validate(raw)
     except ValidationError as exc:
-        raise CatalogError(path, [_describe(err) for err in exc.errors()]) from None
+        raise CatalogError(path, [_describe(dict(err)) for err in exc.errors()]) from None
     catalog._path = path
     for name, ds in catalog.datasets.items():
         ds._name = name
@@ -742,19 +742,19 @@ def _cross_check(catalog: Catalog) -> list[str]:
                 f"dataset {ds.name!r}, key 'retention': rule name {name!r} is used twice. "
                 "Give each rule its own name"
             )
-        for i, rule in enumerate(ds.consent):
-            need_column(ds, f"consent[{i}].flag", rule.flag, ("bool",))
-            need_column(ds, f"consent[{i}].timestamp", rule.timestamp, ("date", "datetime"))
-            if rule.events is None:
+        for i, consent in enumerate(ds.consent):
+            need_column(ds, f"consent[{i}].flag", consent.flag, ("bool",))
+            need_column(ds, f"consent[{i}].timestamp", consent.timestamp, ("date", "datetime"))
+            if consent.events is None:
                 continue
-            events = catalog.datasets.get(rule.events.dataset)
+            events = catalog.datasets.get(consent.events.dataset)
             if events is None:
                 problems.append(
                     f"dataset {ds.name!r}, key 'consent[{i}].events.dataset': dataset "
-                    f"{rule.events.dataset!r} is not in the catalog. Add it or fix the name"
+                    f"{consent.events.dataset!r} is not in the catalog. Add it or fix the name"
                 )
                 continue
-            ev = rule.events
+            ev = consent.events
             for key in ("subject", "purpose_column", "status_column", "time_column"):
                 need_column(events, f"(consent events of {ds.name}).{key}", getattr(ev, key))
     return problems

@@ -107,7 +107,7 @@ def is_empty(chart: alt.Chart) -> bool:
 
 def scorecard(result: QualityResult) -> alt.Chart:
     """Score (0-100) per quality dimension, coloured against the gate."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"dimension": d, "score": result.scores[d], "gate": result.gate.get(d)}
         for d in DIMENSIONS
         if result.scores.get(d) is not None

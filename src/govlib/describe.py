@@ -14,7 +14,7 @@ does not publish is "one of 6 allowed values", a withheld bound is said to be wi
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 WITHHELD = "<withheld>"
@@ -108,10 +108,12 @@ def _column_sentence(kind: str, col: str, kw: Mapping[str, Any]) -> str | None:
             f"{col} has " + bounds(low, high, unit="distinct values")
         ),
     }
+
+    def statistic(stat: str) -> Callable[[], str]:
+        return lambda: f"the {stat} of {col} is {bounds(low, high)}"
+
     for stat in ("min", "max", "mean", "median", "sum", "stdev"):
-        sentences[f"expect_column_{stat}_to_be_between"] = lambda stat=stat: (
-            f"the {stat} of {col} is {bounds(low, high)}"
-        )
+        sentences[f"expect_column_{stat}_to_be_between"] = statistic(stat)
     make = sentences.get(kind)
     return make() if make else None
 

@@ -163,7 +163,7 @@ def load(
         kinds = {target.source.format or _format_of(p) for p in paths}
     else:
         guarded = data_root is not None
-        root = Path(data_root) if guarded else Path.cwd()
+        root = Path(data_root) if data_root is not None else Path.cwd()
         limit = max_decompressed_bytes or DEFAULT_MAX_DECOMPRESSED
         paths = _expand(str(Path(target).expanduser()), root, guard=guarded)
         spec, schema, label = _adhoc_spec(paths[0]), None, str(target)

@@ -314,6 +314,8 @@ def failing_rows(ctx: Context, result: Any, check: int | str | None = None, limi
     )
     entry = next((e for e in suite.get("expectations", []) if e["type"] == chosen.check
                   and (e.get("kwargs") or {}).get("column") == chosen.column), entry)  # fmt: skip
+    if ctx.dataset is None:
+        raise ParameterError("explore a check of a dataset: set the dataset parameter")
     frame = sources.scan(ctx.dataset).collect()
     ok = quality.row_predicate(entry, as_of=ctx.as_of, schema=frame.schema)
     if ok is None:

@@ -64,7 +64,7 @@ def _gx_warnings() -> Iterator[None]:
         yield
 
 
-def load_suite(path: Path, *, only: list[int] | None = None):
+def load_suite(path: Path, *, only: list[int] | None = None) -> Any:
     """Load a suite strictly: every entry must survive GX's parsing, or the entry is named.
 
     `only` keeps the entries at these positions (the ones the compiled engine leaves to GX).
@@ -72,7 +72,7 @@ def load_suite(path: Path, *, only: list[int] | None = None):
     return gx_suite(read_suite(path), path, only=only)
 
 
-def gx_suite(data: dict[str, Any], path: Path, *, only: list[int] | None = None):
+def gx_suite(data: dict[str, Any], path: Path, *, only: list[int] | None = None) -> Any:
     """A GX suite of the read suite's entries (all, or those at `only`), checked entry by entry."""
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import (
@@ -95,7 +95,7 @@ def gx_suite(data: dict[str, Any], path: Path, *, only: list[int] | None = None)
             name=data.get("name", path.stem), expectations=[e for _, e in chosen]
         )
     if len(suite.expectations) != len(chosen):
-        kept = {e.meta.get("govlib_index") for e in suite.expectations}
+        kept = {(e.meta or {}).get("govlib_index") for e in suite.expectations}
         dropped = [i for i, _ in chosen if i not in kept]
         i = dropped[0]
         raise SuiteError(
@@ -111,7 +111,7 @@ def _indexed(entry: dict[str, Any], i: int) -> dict[str, Any]:
     return {**entry, "meta": meta}
 
 
-def run_gx(frame: pl.DataFrame, suite, *, as_of: date) -> tuple[list[dict[str, Any]], Timings]:
+def run_gx(frame: pl.DataFrame, suite: Any, *, as_of: date) -> tuple[list[dict[str, Any]], Timings]:
     """Validate a whole suite in one GX call; return plain result dicts in suite order.
 
     This is the one function that calls Great Expectations: a faster engine can sit beside it.
@@ -141,7 +141,7 @@ def run_gx(frame: pl.DataFrame, suite, *, as_of: date) -> tuple[list[dict[str, A
     return rows, Timings(convert=converted - start, validate=done - converted)
 
 
-def _plain(r) -> dict[str, Any]:
+def _plain(r: Any) -> dict[str, Any]:
     d = r.to_json_dict()
     config = r.expectation_config
     return {

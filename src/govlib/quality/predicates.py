@@ -60,7 +60,7 @@ def _bound(value: Any, dtype: pl.DataType | None, params: dict[str, object]) -> 
     return value
 
 
-def _between(value: pl.Expr, kw: dict[str, Any], dtype, params) -> pl.Expr:
+def _between(value: pl.Expr, kw: dict[str, Any], dtype: Any, params: Any) -> pl.Expr:
     inside = pl.lit(True)
     low, high = kw.get("min_value"), kw.get("max_value")
     if low is not None:
