@@ -16,7 +16,7 @@ import ibis.expr.datatypes as dt
 
 from govlib.engine.compiler import (
     Context,
-    _and,
+    all_of,
     between_condition,
     count,
     domain,
@@ -101,7 +101,7 @@ def compile_stat(ctx: Context, c: Compiled) -> None:
     """A column statistic checked against bounds, or a share of rows (non-null, unique)."""
     kw, i = c.kwargs, c.index
     col, dtype = ctx.column(kw.get("column"))
-    keep = _and(domain(ctx, kw), ~missing(col, dtype))
+    keep = all_of(domain(ctx, kw), ~missing(col, dtype))
     if c.type in STATS:
         check_type, stat = STATS[c.type]
         check_type(dtype)
@@ -125,7 +125,7 @@ def compile_stat(ctx: Context, c: Compiled) -> None:
         c.finish = finish
         return
     dom = domain(ctx, kw)
-    c.aggregates[f"e{i}"] = count(ctx, _and(dom))
+    c.aggregates[f"e{i}"] = count(ctx, all_of(dom))
     c.aggregates[f"n{i}"] = count(ctx, keep)
     if c.type == "expect_column_proportion_of_unique_values_to_be_between":
         _distinct(dtype)
@@ -145,7 +145,7 @@ def compile_table(ctx: Context, c: Compiled) -> None:
     kw, i = c.kwargs, c.index
     columns = list(ctx.table.columns)
     if c.type in ("expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"):
-        c.aggregates[f"e{i}"] = count(ctx, _and(domain(ctx, kw)))
+        c.aggregates[f"e{i}"] = count(ctx, all_of(domain(ctx, kw)))
         if c.type.endswith("equal"):
             c.finish = lambda v: (v[f"e{i}"] == kw["value"], {"observed_value": v[f"e{i}"]})
         else:

@@ -95,7 +95,7 @@ def domain(ctx: Context, kw: dict[str, Any]) -> Any:
     return (compared | absent) if cond.op == "!=" else (compared & ~absent)
 
 
-def _and(*conditions: Any) -> Any:
+def all_of(*conditions: Any) -> Any:
     """Every condition given (None: no condition at all)."""
     kept = [c for c in conditions if c is not None]
     if not kept:
@@ -281,17 +281,17 @@ def compile_map(ctx: Context, c: Compiled) -> None:
     dom = domain(ctx, kw)
     absent = missing(col, dtype)
     threshold = mostly(kw)
-    c.aggregates[f"e{i}"] = count(ctx, _and(dom))
+    c.aggregates[f"e{i}"] = count(ctx, all_of(dom))
     if c.type in ("expect_column_values_to_not_be_null", "expect_column_values_to_be_null"):
         bad = absent if c.type.endswith("not_be_null") else ~absent
-        c.aggregates[f"u{i}"] = count(ctx, _and(dom, bad))
+        c.aggregates[f"u{i}"] = count(ctx, all_of(dom, bad))
         c.finish = lambda v: map_result(v[f"e{i}"], None, v[f"u{i}"], threshold)
         return
-    c.aggregates[f"n{i}"] = count(ctx, _and(dom, ~absent))
+    c.aggregates[f"n{i}"] = count(ctx, all_of(dom, ~absent))
     if c.type == "expect_column_values_to_be_unique":
         if dtype.is_floating():
             raise Unsupported("uniqueness of float values (NaN and -0.0)")
-        kept = ctx.table.filter(_and(dom, ~absent))
+        kept = ctx.table.filter(all_of(dom, ~absent))
         groups = kept.group_by(col.get_name()).aggregate(rows=lambda t: t.count())
         c.passes[f"p{i}"] = groups.filter(groups.rows > 1).aggregate(dup=lambda t: t.rows.sum())
         c.finish = lambda v: map_result(
@@ -308,7 +308,7 @@ def compile_map(ctx: Context, c: Compiled) -> None:
         # pandas raises only when a value is compared: with none to judge, GX passes
         c.finish = _raises_if_judged(i, threshold, str(exc))
         return
-    c.aggregates[f"u{i}"] = count(ctx, _and(dom, ~absent, bad))
+    c.aggregates[f"u{i}"] = count(ctx, all_of(dom, ~absent, bad))
     c.finish = lambda v: map_result(v[f"e{i}"], v[f"n{i}"], v[f"u{i}"], threshold)
 
 

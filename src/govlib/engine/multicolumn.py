@@ -15,7 +15,7 @@ import ibis.expr.datatypes as dt
 
 from govlib.engine.compiler import (
     Context,
-    _and,
+    all_of,
     count,
     domain,
     false_if_null,
@@ -82,9 +82,9 @@ def compile_multicolumn(ctx: Context, c: Compiled) -> None:
     if how is None:
         raise CannotRun("ignore_row_if is not one GX knows")
     dom = domain(ctx, kw)
-    keep = _and(dom, _kept(absent, how))
+    keep = all_of(dom, _kept(absent, how))
     threshold = mostly(kw)
-    c.aggregates[f"e{i}"] = count(ctx, _and(dom))
+    c.aggregates[f"e{i}"] = count(ctx, all_of(dom))
     c.aggregates[f"n{i}"] = count(ctx, keep)
     if c.type == "expect_compound_columns_to_be_unique":
         if any(t.is_floating() for _, t in cols):
@@ -101,7 +101,7 @@ def compile_multicolumn(ctx: Context, c: Compiled) -> None:
     if len(families) != 1:
         raise Unsupported("columns of different kinds")
     bad = _rule(c.type, cols, absent, kw)
-    c.aggregates[f"u{i}"] = count(ctx, _and(keep, bad))
+    c.aggregates[f"u{i}"] = count(ctx, all_of(keep, bad))
     c.finish = lambda v: map_result(v[f"e{i}"], v[f"n{i}"], v[f"u{i}"], threshold)
 
 
