@@ -239,26 +239,25 @@ def _not_regex(ctx: Context, col: Any, dtype: dt.DataType, kw: dict[str, Any]) -
     return _search(ctx, col, kw["regex"])
 
 
-def _regex_list(ctx: Context, col: Any, dtype: dt.DataType, kw: dict[str, Any]) -> Any:
+def _any_or_all(ctx: Context, col: Any, dtype: dt.DataType, kw: dict[str, Any]) -> Any:
+    """Whether the value matches any (or, with `match_on: all`, every) pattern of the list."""
     _text(dtype)
     found = [_search(ctx, col, p) for p in kw["regex_list"]]
     if not found:
         raise Unsupported("an empty regex list")
+    every = kw.get("match_on", "any") == "all"
     combined = found[0]
     for f in found[1:]:
-        combined = (combined & f) if kw.get("match_on", "any") == "all" else (combined | f)
-    return ~combined
+        combined = (combined & f) if every else (combined | f)
+    return combined
+
+
+def _regex_list(ctx: Context, col: Any, dtype: dt.DataType, kw: dict[str, Any]) -> Any:
+    return ~_any_or_all(ctx, col, dtype, kw)
 
 
 def _not_regex_list(ctx: Context, col: Any, dtype: dt.DataType, kw: dict[str, Any]) -> Any:
-    _text(dtype)
-    found = [_search(ctx, col, p) for p in kw["regex_list"]]
-    if not found:
-        raise Unsupported("an empty regex list")
-    combined = found[0]
-    for f in found[1:]:
-        combined = combined | f
-    return combined
+    return _any_or_all(ctx, col, dtype, kw | {"match_on": "any"})
 
 
 MAP_RULES: dict[str, Rule] = {
