@@ -229,13 +229,9 @@ def files(ds: Dataset) -> list[Path]:
 
 def file_sha256(path: str | Path) -> str:
     """Content hash of a file, read in chunks."""
-    import hashlib
+    from govlib import outputs
 
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return outputs.sha256(path)
 
 
 def content_hashes(catalog: Catalog) -> dict[str, str]:
