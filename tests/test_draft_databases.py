@@ -128,7 +128,8 @@ def test_a_database_drafts_entries_from_its_declared_schema(crm, tmp_path, capsy
     assert main(["catalog", "draft", *args, "--catalog", str(path)]) == 0, capsys.readouterr()
     assert main(["catalog", "check", "--catalog", str(path)]) == 0
     warnings = capsys.readouterr().err.splitlines()
-    assert warnings and all("is still TODO" in line for line in warnings)
+    assert warnings
+    assert all("is still TODO" in line for line in warnings)
     cat = catalog.load(path)
     assert cat.names() == list(TABLES)  # tables only: the view is drafted when named
     customers, orders, tickets = (cat.dataset(n) for n in TABLES)
@@ -162,7 +163,8 @@ def test_a_database_drafts_entries_from_its_declared_schema(crm, tmp_path, capsy
     assert "  primary_key: [customer_id]  # declared in the database\n" in text
     assert "  - column: customer_id  # declared in the database\n" in text
     assert "  email:  # detected: email, 100% of 40 sampled values\n" in text
-    assert "# column attachment (" in text and "left out: govlib does not read this type" in text
+    assert "# column attachment (" in text
+    assert "left out: govlib does not read this type" in text
     assert password not in text
     assert not [v for v in VALUES if v in text]
     assert sources.scan(orders).collect().height == 60  # the drafted catalog reads its tables
@@ -209,7 +211,9 @@ def test_library_draft_counts_in_the_database_and_bounds_the_sample(tmp_path):
     )
     assert d.entries[0].source == {"uri": "sqlite:///data/crm.sqlite", "table": "customers"}
     assert "  email:  # detected: email, 100% of 7 sampled values\n" in d.text
-    assert d.created and d.skipped == [] and d.export is None
+    assert d.created
+    assert d.skipped == []
+    assert d.export is None
 
 
 def test_a_foreign_key_to_a_table_left_out_is_a_note_not_a_relationship(tmp_path, capsys):
@@ -233,9 +237,7 @@ def test_a_schema_other_than_the_uris_is_read_as_schema_table(pg_crm, tmp_path, 
     cat = catalog.load(path)
     assert cat.names() == ["orders", "customers"]
     assert cat.dataset("orders").source.table == f"{schema}.orders"
-    assert [r.references for r in cat.dataset("orders").relationships] == [
-        "customers.customer_id"
-    ]
+    assert [r.references for r in cat.dataset("orders").relationships] == ["customers.customer_id"]
     assert sources.scan(cat.dataset("customers")).collect().height == 40
 
 
@@ -248,7 +250,8 @@ def test_a_typed_password_is_read_but_never_written(pg_crm, tmp_path, capsys, mo
     path = tmp_path / "catalog.yaml"
     assert main(["catalog", "draft", typed, "--tables", "customers", "--catalog", str(path)]) == 0
     err = capsys.readouterr().err
-    assert f"read the URI from ${env}" in err and password_of(url) not in err
+    assert f"read the URI from ${env}" in err
+    assert password_of(url) not in err
     text = path.read_text()
     assert password_of(url) not in text
     assert catalog.load(path).dataset("customers").source.uri_env == env
@@ -289,7 +292,8 @@ def test_a_wrong_password_is_one_line_without_it(pg_crm, tmp_path, capsys, monke
     bad = pg.schema_url(url, schema).replace(f":{password_of(url)}@", ":hunter2@", 1)
     monkeypatch.setenv(ENV, bad)
     err = fails(capsys, tmp_path, "--uri-env", ENV)
-    assert "refused the credentials" in err and ":***@127.0.0.1" in err
+    assert "refused the credentials" in err
+    assert ":***@127.0.0.1" in err
 
 
 def test_a_missing_table_or_schema_is_named(pg_crm, tmp_path, capsys, monkeypatch):

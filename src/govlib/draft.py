@@ -1,10 +1,14 @@
-"""Draft catalog entries from data files, for a person to review and complete.
+"""Draft catalog entries from data files or database tables, for a person to review and complete.
 
 One entry per file (CSV, TSV, Parquet, NDJSON, gzip-compressed text): every column with its
 inferred type and datetime format, the PII kind detected on a bounded sample with the evidence
 as a comment (shares and counts, never a value), primary-key candidates, relationships between
 the drafted files whose names match and whose values are contained, and `TODO` for what only a
 person can say: owner, steward, purpose, lawful basis and data subjects.
+
+A database (`draft_database`, `govlib catalog draft URI`) gives one entry per table from what it
+declares (`govlib.dbschema`): column types, the primary key, foreign keys as relationships, and
+PII detected on a bounded sample; the password of a URI is never written.
 
 The catalog file is created, or the new entries are appended under `datasets:` as text, so
 nothing a person wrote (comments, order, quoting) changes. A name that exists is refused.
@@ -453,9 +457,12 @@ def draft_database(
     entries = []
     if named:
         with _reading(source, specs) as probe:
-            entries = [
-                _table_entry(probe.dataset(name), f, source, day, sample_rows) for name, f in named
-            ]
+            try:
+                entries = [
+                    _table_entry(probe.dataset(n), f, source, day, sample_rows) for n, f in named
+                ]
+            except databases.DatabaseError as exc:  # name the source as the person gave it
+                raise GovlibError(str(exc).replace(f"${_READ_ENV}", source.shown)) from None
     entries = _with_foreign_keys(entries, [f for _, f in named], existing, source)
     if existing is None:
         text = _new_text(catalog_path, source.data_dir, entries)
