@@ -471,25 +471,29 @@ def members_and_payments(root: Path) -> Path:
 
 
 @pytest.mark.notebook
-def test_green_quality_with_rows_processed_without_consent_fails_consent_and_exits_1(tmp_path):
+def test_green_quality_with_rows_processed_without_consent_fails_consent_and_exits_1(
+    tmp_path, capsys
+):
     project = members_and_payments(tmp_path)
-    outcome = batch.execute(batch.plan(
-        catalog_path=project / "catalog.yaml", datasets=["members"],
-        notebooks=["profile", "quality", "retention"], out=tmp_path / "reports", workers=2,
-        notebook_dir=ROOT / "notebooks",
-    ))  # fmt: skip
-    assert {j["status"] for j in outcome.summary["jobs"]} == {"passed"}
-    members = outcome.summary["datasets"]["members"]
+    code = main(["run", "--catalog", str(project / "catalog.yaml"), "--datasets", "members",
+                 "--notebooks", "profile,quality,retention", "--out", str(tmp_path / "reports"),
+                 "--notebook-dir", str(ROOT / "notebooks")])  # fmt: skip
+    assert code == 1
+    assert re.search(r"govlib run: \S+: failed: consent \(", capsys.readouterr().err)
+    folder = tmp_path / "reports" / "latest"
+    summary = json.loads((folder / "run.json").read_text())
+    assert {j["status"] for j in summary["jobs"]} == {"passed"}
+    members = summary["datasets"]["members"]
     assert (members["quality"], members["checks"]) == (
         "passed", {"passed": 2, "failed": 0, "error": 0}
     )  # fmt: skip
     assert (members["without_consent"], members["overdue"], members["undeclared_pii"]) == (3, 0, 0)
+    assert (members["retention"], members["consent"], members["personal_data"]) == (
+        "passed", "failed", "passed"
+    )  # fmt: skip
     assert members["failed"] == ["consent"]
-    assert (outcome.exit_code, outcome.summary["exit_code"]) == (1, 1)
-    assert outcome.summary["failed"] == ["consent"]
-    published = json.loads((Path(outcome.folder) / "run.json").read_text())
-    assert published["datasets"]["members"]["failed"] == ["consent"]
-    index = outcome.index.read_text()
+    assert (summary["exit_code"], summary["failed"]) == (1, ["consent"])
+    index = (folder / "index.html").read_text()
     assert ">failed: consent (1 of 2 datasets)</span>" in index  # payments was not run
     assert ">failed: consent</span>" in index
 

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 import yaml
 
-from govlib import batch, describe, reports, views
+from govlib import batch, describe, reports, verdicts, views
 from govlib.quality import CheckResult, QualityResult
 from govlib.retention import RetentionReport, RuleResult
 
@@ -399,3 +399,19 @@ def test_a_control_character_in_a_column_name_renders_as_a_question_mark():
     svg = vl_convert.vegalite_to_svg(charts.completeness(p).to_dict())  # aborted the process
     assert "\x1b" not in svg
     assert "?[31mansi" in svg
+
+
+def test_a_report_header_names_the_failed_areas_first_and_counts_raw_card_numbers():
+    run_json = json.loads((ROOT / "tests" / "golden" / "run.json").read_text())
+    orders = verdicts.Verdict.from_dict(run_json["datasets"]["orders"])
+    h = reports.header(dataset="orders", as_of="2025-01-31", run_id="r", verdict=orders)
+    assert h["badges"][0] == ("bad", "failed: personal data")
+    assert ("bad", "46 raw card numbers in masked columns") in h["badges"]
+    assert h["summary"].endswith("2 columns hold personal data, all declared; "
+                                 "46 raw card numbers in columns declared masked.")  # fmt: skip
+    warned = verdicts.Verdict("orders", undeclared_pii=0, declared_not_found=1)
+    badges = reports.header(dataset="orders", as_of="-", run_id="r", verdict=warned)["badges"]
+    assert badges == [
+        ("ok", "0 undeclared personal data"),
+        ("warn", "personal data: the catalog declares what was not found"),
+    ]
