@@ -415,3 +415,26 @@ def test_a_report_header_names_the_failed_areas_first_and_counts_raw_card_number
         ("ok", "0 undeclared personal data"),
         ("warn", "personal data: the catalog declares what was not found"),
     ]
+
+
+def test_the_index_names_failed_areas_beside_a_failed_notebook():
+    job = {"notebook": "retention", "dataset": "members", "status": "failed", "seconds": 1.0,
+           "report": None, "reason": "cell [3] raised ValueError"}  # fmt: skip
+    members = verdicts.Verdict("members", quality="passed", without_consent=3, undeclared_pii=1)
+    summary = {
+        "run_id": "r1", "as_of": "2025-01-31", "started": "-", "seconds": 1.0,
+        "govlib_version": "0", "exit_code": 3, "jobs": [job], "failed": members.failed,
+        "datasets": {"members": members.to_dict(),
+                     "payments": verdicts.Verdict("payments").to_dict()},
+    }  # fmt: skip
+    page = reports.render_index(summary)
+    head = re.search(r'<p class="govlib-badges">(.*?)</p>', page, re.S).group(1)
+    assert re.findall(r"govlib-(\w+)\">([^<]*)<", head) == [
+        ("error", "a notebook failed to execute"),
+        ("bad", "failed: consent, personal data (1 of 2 datasets)"),
+    ]
+    cells = {name: re.search(rf"<td>{name}</td>\s*<td>(.*?)</td>", page, re.S).group(1)
+             for name in ("members", "payments")}  # fmt: skip
+    assert re.sub(r"<[^>]+>", "", cells["members"]) == "failed: consent, personal data"
+    assert cells["payments"] == "-"  # nothing judged: neither passed nor failed
+    assert "1 undeclared personal column</td>" in page
