@@ -414,6 +414,16 @@ def test_each_area_is_judged_apart_and_failed_names_the_failing_ones(changed, ar
     assert Verdict.from_dict(json.loads(json.dumps(saved))) == v
 
 
+def test_a_dataset_that_could_not_be_read_is_neither_passed_nor_failed():
+    [unread, judged] = [verdicts.unreadable("orders"), verdicts.build("customers", {
+        "retention": RETENTION})]  # fmt: skip
+    assert (unread.failed, unread.judged, judged.judged) == ([], False, True)
+    rows = verdicts.overview_rows([unread, judged])
+    assert [(r["dataset"], r["failed"], r["quality"]) for r in rows] == [
+        ("orders", [], "unreadable"), ("customers", ["none"], None)
+    ]  # fmt: skip
+
+
 def test_raw_card_numbers_in_a_masked_column_fail_personal_data(tmp_path):
     project = members_and_payments(tmp_path)
     ctx = workbook.open_context(str(project / "catalog.yaml"))

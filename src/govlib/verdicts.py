@@ -107,6 +107,11 @@ class Verdict(Record):
         return dict(zip(AREAS, judged, strict=True))
 
     @property
+    def judged(self) -> bool:
+        """Whether any area was judged (a dataset that could not be read was not)."""
+        return any(verdict not in (None, "unreadable") for verdict in self.areas.values())
+
+    @property
     def failed(self) -> list[str]:
         """The areas that failed, in the order of `AREAS` (empty when none failed)."""
         return [
@@ -182,10 +187,9 @@ def overview_rows(verdicts: Iterable[Verdict]) -> list[dict[str, Any]]:
 
     rows = []
     for v in verdicts:
-        judged = any(verdict is not None for verdict in v.areas.values())
         findings = personal_data_findings(v) or ["none"]
         row = v.to_dict() | {
-            "failed": v.failed or (["none"] if judged else []),
+            "failed": v.failed or (["none"] if v.judged else []),
             "failing_checks": v.failing_checks,
             "personal_data_findings": findings if v.personal_data is not None else None,
         }
