@@ -164,10 +164,11 @@ def match(m: Any) -> Views:
 
 def history(rows: list[dict[str, Any]], out: Path) -> Views:
     """Run history entries, oldest first."""
-    headers = ("run", "dataset", "status", "overall", "failed checks", "overdue",
+    headers = ("run", "dataset", "status", "failed", "overall", "failed checks", "overdue",
                "without consent", "undeclared PII")  # fmt: skip
     body = (
         [r["run"], r["dataset"], count(r.get("status")),
+         "-" if r.get("failed") is None else ", ".join(r["failed"]) or "none",
          "-" if r.get("overall") is None else f"{r['overall']:.2f}",
          count((r.get("checks") or {}).get("failed")), count(r.get("overdue")),
          count(r.get("without_consent")), count(r.get("undeclared_pii"))]
