@@ -88,7 +88,10 @@ def check_copies(cat: Any, out: Path, kind: str) -> None:
     """Refuse, before any work, an --out where a copy would overwrite or feed a source."""
     from govlib import restricted
 
+    from govlib import applysql
+
     names = [f"{name}.parquet" for name in cat.names()] + [f"{kind}_log.ndjson"]
+    names += applysql.file_names(cat)
     if kind == "cleanse":
         names += [f"quarantine/{name}.parquet" for name in cat.names()]
     restricted.check_out(cat, out, [*restricted.stored_names(cat, names), f"{kind}.json"])
