@@ -318,6 +318,11 @@ def on_or_after(column: ir.Column, day: date) -> ir.BooleanValue:
     return column >= _day_start(column, day)
 
 
+def _counts(row: dict[str, Any]) -> dict[str, int]:
+    """Counts as Python ints (DuckDB sums arrive as 128-bit decimals)."""
+    return {name: int(value) for name, value in row.items()}
+
+
 def _count(cond: ir.BooleanValue) -> ir.IntegerScalar:
     import ibis
 
@@ -384,7 +389,7 @@ def rule_in_database(
     """`evaluate_rule` as one aggregate query run by the database."""
     scope = table.filter(db_condition(rule.where, table))
     exprs = _rule_counts(rule, scope, as_of)
-    row = databases.one_row(ds, scope.aggregate(**exprs))
+    row = _counts(databases.one_row(ds, scope.aggregate(**exprs)))
     return RuleResult(
         dataset=ds.name,
         rule=rule.name,
@@ -472,7 +477,7 @@ def consent_in_database(
         "flagged": _count(flag),
         "without": _count(flag & (state != "given")),
     }
-    row = databases.one_row(ds, frame.aggregate(**exprs))
+    row = _counts(databases.one_row(ds, frame.aggregate(**exprs)))
     return ConsentResult(
         dataset=ds.name,
         purpose=rule.purpose,
