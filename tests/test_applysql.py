@@ -1,8 +1,9 @@
 """apply.sql: run against a copy of the database source, it turns each table into govlib's copy.
 
 Each command that writes a new copy (`retention apply`, `subject erase`, `cleanse --execute`)
-runs on the sample loaded into SQLite and PostgreSQL. Its apply.sql is then run the way a data
-owner runs it (`sqlite3 -bail`, `psql -v ON_ERROR_STOP=1`) against a copy of the source, never
+runs on the sample loaded into SQLite, DuckDB and PostgreSQL. Its apply.sql is then run the way
+a data owner runs it (`sqlite3 -bail`, `psql -v ON_ERROR_STOP=1`; DuckDB through its Python
+client, as this machine has no duckdb CLI) against a copy of the source, never
 the source itself, and the copied tables, read back through govlib, must equal the Parquet
 copies; the source must be unchanged; a statement failing half-way must leave the copy as it was.
 """
@@ -88,6 +89,46 @@ class SQLiteSource:
             con.close()
 
 
+class DuckDBSource(SQLiteSource):
+    def __init__(self, folder: Path, cat, frames) -> None:
+        self.catalog = pg.database_catalog(
+            folder, {n: {"uri": "duckdb:///crm.duckdb", "table": n} for n in NAMES}
+        )
+        self.file = folder / "data" / "crm.duckdb"
+        pg.write_duckdb(self.file, frames)
+
+    def copy(self, folder: Path) -> Path:
+        shutil.copy(self.file, folder / "data" / "crm.duckdb")
+        return pg.database_catalog(
+            folder, {n: {"uri": "duckdb:///crm.duckdb", "table": n} for n in NAMES}
+        )
+
+    def run(self, copy: Path, script: Path) -> subprocess.CompletedProcess:
+        """The script through DuckDB's Python client (no duckdb CLI on this machine)."""
+        import duckdb
+
+        con = duckdb.connect(str(copy.parent / "data" / "crm.duckdb"))
+        try:
+            con.execute(script.read_text())
+            code = 0
+        except duckdb.Error:
+            code = 1
+        finally:
+            con.close()
+        return subprocess.CompletedProcess([], code, b"", b"")
+
+    def fingerprint(self, cat_path: Path) -> dict[str, tuple[int, str]]:
+        import duckdb
+
+        con = duckdb.connect(str(cat_path.parent / "data" / "crm.duckdb"), read_only=True)
+        try:
+            return {
+                name: _digest(con.execute(f'SELECT * FROM "{name}"').fetchall()) for name in NAMES
+            }
+        finally:
+            con.close()
+
+
 class PostgresSource:
     def __init__(self, folder: Path, schema: str) -> None:
         self.url = pg.postgres_url()
@@ -147,13 +188,18 @@ def sqlite_source(tmp_path_factory, sample_catalog, frames):
 
 
 @pytest.fixture(scope="module")
+def duckdb_source(tmp_path_factory, sample_catalog, frames):
+    return DuckDBSource(tmp_path_factory.mktemp("applysql-duckdb"), sample_catalog, frames)
+
+
+@pytest.fixture(scope="module")
 def postgres_source(tmp_path_factory, pg_schema):  # noqa: F811
     source = PostgresSource(tmp_path_factory.mktemp("applysql-pg"), pg_schema)
     yield source
     source.drop()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "duckdb", "postgres"])
 def database(request):
     return request.getfixturevalue(f"{request.param}_source")
 

@@ -39,7 +39,7 @@ HOW_TO_RUN = {
     "postgres": "psql URL -v ON_ERROR_STOP=1 -f FILE (with PGOPTIONS='-c search_path=SCHEMA' "
     "when the catalog's URI names a schema)",
     "sqlite": "sqlite3 -bail DATABASE < FILE (-bail: stop at the first error, nothing is kept)",
-    "duckdb": "duckdb DATABASE < FILE",
+    "duckdb": "duckdb -bail DATABASE < FILE",
 }
 
 
