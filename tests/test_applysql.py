@@ -225,7 +225,8 @@ def test_apply_sql_turns_a_copy_of_the_source_into_the_parquet_copy(
     assert f"{script}: the change as SQL" in " ".join(printed.split())
     assert stat.S_IMODE(script.stat().st_mode) == 0o600
     text = script.read_text()
-    assert text.count("BEGIN;") == 1 and text.rstrip().endswith("COMMIT;")
+    assert text.count("BEGIN;") == 1
+    assert text.rstrip().endswith("COMMIT;")
     copies = sorted(p.stem for p in out.glob("*.parquet"))
     assert "customers" in copies
 
@@ -270,7 +271,8 @@ def test_retention_apply_on_sqlite_deletes_and_anonymises_the_planted_rows(sqlit
     # 60 inactive_overdue ones lose six personal columns
     assert "-- customers: 60 row(s) deleted, 360 cell(s) updated in 6 column(s)" in text
     assert text.index('DELETE FROM "orders"') < text.index('DELETE FROM "customers"')
-    assert "DELETE FROM" in text and "UPDATE" in text
+    assert "DELETE FROM" in text
+    assert "UPDATE" in text
     # no value is spliced into a statement: keys and new values are in the key tables' lists
     statements = [line for line in text.splitlines() if line.startswith(("DELETE", "UPDATE"))]
     assert len(statements) == 3 + 6
@@ -283,15 +285,15 @@ def test_a_database_dataset_without_a_primary_key_is_refused(sqlite_source, tmp_
     text = sqlite_source.catalog.read_text().replace("    primary_key:\n    - order_id\n", "", 1)
     assert text != sqlite_source.catalog.read_text()
     path = tmp_path / "catalog.yaml"
-    path.write_text(
-        text.replace("data_root: data", f"data_root: {sqlite_source.file.parent}")
-    )
+    path.write_text(text.replace("data_root: data", f"data_root: {sqlite_source.file.parent}"))
     out = tmp_path / "out"
     code = main([*command("retention"), "--catalog", str(path), "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.count("\n") == 1 and "Traceback" not in err
-    assert "dataset 'orders'" in err and "declare primary_key in the catalog" in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+    assert "dataset 'orders'" in err
+    assert "declare primary_key in the catalog" in err
     assert not out.exists()
 
 

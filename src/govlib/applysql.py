@@ -34,7 +34,12 @@ if TYPE_CHECKING:
 
 FILE_NAME = "apply.sql"
 ROWS_PER_INSERT = 500
-DIALECTS = {"postgresql": "postgres", "postgres": "postgres", "sqlite": "sqlite", "duckdb": "duckdb"}
+DIALECTS = {
+    "postgresql": "postgres",
+    "postgres": "postgres",
+    "sqlite": "sqlite",
+    "duckdb": "duckdb",
+}
 HOW_TO_RUN = {
     "postgres": "psql URL -v ON_ERROR_STOP=1 -f FILE (with PGOPTIONS='-c search_path=SCHEMA' "
     "when the catalog's URI names a schema)",
@@ -134,7 +139,8 @@ def _unique_keys(ds: Dataset, frame: pl.DataFrame, what: str) -> None:
     if nulls or frame.select(keys).is_duplicated().any():
         raise ParameterError(
             f"dataset {ds.name!r}: the primary key {', '.join(keys)} is not unique and non-null "
-            f"in the {what}, so apply.sql cannot key its rows; fix the key in the catalog or the data"
+            f"in the {what}, so apply.sql cannot key its rows; fix the key in the catalog or "
+            "the data"
         )
 
 

@@ -520,14 +520,14 @@ def one_row(ds: Dataset, expr: ibis.Table) -> dict[str, Any]:
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*future.infer_string", category=Warning)
-            rows = [pl.from_arrow(batch) for batch in _batches(con, expr)]
+            rows = [pl.DataFrame(pl.from_arrow(batch)) for batch in _batches(con, expr)]
     except Exception as exc:
         raise DatabaseError(
             ds.name,
             f"an aggregate over {location(ds.source)} failed ({type(exc).__name__})",
             "Check the table and the user's grants",
         ) from None
-    frame = pl.concat(rows) if rows else pl.DataFrame()  # type: ignore[arg-type]
+    frame = pl.concat(rows) if rows else pl.DataFrame()
     if frame.height != 1:
         raise DatabaseError(ds.name, "an aggregate returned no single row", "Report it")
     return frame.row(0, named=True)

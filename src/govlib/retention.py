@@ -290,7 +290,9 @@ def last_anchor(rule: RetentionRule, day: date) -> date:
         )
         expiries = candidates.dt.offset_by(offset)
         if expiries[0] <= day < expiries[-1]:
-            return candidates.filter(expiries <= day).max()  # type: ignore[return-value]
+            found = candidates.filter(expiries <= day).max()
+            assert isinstance(found, date)
+            return found
         width *= 2
 
 
@@ -301,7 +303,7 @@ def _day_start(column: ir.Column, day: date) -> ir.Value:
     if not column.type().is_timestamp():
         return ibis.literal(day)
     start = datetime.combine(day, time())
-    if column.type().timezone is not None:  # type: ignore[attr-defined]
+    if column.type().timezone is not None:
         start = start.replace(tzinfo=UTC)
     return ibis.literal(start, type=column.type())
 
@@ -411,18 +413,14 @@ def rule_in_database(
     )
 
 
-def _latest_events(
-    ds: Dataset, rule: ConsentRule, events: ibis.Table, as_of: date
-) -> ibis.Table:
+def _latest_events(ds: Dataset, rule: ConsentRule, events: ibis.Table, as_of: date) -> ibis.Table:
     """Per subject, the latest event of the purpose up to `as_of`: granted, withdrawn or null."""
     import ibis
 
     ev = rule.events
     assert ev is not None
     when = events[ev.time_column]
-    mine = events.filter(
-        (events[ev.purpose_column] == rule.purpose) & on_or_before(when, as_of)
-    )
+    mine = events.filter((events[ev.purpose_column] == rule.purpose) & on_or_before(when, as_of))
     ranked = mine.mutate(
         __rank=ibis.row_number().over(
             group_by=mine[ev.subject], order_by=ibis.desc(mine[ev.time_column])
