@@ -301,6 +301,7 @@ def script(catalog: Catalog, changes: list[TableChange], *, title: str) -> str:
     ]
     body = ["BEGIN;"]
     if dialect == "postgres":
+        body[:0] = ["SET client_encoding TO 'UTF8';  -- the file is UTF-8"]
         body.append("SET LOCAL TIME ZONE 'UTC';  -- date-times below are UTC")
     number = iter(range(1, 1_000_000))
     for name in names:

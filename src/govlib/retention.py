@@ -6,6 +6,10 @@ returns counts only. `plan_retention()` decides which rows go (delete) or lose t
 catalog's relationships so that the orders of a deleted customer go too, and writes the result
 as a new copy of the datasets with an erasure log, atomically, never touching the sources.
 
+A dataset read from a database is judged inside it: one aggregate query per rule, counts only
+(`evaluate_in_database`). Applying rules to it writes the Parquet copy and `apply.sql`, the
+change for its data owner to run (see `govlib.applysql`).
+
 Expiry is the anchor's date plus the rule's period (calendar months, then days). A record is
 overdue when its expiry is before `as_of`, due within 30 (90) days when it expires on `as_of` or
 up to 29 (89) days after. Records whose anchor is missing or in the future need review: they
@@ -21,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import polars as pl
 
-from govlib import databases, erasure, identity, outputs, restricted, sources
+from govlib import applysql, databases, erasure, identity, outputs, restricted, sources
 from govlib.catalog import Catalog, Condition, ConsentRule, Dataset, RetentionRule
 from govlib.records import Record
 
@@ -538,7 +542,9 @@ def plan_retention(
     A rule takes the rows it applies to whose expiry is before `as_of`; rows already
     anonymised, or deleted by an earlier rule, are not anonymised again.
     """
-    frames = frames or sources.load_all(catalog)
+    if frames is None:  # only the datasets a change of `name` can touch are read
+        touched = applysql.reachable(catalog, name)
+        frames = {n: sources.scan(catalog.dataset(n)).collect() for n in touched}
     ds = catalog.dataset(name)
     plan = erasure.Plan(as_of=as_of, frames=frames)
     frame = frames[name]

@@ -75,7 +75,8 @@ def retention_apply_cmd(
     cat = catalog_mod.load(catalog)
     ds = cat.dataset(dataset)
     check_copies(cat, out, "retention")
-    applysql.check(cat, applysql.reachable(cat, ds.name))
+    if execute:
+        applysql.check(cat, applysql.reachable(cat, ds.name))
     key = privacy.load_key(key_file) if execute else None  # before the plan: fail fast
     plan = retention.plan_retention(cat, ds.name, as_of=targets.as_of(as_of, cat.as_of))
     show(*views.plan(plan, "to change" if execute else "would change"))
