@@ -243,7 +243,8 @@ def statements(ds: Dataset, change: TableChange, dialect: str, number: Iterator[
     for column, rows in change.updates.items():
         temp = identifier(f"govlib_update_{next(number)}", dialect)
         col = identifier(column, dialect)
-        lines.append(f"-- {ds.name}: new values of one column for {rows.height} row(s)")
+        shown = " ".join(f"{ds.name}.{column}".splitlines())  # a comment stays one line
+        lines.append(f"-- {shown}: new values for {rows.height} row(s)")
         lines += _fill(ds, temp, rows, dialect)
         lines.append(
             f"UPDATE {table} SET {col} = {temp}.{col} FROM {temp} "

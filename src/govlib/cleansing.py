@@ -586,7 +586,10 @@ def execute(
         if frame.height
     }
     files["cleanse_log.ndjson"] = outputs.text_writer(log)
-    title = f"cleanse of {cleanse.dataset}, run at {run_at.isoformat(timespec='seconds')}"
+    title = (
+        f"cleanse of {cleanse.dataset}, run at {run_at.isoformat(timespec='seconds')} (rows it "
+        "quarantines are among those deleted; they are kept in quarantine/)"
+    )
     for name, text in applysql.scripts(
         catalog, cleanse.originals, cleanse.frames, title=title
     ).items():
