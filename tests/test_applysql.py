@@ -308,3 +308,54 @@ def test_literals_are_quoted_by_the_dialect(dialect):
         "'x''); DROP TABLE customers; --'"
     )
     assert applysql.identifier('a"b', dialect) == '"a""b"'
+
+
+def test_with_recipients_apply_sql_is_encrypted_and_decrypts_to_the_same_script(
+    sqlite_source, tmp_path, monkeypatch, capsys
+):
+    import pyrage
+    from pyrage import x25519
+
+    plain_out = tmp_path / "plain"
+    args = [*command("retention"), "--catalog", str(sqlite_source.catalog), "--as-of", "2025-01-31"]
+    assert main([*args, "--out", str(plain_out)]) == 0
+    identity = x25519.Identity.generate()
+    monkeypatch.setenv("GOVLIB_RECIPIENTS", str(identity.to_public()))
+    out = tmp_path / "sealed"
+    assert main([*args, "--out", str(out)]) == 0
+    assert f"{out / 'apply.sql.age'}: the change as SQL" in " ".join(
+        capsys.readouterr().out.split()
+    )
+    assert not (out / "apply.sql").exists()
+    sealed = out / "apply.sql.age"
+    assert stat.S_IMODE(sealed.stat().st_mode) == 0o600
+    text = pyrage.decrypt(sealed.read_bytes(), [identity]).decode()
+    header = "-- govlib apply.sql: retention as of 2025-01-31, run at "
+
+    def body(script: str) -> str:  # the run time differs between the two runs
+        return "\n".join(line for line in script.splitlines() if not line.startswith(header))
+
+    assert body(text) == body((plain_out / "apply.sql").read_text())
+
+
+def test_two_databases_get_one_script_each_in_their_own_dialect(tmp_path, frames):
+    path = pg.database_catalog(
+        tmp_path,
+        {
+            "customers": {"uri": "sqlite:///crm.sqlite", "table": "customers"},
+            "orders": {"uri": "duckdb:///sales.duckdb", "table": "sales.orders"},
+        },
+    )
+    cat = catalog.load(path)
+    gone = frames["customers"]["customer_id"][0]
+    after = {
+        "customers": frames["customers"].filter(pl.col("customer_id") != gone),
+        "orders": frames["orders"].with_columns(pl.col("currency").str.to_lowercase()),
+    }
+    made = applysql.scripts(cat, frames, after, title="test")
+    assert sorted(made) == ["apply-customers.sql", "apply-orders.sql"]
+    assert 'DELETE FROM "customers" WHERE EXISTS' in made["apply-customers.sql"]
+    assert "sqlite3 -bail" in made["apply-customers.sql"]
+    orders = made["apply-orders.sql"]
+    assert 'UPDATE "sales"."orders" SET "currency" = "govlib_update_1"."currency"' in orders
+    assert f"-- orders: {frames['orders'].height} cell(s) updated in 1 column(s)" in orders
