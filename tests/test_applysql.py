@@ -227,6 +227,8 @@ def test_apply_sql_turns_a_copy_of_the_source_into_the_parquet_copy(
     text = script.read_text()
     assert text.count("BEGIN;") == 1
     assert text.rstrip().endswith("COMMIT;")
+    if isinstance(database, PostgresSource):
+        assert f"-- Schema: {database.schema} (tables below are in it" in text
     copies = sorted(p.stem for p in out.glob("*.parquet"))
     assert "customers" in copies
 

@@ -284,6 +284,21 @@ def order(catalog: Catalog, names: Iterable[str]) -> list[str]:
     return done
 
 
+def _schema_note(ds: Dataset, dialect: str) -> list[str]:
+    """For PostgreSQL, the schema the catalog's URI names (`.../db/schema`), if any."""
+    from urllib.parse import unquote, urlsplit
+
+    from govlib import databases
+
+    if dialect != "postgres":
+        return []
+    schema = unquote(urlsplit(databases.uri_of(ds)).path.lstrip("/").partition("/")[2])
+    if not schema:
+        return []
+    shown = " ".join(schema.splitlines())
+    return [f"-- Schema: {shown} (tables below are in it: run with search_path set to it)"]
+
+
 def script(catalog: Catalog, changes: list[TableChange], *, title: str) -> str:
     """One transaction: every table's updates, then its deletes, children before parents."""
     from govlib import databases
@@ -295,6 +310,7 @@ def script(catalog: Catalog, changes: list[TableChange], *, title: str) -> str:
     header = [
         f"-- govlib apply.sql: {title}",
         f"-- Database: {databases.location(first.source).rsplit(' table ', 1)[0]}",
+        *_schema_note(first, dialect),
         *(f"-- {by_name[name].describe()}" for name in names),
         f"-- Review it, then run it as the data owner: {HOW_TO_RUN.get(dialect, dialect)}.",
         "-- One transaction: a failing statement leaves every table as it was.",
