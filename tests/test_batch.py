@@ -400,9 +400,10 @@ def finding(kind: str, count: int = 0) -> dict:
         ({"profile": PROFILE | {"findings": [finding("kind_mismatch")]}},
          ("passed", "passed", "passed", "warning"), []),
         ({"profile": None}, ("passed", "passed", "passed", None), []),
+        ({"retention": {"overdue": 0, "consent": []}}, ("passed", "passed", None, "passed"), []),
     ],
     ids=["clean", "quality-error", "overdue", "without-consent", "undeclared", "raw-cards",
-         "declared-not-found", "kind-mismatch", "no-profile"],
+         "declared-not-found", "kind-mismatch", "no-profile", "no-consent-rule"],
 )  # fmt: skip
 def test_each_area_is_judged_apart_and_failed_names_the_failing_ones(changed, areas, failed):
     records = {"quality": QUALITY, "retention": RETENTION, "profile": PROFILE} | changed
