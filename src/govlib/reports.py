@@ -16,14 +16,18 @@ import copy
 import html
 import json
 import re
+import sys
+import threading
 from pathlib import Path
-from typing import Any
-
-import nbformat
+from typing import TYPE_CHECKING, Any
 
 from govlib import __version__, outputs
 from govlib.errors import GovlibError
 from govlib.privacy import LeakScanner
+
+if TYPE_CHECKING:
+    import nbformat
+    from nbconvert import HTMLExporter
 
 TEMPLATES = Path(__file__).with_name("templates")
 MAX_REPORT_BYTES = 2 * 1024 * 1024
@@ -114,24 +118,13 @@ def notebook_html(
     `header` (from `header()`) names the dataset, `as_of`, the run and its verdicts at the
     top of the page; without it the header holds the title only.
     """
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(
-        template_name="govlib",
-        extra_template_basedirs=[str(TEMPLATES)],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        skip_svg_encoding=True,
-    )
-    exporter.register_filter("govlib_svg", inline_svg)
     page = shareable(nb)
     page.metadata["title"] = title
     resources = {
         "govlib_version": __version__,
         "govlib_header": header or {"heading": title, "as_of": "-", "run_id": "-"},
     }
-    body, _ = exporter.from_notebook_node(page, resources=resources)
+    body = _export(page, resources)
     if "<script" in body.lower():
         raise ReportError("the export holds a script; shared reports carry none", title)
     size = len(body.encode("utf-8"))
@@ -142,6 +135,38 @@ def notebook_html(
             title,
         )
     return body
+
+
+_EXPORTER: list[HTMLExporter] = []  # set up once per process, on first use
+_EXPORTER_LOCK = threading.Lock()
+
+
+def _export(page: nbformat.NotebookNode, resources: dict[str, Any]) -> str:
+    """`page` as HTML through govlib's template, with the process's one exporter.
+
+    Setting an exporter up loads and compiles the template chain (about 0.2 s); it keeps no
+    state from one notebook to the next, so every report of a run reuses it, one at a time.
+    """
+    with _EXPORTER_LOCK:
+        if not _EXPORTER:
+            # nbformat (under nbconvert) validates with jsonschema, which would import the
+            # optional `rfc3987_syntax` and build its grammar, seconds; no notebook schema
+            # uses the "iri" format it checks (see govlib.charts)
+            sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+            from nbconvert import HTMLExporter
+
+            exporter = HTMLExporter(
+                template_name="govlib",
+                extra_template_basedirs=[str(TEMPLATES)],
+                exclude_input=True,
+                exclude_input_prompt=True,
+                exclude_output_prompt=True,
+                skip_svg_encoding=True,
+            )
+            exporter.register_filter("govlib_svg", inline_svg)
+            _EXPORTER.append(exporter)
+        body, _ = _EXPORTER[0].from_notebook_node(page, resources=resources)
+    return str(body)
 
 
 def inline_svg(svg: str) -> str:
