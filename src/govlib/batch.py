@@ -247,12 +247,17 @@ def _run_job(
     job: Job, p: Plan, staging: Path, results_dir: Path | None
 ) -> tuple[JobResult, dict[str, Any]]:
     """Run one job into staging; its result, and the records its notebook saved (if it passed)."""
+    from govlib import reports
+
     folder = staging / (job.dataset or "catalog")
     work = folder / f".{job.notebook}"
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     params = _job_parameters(job, p, work, results_dir)
     status, reason = _execute_notebook(p, job.notebook, folder, params)
+    undrawn = reports.draw_charts(folder / f"{job.notebook}.ipynb")  # the kernel left specs
+    if undrawn and status == "passed":
+        status, reason = "failed", undrawn
     records: dict[str, Any] = {}
     result_file = work / "results.json"
     if status == "passed" and result_file.is_file():
@@ -382,10 +387,14 @@ def _quiet_kernel_manager() -> type:
 
     from jupyter_client.manager import AsyncKernelManager
 
+    from govlib import reports
+
     class QuietKernelManager(AsyncKernelManager):
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             kw.setdefault("stderr", subprocess.DEVNULL)
             kw.setdefault("stdout", subprocess.DEVNULL)
+            # charts come back as specs, drawn here with one engine (govlib.reports.draw_charts)
+            kw["env"] = {**(kw.get("env") or os.environ), reports.CHART_SPEC_ENV: "spec"}
             await super()._async_launch_kernel(kernel_cmd, **kw)
 
     return QuietKernelManager
