@@ -344,7 +344,7 @@ def _engine() -> str:
     """
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 
-    class StartEndManager(NotebookExecutionManager):  # type: ignore[misc]
+    class StartEndManager(NotebookExecutionManager):
         def save(self, **kwargs: Any) -> None:
             if kwargs.get("final"):  # not around each cell, nor papermill's 30 s autosave
                 super().save()
@@ -357,7 +357,7 @@ def _engine() -> str:
             super().notebook_complete(**kwargs)
             self.save(final=True)
 
-    class StartEndEngine(NBClientEngine):  # type: ignore[misc]
+    class StartEndEngine(NBClientEngine):
         @classmethod
         def execute_notebook(
             cls, nb: Any, kernel_name: str, output_path: str | None = None, **kwargs: Any
