@@ -274,18 +274,6 @@ def verdicts(ctx: Context, results_dir: str = "") -> list[Verdict]:
     return found
 
 
-VERDICT_COLUMNS = [
-    "dataset", "quality", "overall", "gate_failures", "failing_checks", "overdue",
-    "without_consent", "undeclared_pii", "pii_found",
-]  # fmt: skip
-
-
-def verdict_table(verdicts_: Iterable[Verdict]) -> Table:
-    """The verdicts as the overview shows them: one row per dataset."""
-    rows = [v.to_dict() | {"failing_checks": v.failing_checks} for v in verdicts_]
-    return Table(rows, VERDICT_COLUMNS)
-
-
 def found_kinds(verdicts_: Iterable[Verdict]) -> dict[str, list[str]]:
     """Dataset -> kinds of personal data found, for the register."""
     return {v.dataset: v.pii_found or [] for v in verdicts_}
