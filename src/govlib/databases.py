@@ -12,7 +12,8 @@ Driver messages are not quoted (they can echo values); each failure is one line 
 dataset and what to do.
 
 For now `scan` reads the table into polars in Arrow batches (an interim path); `table` gives the
-Ibis table that profile and validate will push their work down to.
+Ibis table that profile and validate push their work down to, `rows` runs a small query on it
+and `sample` draws a bounded sample by the database's own sampling.
 
 >>> redact("postgresql://crm:s3cret@db.example:5432/crm")
 'postgresql://crm:***@db.example:5432/crm'
@@ -24,6 +25,7 @@ import os
 import re
 import sqlite3
 import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from ibis.backends import BaseBackend
 
 SAMPLE_ROWS = 20_000
+SAMPLE_SEED = 20_250_131
 BATCH_ROWS = 50_000
 CONNECT_TIMEOUT_S = 10
 # Schemes govlib tests, with the Ibis backend and what to install; any other Ibis backend is
@@ -424,14 +427,53 @@ def frame(ds: Dataset) -> pl.DataFrame:
         con.disconnect()
 
 
-def sample(ds: Dataset, n: int = SAMPLE_ROWS) -> pl.DataFrame:
-    """At most `n` rows, the same on every call: the first by primary key, else by every column."""
-    con, expr = open_table(ds)
-    order = ds.primary_key or list(ds.columns)
+def sample(ds: Dataset, n: int = SAMPLE_ROWS, *, columns: list[str] | None = None) -> pl.DataFrame:
+    """At most `n` rows of `columns` (default: every declared one), drawn by the database.
+
+    A table of at most `n` rows is read whole, ordered by primary key (else by every column).
+    A larger one is sampled by the database itself (`TABLESAMPLE BERNOULLI` on PostgreSQL,
+    DuckDB's sample, a `random()` filter on SQLite), about `n` rows, capped at `n` and ordered
+    the same way. The PostgreSQL and DuckDB samples of a table are seeded (`SAMPLE_SEED`): the
+    same rows on every call while the table is unchanged. SQLite's `random()` takes no seed,
+    nor does a sample of a PostgreSQL `query:` source; theirs differ from call to call.
+    """
+    con = connect(ds)
     try:
-        return _fetch(ds, con, expr.order_by(*order).limit(n))
+        raw = _raw_table(ds, con)
+        _check_types(ds, dict(raw.schema().items()))
+        total = int(rows(con, raw.aggregate(n=raw.count()))[0]["n"] or 0)
+        order = ds.primary_key or list(ds.columns)
+        if total > n:
+            raw = _sampled(con, raw, n / total)
+        expr = raw.select(*ds.columns).order_by(*order).limit(n)
+        return _fetch(ds, con, expr).select(columns if columns is not None else list(ds.columns))
     finally:
         con.disconnect()
+
+
+def _sampled(con: BaseBackend, raw: ibis.Table, fraction: float) -> ibis.Table:
+    """`raw` sampled by the backend, seeded where it takes a seed."""
+    from ibis.expr import operations as ops
+
+    name = getattr(con, "name", "")
+    physical = isinstance(raw.op(), ops.DatabaseTable)
+    seeded = name == "duckdb" or (name == "postgres" and physical)
+    return raw.sample(fraction, method="row", seed=SAMPLE_SEED if seeded else None)
+
+
+def rows(con: BaseBackend, expr: ibis.Table) -> list[dict[str, Any]]:
+    """Run `expr` and return its rows as dicts: for small results (aggregates, groups) only."""
+    with warnings.catch_warnings():
+        # Ibis' SQLite reader touches a pandas option that pandas 3 deprecates
+        warnings.filterwarnings("ignore", message=".*future.infer_string", category=Warning)
+        return [row for batch in _batches(con, expr) for row in batch.to_pylist()]
+
+
+def naive_utc(value: object) -> object:
+    """A date-time with a time zone as naive UTC (as files read them); anything else as is."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
 
 
 def _fetch(ds: Dataset, con: BaseBackend, expr: ibis.Table) -> pl.DataFrame:
