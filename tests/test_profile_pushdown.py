@@ -15,6 +15,8 @@ import pytest
 import yaml
 
 from govlib import catalog, profiling, sources
+from govlib.cli import main
+from govlib.profiling import DatasetProfile
 
 from . import pg
 from .conftest import CATALOG, SAMPLE
@@ -193,3 +195,88 @@ def test_edge_cases_equal_the_file_profile(edge_catalogs, kind):
     assert [f.count for f in want.findings if f.finding == "unmasked_card"] == [24]
     assert (want.column("happened").future, want.column("day").future) == (11, 11)
     same(got.to_dict(), want.to_dict(), kind)
+
+
+# -- 200,000 generated customers: the profile fetches a bounded sample and aggregates only ------
+
+BIG_ENV = "GOVLIB_TEST_PG_BIG_URL"
+SAMPLE_ROWS = 20_000
+AGGREGATE_ROWS = 300  # counts, groups of at most 51 values, Ibis' schema look-ups
+
+
+def copy_csv(url: str, schema: str, name: str, types: dict[str, str], frame: pl.DataFrame) -> None:
+    """`frame` as table `schema.name` in PostgreSQL: one COPY of its CSV text, not row by row."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con, con.cursor() as cur:
+        cur.execute("SET TIME ZONE 'UTC'")
+        cur.execute(f"CREATE SCHEMA {schema}")
+        cur.execute(pg.ddl(f"{schema}.{name}", name, types, postgres=True))
+        with cur.copy(f"COPY {schema}.{name} FROM STDIN (FORMAT csv)") as copy:
+            copy.write(frame.write_csv(include_header=False))
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory, sample_catalog) -> Iterator[tuple[Path, pl.DataFrame]]:
+    """200,000 generated customers (with their planted duplicates) in PostgreSQL."""
+    from govlib import sampledata
+
+    frame = sampledata.generate(customers=200_000, seed=11, reference_date=AS_OF).frames[
+        "customers"
+    ]
+    url = pg.postgres_url()
+    schema = f"govlib_big_{secrets.token_hex(4)}"
+    copy_csv(url, schema, "customers", sample_catalog.dataset("customers").schema(), frame)
+    os.environ[BIG_ENV] = pg.schema_url(url, schema)
+    folder = tmp_path_factory.mktemp("big")
+    path = pg.database_catalog(folder, {"customers": {"uri_env": BIG_ENV, "table": "customers"}})
+    try:
+        yield path, frame
+    finally:
+        pg.drop_postgres(url, schema)
+
+
+def test_the_fetch_counter_sees_a_whole_table_read(big):
+    path, frame = big
+    with pg.count_fetched() as fetched:
+        sources.scan(catalog.load(path).dataset("customers")).collect()
+    assert fetched.rows >= frame.height
+
+
+def test_profile_of_200000_customers_fetches_a_sample_and_aggregates(big, tmp_path):
+    path, frame = big
+    out = tmp_path / "profile.json"
+    with pg.count_fetched() as fetched:
+        code = main(["profile", "customers", "--catalog", str(path), "--json", str(out)])
+    assert code == 0
+    got = DatasetProfile.load(out)
+    assert got.rows == frame.height > 200_000
+    assert 0.9 * SAMPLE_ROWS <= got.sampled_rows <= SAMPLE_ROWS
+    largest = max(fetched.statements, key=lambda s: s[1])
+    assert largest[1] == got.sampled_rows  # the sample is the one large result
+    assert fetched.rows <= SAMPLE_ROWS + AGGREGATE_ROWS, sorted(fetched.statements)[-10:]
+    assert fetched.rows - got.sampled_rows < AGGREGATE_ROWS
+
+
+def test_statistics_of_200000_customers_equal_the_polars_ones(big):
+    path, frame = big
+    ds = catalog.load(path).dataset("customers")
+    got = profiling.profile_dataset(ds, as_of=AS_OF)
+    want = profiling.profile(frame.lazy(), dataset="customers", as_of=AS_OF, declared=ds)
+    sampled = {"shapes", "suppressed", "alerts", "personal", "pii_kind", "category"}
+    for g, w in zip(got.column_profiles, want.column_profiles, strict=True):
+        g_stats = {k: v for k, v in g.to_dict().items() if k not in sampled}
+        same(g_stats, {k: v for k, v in w.to_dict().items() if k not in sampled}, w.column)
+    assert (got.duplicate_rows, got.duplicate_keys) == (want.duplicate_rows, want.duplicate_keys)
+    assert got.size_bytes == want.size_bytes
+
+
+def test_the_analyst_api_profiles_inside_the_database_too(big):
+    import govlib
+
+    path, frame = big
+    handle = govlib.open("customers", catalog=path, as_of=AS_OF)
+    with pg.count_fetched() as fetched:
+        got = handle.profile()
+    assert got.rows == frame.height
+    assert fetched.rows <= got.sampled_rows + AGGREGATE_ROWS  # the table was never loaded
