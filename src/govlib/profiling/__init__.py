@@ -137,8 +137,9 @@ def _profile_table(
     schema = pl.Schema({c: POLARS_TYPE[t] for c, t in ds.schema().items()})
     rows = pushdown.count(con, table)
     strings = [c for c, t in schema.items() if t == pl.String]
-    drawn = databases.sample(ds, sample_rows, columns=strings) if strings and rows else None
-    sample = Sample(drawn if drawn is not None else pl.DataFrame(), 1, strings)
+    none = pl.DataFrame(schema={c: pl.String for c in strings})
+    drawn = databases.sample(ds, sample_rows, columns=strings) if strings and rows else none
+    sample = Sample(drawn, 1, strings)
     lf = sample.frame.lazy()  # free text: embedded PII counted on the sample (step 1)
     findings, mismatches = detect(lf, ds.name, schema, sample, ds, engine="in-memory")
     personal = {f.column for f in findings}

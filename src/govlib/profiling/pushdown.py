@@ -82,9 +82,8 @@ def compute(
         stats.values |= _quantiles(con, table, column, rows - stats.count(column, Measure.NULLS))
     stats.values |= _run(con, table, _second(table, numbers, shown, stats))
     finish(stats, schema)
-    for column in (c for c in schema if c in publish and kind(schema[c]) != "string"):
-        if kind(schema[column]) in ("numeric", "temporal"):
-            stats.values |= _held(con, table, column, k, numeric=kind(schema[column]) == "numeric")
+    for column in (c for c in publish if kind(schema[c]) in ("numeric", "temporal")):
+        stats.values |= _held(con, table, column, k, numeric=kind(schema[column]) == "numeric")
     low = [c for c in candidates if stats.count(c, Measure.DISTINCT) <= LOW_CARDINALITY]
     tops = {c: _top_values(con, table, c) for c in low}
     return Computed(stats, tops, _duplicate_rows(con, table, schema, stats, rows))
@@ -118,7 +117,7 @@ def _scalar(table: ibis.Table, schema: pl.Schema, as_of: date, backend: str) -> 
     end = ibis.timestamp(datetime.combine(as_of, datetime.max.time()))
     for c, dtype in schema.items():
         v = table[c]
-        specs[c, Measure.NULLS, None] = v.isnull().sum()
+        specs[c, Measure.NULLS, None] = _count(v.isnull())
         specs[c, Measure.DISTINCT, None] = v.nunique()
         match kind(dtype):
             case "numeric":
@@ -237,17 +236,27 @@ def edges(low: float, high: float) -> list[float]:
 
 
 def finish(stats: Stats, schema: pl.Schema) -> None:
-    """Turn the second pass's parts into the statistics `statistics.compute` gives."""
+    """Turn the second pass's parts into the statistics `statistics.compute` gives.
+
+    The parts (moments under `SKEW` with q 2 and 3, cumulative counts under `HISTOGRAM` with
+    the bin's index) are replaced by the skewness and polars' `{breakpoint, count}` bins.
+    """
     for c, dtype in schema.items():
         if kind(dtype) != "numeric":
             continue
-        m2, m3 = stats.get(c, Measure.SKEW, 2.0), stats.get(c, Measure.SKEW, 3.0)
+        m2, m3 = (
+            stats.values.pop((c, Measure.SKEW, 2.0), None),
+            stats.values.pop((c, Measure.SKEW, 3.0), None),
+        )
         skew = None
         if m2 is not None and m3 is not None:
             skew = float(m3) / float(m2) ** 1.5 if float(m2) else math.nan  # type: ignore[arg-type]
         stats.values[c, Measure.SKEW, None] = skew
-        cumulative = [stats.count(c, Measure.HISTOGRAM, float(i)) for i in range(HISTOGRAM_BINS)]
-        if (c, Measure.HISTOGRAM, 0.0) in stats.values:
+        parts = [
+            stats.values.pop((c, Measure.HISTOGRAM, float(i)), None) for i in range(HISTOGRAM_BINS)
+        ]
+        if parts[0] is not None:
+            cumulative = [int(n or 0) for n in parts]  # type: ignore[call-overload]
             low, high = stats.get(c, Measure.MIN), stats.get(c, Measure.MAX)
             right = edges(float(low), float(high))  # type: ignore[arg-type]
             counts = [n - m for n, m in zip(cumulative, [0, *cumulative], strict=False)]
