@@ -441,7 +441,14 @@ def sample(ds: Dataset, n: int = SAMPLE_ROWS, *, columns: list[str] | None = Non
     try:
         raw = _raw_table(ds, con)
         _check_types(ds, dict(raw.schema().items()))
-        total = int(rows(con, raw.aggregate(n=raw.count()))[0]["n"] or 0)
+        try:
+            total = int(rows(con, raw.aggregate(n=raw.count()))[0]["n"] or 0)
+        except Exception as exc:
+            raise DatabaseError(
+                ds.name,
+                f"counting the rows of {location(ds.source)} failed ({type(exc).__name__})",
+                "Check the table or query and the user's grants",
+            ) from None
         order = ds.primary_key or list(ds.columns)
         if total > n:
             raw = _sampled(con, raw, n / total)

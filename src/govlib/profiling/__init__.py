@@ -5,6 +5,9 @@ string columns (for PII detection and value shapes), and one aggregation pass th
 every statistic of every column at once, top values of publishable low-cardinality columns
 included. Statistics common to a kind are multi-column expressions and PII detection screens
 every column in one vectorised query, so the cost grows linearly with the number of columns.
+`profile_dataset()` profiles a catalog dataset where it lives: a database dataset's statistics
+are aggregate queries the database runs (`pushdown`) and its sample is drawn by the database,
+so the table never travels whole.
 
 The resulting record is value-free by construction: a cell value (top value, min, max,
 quantile, histogram edge) appears only for a column the catalog declares non-personal and
@@ -19,6 +22,8 @@ than `k`.
 >>> p = profile(sources.scan(ds), dataset="customers", as_of=date(2025, 1, 31), declared=ds)
 >>> p.column("email").nulls
 30
+>>> profile_dataset(ds, as_of=date(2025, 1, 31)) == p
+True
 """
 
 from __future__ import annotations
@@ -123,7 +128,7 @@ def profile_dataset(
             ds.name,
             f"profiling {databases.location(ds.source)} failed ({type(exc).__name__})",
             "Check the table or query and the user's grants",
-        ) from exc
+        ) from None  # driver messages can quote values
     finally:
         con.disconnect()
 
