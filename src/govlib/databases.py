@@ -452,8 +452,10 @@ def sample(ds: Dataset, n: int = SAMPLE_ROWS, *, columns: list[str] | None = Non
         order = ds.primary_key or list(ds.columns)
         if total > n:
             raw = _sampled(con, raw, n / total)
-        expr = raw.select(*ds.columns).order_by(*order).limit(n)
-        return _fetch(ds, con, expr).select(columns if columns is not None else list(ds.columns))
+        wanted = list(ds.columns) if columns is None else columns
+        keyed = list(dict.fromkeys([*wanted, *order]))  # the order's columns, to keep it
+        drawn = raw.select(*ds.columns).order_by(*order).limit(n)
+        return _fetch(ds, con, drawn.select(*keyed).order_by(*order), keyed).select(wanted)
     finally:
         con.disconnect()
 
@@ -483,14 +485,17 @@ def naive_utc(value: object) -> object:
     return value
 
 
-def _fetch(ds: Dataset, con: BaseBackend, expr: ibis.Table) -> pl.DataFrame:
+def _fetch(
+    ds: Dataset, con: BaseBackend, expr: ibis.Table, columns: list[str] | None = None
+) -> pl.DataFrame:
+    """`expr`'s rows with their declared types; `columns`: those it selects (default: all)."""
     parts = []
     try:
         with warnings.catch_warnings():
             # Ibis' SQLite reader touches a pandas option that pandas 3 deprecates
             warnings.filterwarnings("ignore", message=".*future.infer_string", category=Warning)
             for batch in _batches(con, expr):
-                parts.append(_typed(pl.from_arrow(batch), ds))  # type: ignore[arg-type]
+                parts.append(_typed(pl.from_arrow(batch), ds, columns))  # type: ignore[arg-type]
     except GovlibError:
         raise
     except Exception as exc:
@@ -500,7 +505,7 @@ def _fetch(ds: Dataset, con: BaseBackend, expr: ibis.Table) -> pl.DataFrame:
             "Check the table or query and the user's grants",
         ) from None
     if not parts:
-        return _typed(pl.DataFrame(schema=list(ds.columns)), ds)
+        return _typed(pl.DataFrame(schema=columns or list(ds.columns)), ds, columns)
     return pl.concat(parts, how="vertical")
 
 
@@ -512,12 +517,14 @@ def _batches(con: BaseBackend, expr: ibis.Table) -> Any:
     return con.to_pyarrow_batches(expr, chunk_size=BATCH_ROWS)
 
 
-def _typed(df: pl.DataFrame, ds: Dataset) -> pl.DataFrame:
-    """Declared polars types; date-times with a time zone become UTC, as for files."""
+def _typed(df: pl.DataFrame, ds: Dataset, only: list[str] | None = None) -> pl.DataFrame:
+    """Declared polars types of `only` (default: every column); zoned date-times become UTC."""
     from govlib.sources import POLARS_TYPE
 
     columns = []
     for name, kind in ds.schema().items():
+        if only is not None and name not in only:
+            continue
         col = pl.col(name)
         dtype = df.schema[name]
         if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
