@@ -242,8 +242,13 @@ def records(ctx: Context, name: str) -> dict[str, Any]:
 
     ds = ctx.catalog.dataset(name)
     frame = sources.scan(ds).collect()
+    profile = (
+        profiling.profile_dataset(ds, as_of=ctx.as_of)  # inside the database
+        if ds.source.is_database
+        else profiling.profile(frame.lazy(), dataset=name, as_of=ctx.as_of, declared=ds)
+    )
     return {
-        "profile": profiling.profile(frame.lazy(), dataset=name, as_of=ctx.as_of, declared=ds),
+        "profile": profile,
         "quality": quality.validate(ds, as_of=ctx.as_of, frame=frame),
         "retention": retention.evaluate(ds, as_of=ctx.as_of, lf=frame.lazy()),
     }
