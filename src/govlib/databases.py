@@ -203,13 +203,13 @@ def _connect_postgres(uri: str) -> BaseBackend:
     # read-only comes last, so a URI's own `options` cannot switch it off
     options = " ".join(filter(None, [given.pop("options", ""), READ_ONLY_OPTION]))
     given.setdefault("connect_timeout", str(CONNECT_TIMEOUT_S))
-    host = given.pop("host", None)
+    host = given.pop("host", "") or None
     return ibis.postgres.connect(
         host=parts.hostname or host,
         port=parts.port or int(given.pop("port", 5432)),
-        user=unquote(parts.username) if parts.username else given.pop("user", None),
-        password=unquote(parts.password) if parts.password else given.pop("password", None),
-        database=unquote(database) or given.pop("dbname", None),
+        user=unquote(parts.username) if parts.username else given.pop("user", "") or None,
+        password=unquote(parts.password) if parts.password else given.pop("password", "") or None,
+        database=unquote(database) or given.pop("dbname", "") or None,
         schema=schema or None,
         options=options,
         **given,
