@@ -154,11 +154,14 @@ class PostgresSource:
         return pg.database_catalog(folder, {n: {"uri_env": COPY_ENV, "table": n} for n in NAMES})
 
     def run(self, copy: Path, script: Path) -> subprocess.CompletedProcess:
-        schema = self.copies[-1]
-        env = os.environ | {"PGOPTIONS": f"-c search_path={schema}"}
+        """The script on the copied schema: its tables are qualified with the source's schema,
+        so they are pointed at the copy; psql runs with the server's default search_path."""
+        moved = script.with_suffix(".copy.sql")
+        text = script.read_text().replace(f'"{self.schema}".', f'"{self.copies[-1]}".')
+        moved.write_text(text)
         return subprocess.run(
-            ["psql", self.url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(script)],
-            env=env, capture_output=True, check=False,
+            ["psql", self.url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(moved)],
+            capture_output=True, check=False,
         )  # fmt: skip
 
     def fingerprint(self, cat_path: Path) -> dict[str, tuple[int, str]]:
@@ -228,7 +231,8 @@ def test_apply_sql_turns_a_copy_of_the_source_into_the_parquet_copy(
     assert text.count("BEGIN;") == 1
     assert text.rstrip().endswith("COMMIT;")
     if isinstance(database, PostgresSource):
-        assert f"-- Schema: {database.schema} (tables below are in it" in text
+        assert f"-- Schema: {database.schema} (every table below is qualified with it)" in text
+        assert f"\"{database.schema}\".\"customers\"" in text
     copies = sorted(p.stem for p in out.glob("*.parquet"))
     assert "customers" in copies
 
