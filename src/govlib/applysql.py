@@ -1,4 +1,4 @@
-"""`apply.sql`: the change a new copy makes, as a script the data owner of a database runs.
+r"""`apply.sql`: the change a new copy makes, as a script the data owner of a database runs.
 
 govlib never writes to a source. When `retention apply`, `subject erase` or `cleanse --execute`
 changes a dataset read from a database, the new copy is written as Parquet (as for files) and,
@@ -18,7 +18,7 @@ The script holds key values and new values of people: it is a restricted output.
 
 >>> literal("O'Brien", "postgres")
 "'O''Brien'"
->>> literal("a\\x00b", "sqlite")
+>>> literal("a\x00b", "sqlite")
 "('a' || char(0) || 'b')"
 >>> identifier("order", "sqlite")
 '"order"'
@@ -185,9 +185,9 @@ def diff(ds: Dataset, before: pl.DataFrame, after: pl.DataFrame) -> TableChange:
 
 
 def flat(text: str) -> str:
-    """`text` on one line, for a comment: every control character or line separator a space.
+    r"""`text` on one line, for a comment: every control character or line separator a space.
 
-    >>> flat("db\\nCOMMIT;")
+    >>> flat("db\nCOMMIT;")
     'db COMMIT;'
     """
     return UNSAFE.sub(" ", text)
@@ -230,8 +230,11 @@ def table_name(ds: Dataset, dialect: str) -> str:
 
 
 def _quoted(text: str, dialect: str) -> str:
-    """A string without control characters as a literal; in PostgreSQL one holding a backslash
-    as an escape string (`E'a\\\\b'`), read the same whatever standard_conforming_strings is."""
+    r"""A string without control characters as a literal.
+
+    In PostgreSQL one holding a backslash is an escape string (`E'a\\b'`): it reads the same
+    whatever standard_conforming_strings is.
+    """
     from sqlglot import exp
 
     if dialect == "postgres" and "\\" in text:
@@ -249,9 +252,9 @@ def _code_points(run: str, dialect: str) -> list[str]:
 
 
 def string(text: str, dialect: str) -> str:
-    """`text` as a string expression of `dialect` holding no raw control character.
+    r"""`text` as a string expression of `dialect` holding no raw control character.
 
-    >>> string("a\\nb", "postgres")
+    >>> string("a\nb", "postgres")
     "('a' || chr(10) || 'b')"
     """
     if dialect == "postgres" and "\x00" in text:
