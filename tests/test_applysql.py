@@ -19,9 +19,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 
 from govlib import applysql, catalog, sources
 from govlib.cli import main
+from govlib.errors import ParameterError
 
 from . import pg
 from .pg import pg_schema  # noqa: F401 (fixture)
@@ -67,7 +69,8 @@ class SQLiteSource:
 
     def copy(self, folder: Path) -> Path:
         """A copied database file, and a catalog reading it."""
-        shutil.copy(self.file, folder / "data" / "crm.sqlite")
+        self.copied = folder / "data" / "crm.sqlite"
+        shutil.copy(self.file, self.copied)
         return pg.database_catalog(
             folder, {n: {"uri": "sqlite:///crm.sqlite", "table": n} for n in NAMES}
         )
@@ -78,6 +81,13 @@ class SQLiteSource:
             return subprocess.run(
                 ["sqlite3", "-bail", str(database)], stdin=fh, capture_output=True, check=False
             )
+
+    def execute(self, sql: str) -> None:
+        """`sql` on the last copy: a change made between govlib's run and the script's."""
+        con = sqlite3.connect(self.copied)
+        con.execute(sql)
+        con.commit()
+        con.close()
 
     def fingerprint(self, cat_path: Path) -> dict[str, tuple[int, str]]:
         con = sqlite3.connect(cat_path.parent / "data" / "crm.sqlite")
@@ -98,7 +108,8 @@ class DuckDBSource(SQLiteSource):
         pg.write_duckdb(self.file, frames)
 
     def copy(self, folder: Path) -> Path:
-        shutil.copy(self.file, folder / "data" / "crm.duckdb")
+        self.copied = folder / "data" / "crm.duckdb"
+        shutil.copy(self.file, self.copied)
         return pg.database_catalog(
             folder, {n: {"uri": "duckdb:///crm.duckdb", "table": n} for n in NAMES}
         )
@@ -116,6 +127,13 @@ class DuckDBSource(SQLiteSource):
         finally:
             con.close()
         return subprocess.CompletedProcess([], code, b"", b"")
+
+    def execute(self, sql: str) -> None:
+        import duckdb
+
+        con = duckdb.connect(str(self.copied))
+        con.execute(sql)
+        con.close()
 
     def fingerprint(self, cat_path: Path) -> dict[str, tuple[int, str]]:
         import duckdb
@@ -154,12 +172,22 @@ class PostgresSource:
         return pg.database_catalog(folder, {n: {"uri_env": COPY_ENV, "table": n} for n in NAMES})
 
     def run(self, copy: Path, script: Path) -> subprocess.CompletedProcess:
-        schema = self.copies[-1]
-        env = os.environ | {"PGOPTIONS": f"-c search_path={schema}"}
+        """The script on the copied schema: its tables are qualified with the source's schema,
+        so they are pointed at the copy; psql runs with the server's default search_path."""
+        moved = script.with_suffix(".copy.sql")
+        text = script.read_text().replace(f'"{self.schema}".', f'"{self.copies[-1]}".')
+        moved.write_text(text)
         return subprocess.run(
-            ["psql", self.url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(script)],
-            env=env, capture_output=True, check=False,
+            ["psql", self.url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(moved)],
+            capture_output=True, check=False,
         )  # fmt: skip
+
+    def execute(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as con:
+            con.execute(f"SET search_path TO {self.copies[-1]}")
+            con.execute(sql)
 
     def fingerprint(self, cat_path: Path) -> dict[str, tuple[int, str]]:
         import psycopg
@@ -228,7 +256,8 @@ def test_apply_sql_turns_a_copy_of_the_source_into_the_parquet_copy(
     assert text.count("BEGIN;") == 1
     assert text.rstrip().endswith("COMMIT;")
     if isinstance(database, PostgresSource):
-        assert f"-- Schema: {database.schema} (tables below are in it" in text
+        assert f"-- Schema: {database.schema} (every table below is qualified with it)" in text
+        assert f'"{database.schema}"."customers"' in text
     copies = sorted(p.stem for p in out.glob("*.parquet"))
     assert "customers" in copies
 
@@ -361,3 +390,340 @@ def test_two_databases_get_one_script_each_in_their_own_dialect(tmp_path, frames
     orders = made["apply-orders.sql"]
     assert 'UPDATE "sales"."orders" SET "currency" = "govlib_update_1"."currency"' in orders
     assert f"-- orders: {frames['orders'].height} cell(s) updated in 1 column(s)" in orders
+
+
+# -- hostile values, other text forms, other session settings ------------------------------------
+
+# Raw, a NUL cut the line in the sqlite3 shell: the literal stayed open until the next key's
+# opening quote, and the rest of that key ran as SQL (`('(` NUL, then `('); DELETE ...`).
+ATTACK = "'); DELETE FROM victim; COMMIT; --"
+INJECTED = "); DELETE FROM victim; COMMIT; --"
+HOSTILE_KEYS = ["(\x00", INJECTED, ATTACK, "b\x00" + ATTACK, "c\r\n" + ATTACK, "d\u2028e", "ok"]
+RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")  # a newline ends a line
+
+
+def small_catalog(folder: Path, source: dict, columns: dict[str, str]) -> Path:
+    """A catalog of one dataset, `people`, keyed by its column `id`."""
+    people = {
+        "source": source, "primary_key": ["id"], "owner": "Data owner", "steward": "Steward",
+        "purpose": "Tests of apply.sql", "lawful_basis": "contract",
+        "columns": {name: {"type": kind} for name, kind in columns.items()},
+    }  # fmt: skip
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    path = folder / "catalog.yaml"
+    path.write_text(
+        yaml.safe_dump({"version": 1, "data_root": "data", "datasets": {"people": people}})
+    )
+    return path
+
+
+def script_for(path: Path, change) -> tuple[str, pl.DataFrame]:
+    """apply.sql for `change` of `people` as govlib reads it, and the copy `change` makes."""
+    cat = catalog.load(path)
+    before = sources.scan(cat.dataset("people")).collect()
+    after = change(before)
+    made = applysql.scripts(cat, {"people": before}, {"people": after}, title="test")
+    assert list(made) == ["apply.sql"]
+    return made["apply.sql"], after.sort("id")
+
+
+def hostile_change(what: str):
+    """Delete keys holding a NUL (the first opens its values list), or write such new values."""
+
+    def change(before: pl.DataFrame) -> pl.DataFrame:
+        if what == "keys":
+            return before.filter(~pl.col("id").is_in(["(\x00", INJECTED, "c\r\n" + ATTACK]))
+        new_note = pl.lit("x\x00" + ATTACK + "\u2028\x1b[2J")
+        return before.with_columns(
+            pl.when(pl.col("id") == "ok").then(new_note).otherwise(pl.col("note")).alias("note")
+        )
+
+    return change
+
+
+def run_sqlite(database: Path, text: str) -> subprocess.CompletedProcess:
+    """The script through the sqlite3 shell, as the data owner runs it."""
+    return subprocess.run(
+        ["sqlite3", "-bail", str(database)], input=text.encode(), capture_output=True, check=False
+    )
+
+
+def run_duckdb(database: Path, text: str, time_zone: str = "UTC") -> int:
+    """The script through DuckDB's Python client in a session of `time_zone`; 0 when it ran."""
+    import duckdb
+
+    con = duckdb.connect(str(database))
+    try:
+        con.execute(f"SET TimeZone = '{time_zone}'")
+        con.execute(text)
+        return 0
+    except duckdb.Error:
+        return 1
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("what", ["keys", "values"])
+def test_sqlite_keys_and_values_holding_a_nul_run_as_data_in_the_sqlite3_shell(what, tmp_path):
+    path = small_catalog(
+        tmp_path, {"uri": "sqlite:///crm.sqlite", "table": "people"},
+        {"id": "string", "note": "string"},
+    )  # fmt: skip
+    database = tmp_path / "data" / "crm.sqlite"
+    con = sqlite3.connect(database)
+    con.execute("CREATE TABLE people (id TEXT PRIMARY KEY, note TEXT)")
+    con.executemany(
+        "INSERT INTO people VALUES (?, ?)", [(k, f"note {i}") for i, k in enumerate(HOSTILE_KEYS)]
+    )
+    con.execute("CREATE TABLE victim (x INTEGER)")
+    con.execute("INSERT INTO victim VALUES (1), (2)")
+    con.commit()
+    con.close()
+    text, want = script_for(path, hostile_change(what))
+    assert not RAW_CONTROL.search(text)
+    assert "char(0)" in text
+    done = run_sqlite(database, text)
+    con = sqlite3.connect(database)
+    try:
+        assert con.execute("SELECT count(*) FROM victim").fetchone() == (2,)
+        assert done.returncode == 0, done.stderr.decode()
+        rows = con.execute("SELECT id, note FROM people ORDER BY id").fetchall()
+    finally:
+        con.close()
+    assert rows == sorted(want.rows())
+
+
+@pytest.mark.parametrize("what", ["keys", "values"])
+def test_duckdb_keys_and_values_holding_a_nul_run_as_data(what, tmp_path):
+    import duckdb
+
+    path = small_catalog(
+        tmp_path, {"uri": "duckdb:///crm.duckdb", "table": "people"},
+        {"id": "string", "note": "string"},
+    )  # fmt: skip
+    database = tmp_path / "data" / "crm.duckdb"
+    con = duckdb.connect(str(database))
+    con.execute("CREATE TABLE people (id VARCHAR PRIMARY KEY, note VARCHAR)")
+    con.executemany(
+        "INSERT INTO people VALUES (?, ?)", [[k, f"note {i}"] for i, k in enumerate(HOSTILE_KEYS)]
+    )
+    con.execute("CREATE TABLE victim AS SELECT range AS x FROM range(2)")
+    con.close()
+    text, want = script_for(path, hostile_change(what))
+    assert not RAW_CONTROL.search(text)
+    assert "chr(0)" in text
+    assert run_duckdb(database, text) == 0
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM victim").fetchone() == (2,)
+        assert con.execute("SELECT id, note FROM people ORDER BY id").fetchall() == sorted(
+            want.rows()
+        )
+    finally:
+        con.close()
+
+
+def test_sqlite_date_time_keys_match_whatever_text_form_they_are_stored_in(tmp_path):
+    path = small_catalog(
+        tmp_path, {"uri": "sqlite:///crm.sqlite", "table": "people"},
+        {"id": "datetime", "note": "string"},
+    )  # fmt: skip
+    database = tmp_path / "data" / "crm.sqlite"
+    stored = ["2020-01-01 10:00:00", "2020-01-01T11:00:00", "2020-01-01 12:00:00.250",
+              "2020-01-01T13:00:00.500000", "2020-01-01 14:00:00"]  # fmt: skip
+    con = sqlite3.connect(database)
+    con.execute("CREATE TABLE people (id TIMESTAMP PRIMARY KEY, note TEXT)")
+    con.executemany(
+        "INSERT INTO people VALUES (?, ?)", [(k, f"note {i}") for i, k in enumerate(stored)]
+    )
+    con.commit()
+    con.close()
+
+    def change(before: pl.DataFrame) -> pl.DataFrame:
+        hours = pl.col("id").dt.hour()
+        return before.filter(hours != 10, hours != 11, hours != 12).with_columns(
+            pl.when(hours == 13).then(pl.lit("erased")).otherwise(pl.col("note")).alias("note")
+        )
+
+    text, _ = script_for(path, change)
+    done = run_sqlite(database, text)
+    assert done.returncode == 0, done.stderr.decode()
+    con = sqlite3.connect(database)
+    try:
+        rows = con.execute("SELECT id, note FROM people ORDER BY julianday(id)").fetchall()
+    finally:
+        con.close()
+    assert rows == [("2020-01-01T13:00:00.500000", "erased"), ("2020-01-01 14:00:00", "note 4")]
+
+
+def test_a_script_whose_keys_no_longer_match_the_rows_planned_fails_and_changes_nothing(
+    database, frames, tmp_path, capsys
+):
+    out = tmp_path / "out"
+    args = [*command("retention", frames), "--catalog", str(database.catalog), "--out", str(out)]
+    assert main(args) == 0, capsys.readouterr().err
+    kept = set(pl.read_parquet(out / "customers.parquet")["customer_id"])
+    gone = min(set(frames["customers"]["customer_id"]) - kept)
+    copy_dir = tmp_path / "copy"
+    (copy_dir / "data").mkdir(parents=True)
+    copy = database.copy(copy_dir)
+    database.execute(f"DELETE FROM customers WHERE customer_id = {gone}")  # deleted meanwhile
+    before = database.fingerprint(copy)
+    done = database.run(copy, out / "apply.sql")
+    assert done.returncode != 0
+    assert database.fingerprint(copy) == before
+
+
+def test_duckdb_timestamptz_keys_match_in_a_session_of_another_time_zone(tmp_path):
+    import duckdb
+
+    path = small_catalog(
+        tmp_path, {"uri": "duckdb:///crm.duckdb", "table": "people"},
+        {"id": "datetime", "note": "string"},
+    )  # fmt: skip
+    database = tmp_path / "data" / "crm.duckdb"
+    con = duckdb.connect(str(database))
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("CREATE TABLE people (id TIMESTAMPTZ PRIMARY KEY, note VARCHAR)")
+    con.execute(
+        "INSERT INTO people VALUES ('2020-07-01 10:00:00+00', 'a'), "
+        "('2020-07-01 11:00:00+00', 'b'), ('2020-07-01 12:00:00+00', 'c')"
+    )
+    con.close()
+
+    def change(before: pl.DataFrame) -> pl.DataFrame:
+        hours = pl.col("id").dt.hour()
+        return before.filter(hours != 10).with_columns(
+            pl.when(hours == 11).then(pl.lit("erased")).otherwise(pl.col("note")).alias("note")
+        )
+
+    text, _ = script_for(path, change)
+    assert run_duckdb(database, text, time_zone="Europe/Berlin") == 0
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        rows = con.execute(
+            "SELECT strftime(id, '%H:%M %z'), note FROM people ORDER BY id"
+        ).fetchall()
+    finally:
+        con.close()
+    assert rows == [("11:00 +00", "erased"), ("12:00 +00", "c")]
+
+
+def test_a_newline_in_the_uri_stays_inside_the_header_comment(tmp_path):
+    uri = "sqlite:///crm.sqlite?mode=ro\nDROP TABLE victim;\n--"
+    path = small_catalog(
+        tmp_path, {"uri": uri, "table": "people"}, {"id": "string", "note": "string"}
+    )
+    cat = catalog.load(path)
+    before = pl.DataFrame({"id": ["a", "b"], "note": ["x", "y"]})
+    text = applysql.scripts(
+        cat, {"people": before}, {"people": before.head(1)}, title="t\rCOMMIT;"
+    )["apply.sql"]
+    assert not RAW_CONTROL.search(text)
+    head = text[: text.index("BEGIN;")].splitlines()
+    assert all(line.startswith(("-- ", "SET ")) for line in head), head
+    assert "-- Database: sqlite:///crm.sqlite?mode=ro DROP TABLE victim; --" in head
+    database = tmp_path / "data" / "crm.sqlite"
+    con = sqlite3.connect(database)
+    con.execute("CREATE TABLE people (id TEXT PRIMARY KEY, note TEXT)")
+    con.execute("INSERT INTO people VALUES ('a', 'x'), ('b', 'y')")
+    con.execute("CREATE TABLE victim (x INTEGER)")
+    con.commit()
+    con.close()
+    done = run_sqlite(database, text)
+    assert done.returncode == 0, done.stderr.decode()
+    con = sqlite3.connect(database)
+    try:
+        assert con.execute("SELECT count(*) FROM victim").fetchone() == (0,)  # still there
+        assert con.execute("SELECT id FROM people").fetchall() == [("a",)]
+    finally:
+        con.close()
+
+
+def test_a_name_holding_a_control_character_is_refused():
+    with pytest.raises(ParameterError, match="rename the table or column"):
+        applysql.identifier("note\n; DROP TABLE victim", "sqlite")
+
+
+SMALL_ENV = "GOVLIB_TEST_APPLYSQL_SMALL_URL"
+PG_KEYS = ["\\', now()); DELETE FROM victim; COMMIT; --", "back\\slash", "line\nbreak", "ok"]
+
+
+@pytest.fixture
+def pg_people(tmp_path, monkeypatch):
+    """A PostgreSQL schema with `people` and `victim`, and another holding a same-named `people`."""
+    import secrets
+
+    import psycopg
+
+    url = pg.postgres_url()
+    schema, other = (f"govlib_{secrets.token_hex(4)}" for _ in range(2))
+    with psycopg.connect(url, autocommit=True) as con:
+        for name in (schema, other):
+            con.execute(f"CREATE SCHEMA {name}")
+            con.execute(f"CREATE TABLE {name}.people (id TEXT PRIMARY KEY, note TEXT)")
+            with con.cursor() as cur:
+                cur.executemany(
+                    f"INSERT INTO {name}.people VALUES (%s, %s)",
+                    [(k, f"note {i}") for i, k in enumerate(PG_KEYS)],
+                )
+        con.execute(f"CREATE TABLE {schema}.victim AS SELECT 1 AS x")
+    monkeypatch.setenv(SMALL_ENV, pg.schema_url(url, schema))
+    path = small_catalog(
+        tmp_path, {"uri_env": SMALL_ENV, "table": "people"}, {"id": "string", "note": "string"}
+    )
+    yield url, schema, other, path
+    for name in (schema, other):
+        pg.drop_postgres(url, name)
+
+
+def pg_change(before: pl.DataFrame) -> pl.DataFrame:
+    new_note = pl.lit("\\'); DELETE FROM victim; COMMIT; --\r\n\t")
+    return before.filter(pl.col("id") != PG_KEYS[0]).with_columns(
+        pl.when(pl.col("id") == "ok").then(new_note).otherwise(pl.col("note")).alias("note")
+    )
+
+
+def run_psql(url: str, text: str, options: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1"], input=text.encode(),
+        env=os.environ | {"PGOPTIONS": options}, capture_output=True, check=False,
+    )  # fmt: skip
+
+
+def pg_rows(url: str, table: str) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(url) as con:
+        return con.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+
+
+def test_postgres_strings_read_the_same_with_standard_conforming_strings_off(pg_people):
+    url, schema, _, path = pg_people
+    text, want = script_for(path, pg_change)
+    assert not RAW_CONTROL.search(text)
+    done = run_psql(url, text, f"-c standard_conforming_strings=off -c search_path={schema}")
+    assert pg_rows(url, f"{schema}.victim") == [(1,)]
+    assert done.returncode == 0, done.stderr.decode()
+    assert pg_rows(url, f"{schema}.people") == sorted(want.rows())
+
+
+def test_postgres_tables_are_qualified_with_the_uris_schema(pg_people):
+    url, schema, other, path = pg_people
+    untouched = pg_rows(url, f"{other}.people")
+    text, want = script_for(path, pg_change)
+    assert f'DELETE FROM "{schema}"."people"' in text
+    done = run_psql(url, text, f"-c search_path={other},public")
+    assert done.returncode == 0, done.stderr.decode()
+    assert pg_rows(url, f"{other}.people") == untouched
+    assert pg_rows(url, f"{schema}.people") == sorted(want.rows())
+
+
+def test_postgres_refuses_a_nul_it_cannot_store_with_exit_2(pg_people):
+    path = pg_people[3]
+    with pytest.raises(ParameterError) as caught:
+        script_for(path, lambda before: before.with_columns(pl.lit("a\x00b").alias("note")))
+    assert caught.value.exit_code == 2
+    assert "NUL character" in str(caught.value)
+    assert "\n" not in str(caught.value)

@@ -1,4 +1,4 @@
-"""`apply.sql`: the change a new copy makes, as a script the data owner of a database runs.
+r"""`apply.sql`: the change a new copy makes, as a script the data owner of a database runs.
 
 govlib never writes to a source. When `retention apply`, `subject erase` or `cleanse --execute`
 changes a dataset read from a database, the new copy is written as Parquet (as for files) and,
@@ -9,10 +9,17 @@ turns each table into the copy govlib wrote.
 The statements are fixed text; the key values (and, for an UPDATE, the new cell values) are
 data: each statement reads them from a temporary table filled by a values list, every literal
 and identifier quoted by sqlglot for the dialect, so no value is ever spliced into a statement.
+No control character reaches the file raw: a string holding one is written as quoted pieces
+joined with `chr`/`char` of its code points (a NUL cut the line in the sqlite3 shell and left
+the literal open), and every comment is flattened to one line. Before and after each statement
+the script counts the rows it addresses into a checked temporary table, so a key that matches
+no row, or more rows than planned, fails the whole transaction instead of changing less.
 The script holds key values and new values of people: it is a restricted output.
 
 >>> literal("O'Brien", "postgres")
 "'O''Brien'"
+>>> literal("a\x00b", "sqlite")
+"('a' || char(0) || 'b')"
 >>> identifier("order", "sqlite")
 '"order"'
 """
@@ -20,6 +27,7 @@ The script holds key values and new values of people: it is a restricted output.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -41,11 +49,14 @@ DIALECTS = {
     "duckdb": "duckdb",
 }
 HOW_TO_RUN = {
-    "postgres": "psql URL -v ON_ERROR_STOP=1 -f FILE (with PGOPTIONS='-c search_path=SCHEMA' "
-    "when the catalog's URI names a schema)",
+    "postgres": "psql URL -v ON_ERROR_STOP=1 -f FILE",
     "sqlite": "sqlite3 -bail DATABASE < FILE (-bail: stop at the first error, nothing is kept)",
     "duckdb": "duckdb -bail DATABASE < FILE",
 }
+# Written as code points, never raw: C0 and C1 controls, DEL, line and paragraph separators (a
+# reviewer's editor breaks lines there), and bidirectional overrides (they reorder the text shown).
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+CHECK_TABLE = "govlib_check"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,16 +184,95 @@ def diff(ds: Dataset, before: pl.DataFrame, after: pl.DataFrame) -> TableChange:
 # -- SQL text ------------------------------------------------------------------------------------
 
 
+def flat(text: str) -> str:
+    r"""`text` on one line, for a comment: every control character or line separator a space.
+
+    >>> flat("db\nCOMMIT;")
+    'db COMMIT;'
+    """
+    return UNSAFE.sub(" ", text)
+
+
 def identifier(name: str, dialect: str) -> str:
-    """`name` as a quoted identifier of `dialect`."""
+    """`name` as a quoted identifier of `dialect`; one holding a control character is refused."""
     from sqlglot import exp
 
+    if UNSAFE.search(name):
+        raise ParameterError(
+            f"the name {flat(name)!r} holds a control character or line separator: apply.sql "
+            "cannot quote it safely; rename the table or column in the catalog"
+        )
     return exp.to_identifier(name, quoted=True).sql(dialect=dialect)
 
 
+def schema_of(ds: Dataset, dialect: str) -> str:
+    """For PostgreSQL, the schema the catalog's URI names (`.../db/schema`), else ''."""
+    from urllib.parse import unquote, urlsplit
+
+    from govlib import databases
+
+    if dialect != "postgres":
+        return ""
+    return unquote(urlsplit(databases.uri_of(ds)).path.lstrip("/").partition("/")[2])
+
+
 def table_name(ds: Dataset, dialect: str) -> str:
-    """The source table, quoted (`schema.table` as two identifiers)."""
-    return ".".join(identifier(part, dialect) for part in (ds.source.table or "").split("."))
+    """The source table, quoted (`schema.table` as two identifiers).
+
+    A PostgreSQL table is qualified with the URI's schema (the one govlib read it from), so the
+    script changes that table whatever search_path it runs with.
+    """
+    parts = (ds.source.table or "").split(".")
+    schema = schema_of(ds, dialect)
+    if len(parts) == 1 and schema:
+        parts.insert(0, schema)
+    return ".".join(identifier(part, dialect) for part in parts)
+
+
+def _quoted(text: str, dialect: str) -> str:
+    r"""A string without control characters as a literal.
+
+    In PostgreSQL one holding a backslash is an escape string (`E'a\\b'`): it reads the same
+    whatever standard_conforming_strings is.
+    """
+    from sqlglot import exp
+
+    if dialect == "postgres" and "\\" in text:
+        return "E'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+    return exp.Literal.string(text).sql(dialect=dialect)
+
+
+def _code_points(run: str, dialect: str) -> list[str]:
+    if dialect == "sqlite":  # char() takes up to 127 arguments
+        return [
+            f"char({', '.join(str(ord(c)) for c in run[i : i + 100])})"
+            for i in range(0, len(run), 100)
+        ]
+    return [f"chr({ord(c)})" for c in run]
+
+
+def string(text: str, dialect: str) -> str:
+    r"""`text` as a string expression of `dialect` holding no raw control character.
+
+    >>> string("a\nb", "postgres")
+    "('a' || chr(10) || 'b')"
+    """
+    if dialect == "postgres" and "\x00" in text:
+        raise ParameterError(
+            "a key or new value holds a NUL character, which PostgreSQL text cannot store: "
+            "apply.sql cannot write it; remove it from the data or the rule that produces it"
+        )
+    if not UNSAFE.search(text):
+        return _quoted(text, dialect)
+    pieces, start = [], 0
+    for run in UNSAFE.finditer(text):
+        if run.start() > start:
+            pieces.append(_quoted(text[start : run.start()], dialect))
+        pieces += _code_points(run.group(), dialect)
+        start = run.end()
+    if start < len(text):
+        pieces.append(_quoted(text[start:], dialect))
+    return "(" + " || ".join(pieces) + ")"
 
 
 def literal(value: object, dialect: str) -> str:
@@ -195,6 +285,8 @@ def literal(value: object, dialect: str) -> str:
     """
     from sqlglot import exp
 
+    if isinstance(value, str):
+        return string(value, dialect)
     if isinstance(value, datetime):
         text = value.strftime("%Y-%m-%d %H:%M:%S.%f")
     elif isinstance(value, date | time):
@@ -203,11 +295,11 @@ def literal(value: object, dialect: str) -> str:
         if dialect == "sqlite":
             return "NULL"  # SQLite stores no NaN or infinity: it reads them as NULL
         return exp.cast(exp.Literal.string(str(value)), "DOUBLE").sql(dialect=dialect)
-    elif value is None or isinstance(value, bool | int | float | str):
+    elif value is None or isinstance(value, bool | int | float):
         return exp.convert(value).sql(dialect=dialect)
     else:
         raise ExecutionError(f"apply.sql cannot write a value of type {type(value).__name__}")
-    return exp.Literal.string(text).sql(dialect=dialect)
+    return string(text, dialect)
 
 
 def _values(frame: pl.DataFrame, dialect: str) -> Iterator[str]:
@@ -229,37 +321,77 @@ def _fill(ds: Dataset, temp: str, frame: pl.DataFrame, dialect: str) -> list[str
     return lines
 
 
-def _match(keys: list[str], temp: str, target: str, dialect: str) -> str:
-    return " AND ".join(
-        f"{temp}.{identifier(k, dialect)} = {target}.{identifier(k, dialect)}" for k in keys
+def _match(ds: Dataset, temp: str, target: str, dialect: str) -> str:
+    """The key columns of `temp` equal to those of `target`.
+
+    SQLite stores a date-time as text in any of several forms (`2020-01-01 10:00:00`,
+    `2020-01-01T10:00:00.5`, ...): its date and date-time keys are compared by value
+    (`julianday`, to the millisecond), not as the text govlib writes.
+    """
+    types = ds.schema()
+    terms = []
+    for key in ds.primary_key:
+        left, right = f"{temp}.{identifier(key, dialect)}", f"{target}.{identifier(key, dialect)}"
+        if dialect == "sqlite" and types.get(key) in ("date", "datetime"):
+            left, right = f"julianday({left})", f"julianday({right})"
+        terms.append(f"{left} = {right}")
+    return " AND ".join(terms)
+
+
+def _count(step: str, expected: int, table: str, condition: str, dialect: str) -> str:
+    """A row of the check table: the rows of `table` meeting `condition` must be `expected`."""
+    check = identifier(CHECK_TABLE, dialect)
+    return (
+        f"INSERT INTO {check} (step, expected, found) SELECT {literal(step, dialect)}, "
+        f"{expected}, count(*) FROM {table} WHERE {condition};"
     )
+
+
+def _update(ds: Dataset, column: str, rows: pl.DataFrame, temp: str, dialect: str) -> list[str]:
+    """Count the rows to update, update them, count those holding their new value."""
+    table = table_name(ds, dialect)
+    short = identifier((ds.source.table or "").split(".")[-1], dialect)
+    col = identifier(column, dialect)
+    match = _match(ds, temp, short, dialect)
+    same = "IS" if dialect == "sqlite" else "IS NOT DISTINCT FROM"
+    step = f"{ds.name}.{column}"
+    return [
+        f"-- {flat(step)}: new values for {rows.height} row(s)",
+        *_fill(ds, temp, rows, dialect),
+        _count(f"{step}: rows to update", rows.height, table,
+               f"EXISTS (SELECT 1 FROM {temp} WHERE {match})", dialect),
+        f"UPDATE {table} SET {col} = {temp}.{col} FROM {temp} WHERE {match};",
+        _count(f"{step}: rows holding their new value", rows.height, table,
+               f"EXISTS (SELECT 1 FROM {temp} WHERE {match} AND {short}.{col} {same} {temp}.{col})",
+               dialect),
+        f"DROP TABLE {temp};",
+    ]  # fmt: skip
+
+
+def _delete(ds: Dataset, keys: pl.DataFrame, temp: str, dialect: str) -> list[str]:
+    """Count the rows to delete, delete them, check none is left."""
+    table = table_name(ds, dialect)
+    short = identifier((ds.source.table or "").split(".")[-1], dialect)
+    found = f"EXISTS (SELECT 1 FROM {temp} WHERE {_match(ds, temp, short, dialect)})"
+    return [
+        f"-- {flat(ds.name)}: {keys.height} row(s) deleted",
+        *_fill(ds, temp, keys, dialect),
+        _count(f"{ds.name}: rows to delete", keys.height, table, found, dialect),
+        f"DELETE FROM {table} WHERE {found};",
+        _count(f"{ds.name}: deleted rows left", 0, table, found, dialect),
+        f"DROP TABLE {temp};",
+    ]
 
 
 def statements(ds: Dataset, change: TableChange, dialect: str, number: Iterator[int]) -> list[str]:
     """The UPDATE statements, then the DELETE statement, of one table, with their key tables."""
-    table = table_name(ds, dialect)
-    short = identifier((ds.source.table or "").split(".")[-1], dialect)
     lines: list[str] = []
     for column, rows in change.updates.items():
         temp = identifier(f"govlib_update_{next(number)}", dialect)
-        col = identifier(column, dialect)
-        shown = " ".join(f"{ds.name}.{column}".splitlines())  # a comment stays one line
-        lines.append(f"-- {shown}: new values for {rows.height} row(s)")
-        lines += _fill(ds, temp, rows, dialect)
-        lines.append(
-            f"UPDATE {table} SET {col} = {temp}.{col} FROM {temp} "
-            f"WHERE {_match(change.keys, temp, short, dialect)};"
-        )
-        lines.append(f"DROP TABLE {temp};")
+        lines += _update(ds, column, rows, temp, dialect)
     if change.deleted.height:
         temp = identifier(f"govlib_delete_{next(number)}", dialect)
-        lines.append(f"-- {ds.name}: {change.deleted.height} row(s) deleted")
-        lines += _fill(ds, temp, change.deleted, dialect)
-        lines.append(
-            f"DELETE FROM {table} WHERE EXISTS "
-            f"(SELECT 1 FROM {temp} WHERE {_match(change.keys, temp, short, dialect)});"
-        )
-        lines.append(f"DROP TABLE {temp};")
+        lines += _delete(ds, change.deleted, temp, dialect)
     return lines
 
 
@@ -285,22 +417,31 @@ def order(catalog: Catalog, names: Iterable[str]) -> list[str]:
 
 
 def _schema_note(ds: Dataset, dialect: str) -> list[str]:
-    """For PostgreSQL, the schema the catalog's URI names (`.../db/schema`), if any."""
-    from urllib.parse import unquote, urlsplit
-
-    from govlib import databases
-
-    if dialect != "postgres":
-        return []
-    schema = unquote(urlsplit(databases.uri_of(ds)).path.lstrip("/").partition("/")[2])
+    """For PostgreSQL, the schema the catalog's URI names, if any."""
+    schema = schema_of(ds, dialect)
     if not schema:
         return []
-    shown = " ".join(schema.splitlines())
-    return [f"-- Schema: {shown} (tables below are in it: run with search_path set to it)"]
+    return [f"-- Schema: {flat(schema)} (every table below is qualified with it)"]
+
+
+def _session(dialect: str) -> tuple[list[str], list[str]]:
+    """Settings before BEGIN and at its start: how the text below reads, in every session."""
+    if dialect == "postgres":
+        return [
+            "SET client_encoding TO 'UTF8';  -- the file is UTF-8",
+            "SET standard_conforming_strings TO on;  -- a backslash in '...' is a backslash",
+        ], ["SET LOCAL TIME ZONE 'UTC';  -- date-times below are UTC"]
+    if dialect == "duckdb":
+        return ["SET TimeZone = 'UTC';  -- date-times below are UTC"], []
+    return [], []
 
 
 def script(catalog: Catalog, changes: list[TableChange], *, title: str) -> str:
-    """One transaction: every table's updates, then its deletes, children before parents."""
+    """One transaction: every table's updates, then its deletes, children before parents.
+
+    Each statement is bracketed by counts into a temporary table whose CHECK fails the script
+    (and so the transaction) when a statement would change other rows than planned.
+    """
     from govlib import databases
 
     by_name = {c.dataset: c for c in changes}
@@ -308,23 +449,30 @@ def script(catalog: Catalog, changes: list[TableChange], *, title: str) -> str:
     first = catalog.dataset(names[0])
     dialect = dialect_of(first)
     header = [
-        f"-- govlib apply.sql: {title}",
-        f"-- Database: {databases.location(first.source).rsplit(' table ', 1)[0]}",
-        *_schema_note(first, dialect),
-        *(f"-- {by_name[name].describe()}" for name in names),
-        f"-- Review it, then run it as the data owner: {HOW_TO_RUN.get(dialect, dialect)}.",
-        "-- One transaction: a failing statement leaves every table as it was.",
-        "-- Restricted: it holds key values and new values of people; delete it once run.",
+        f"govlib apply.sql: {title}",
+        f"Database: {databases.location(first.source).rsplit(' table ', 1)[0]}",
+        *(by_name[name].describe() for name in names),
+        f"Review it, then run it as the data owner: {HOW_TO_RUN.get(dialect, dialect)}.",
+        "One transaction: a failing statement leaves every table as it was; so does a statement",
+        f"that would change other rows than planned (counted into {CHECK_TABLE}).",
+        "Restricted: it holds key values and new values of people; delete it once run.",
     ]
-    body = ["BEGIN;"]
-    if dialect == "postgres":
-        body[:0] = ["SET client_encoding TO 'UTF8';  -- the file is UTF-8"]
-        body.append("SET LOCAL TIME ZONE 'UTC';  -- date-times below are UTC")
+    before, start = _session(dialect)
+    check = identifier(CHECK_TABLE, dialect)
+    body = [
+        *before,
+        "BEGIN;",
+        *start,
+        f"CREATE TEMP TABLE {check} (step TEXT, expected BIGINT, found BIGINT, "
+        "CONSTRAINT govlib_rows_as_planned CHECK (found = expected));",
+    ]
     number = iter(range(1, 1_000_000))
     for name in names:
         body += statements(catalog.dataset(name), by_name[name], dialect, number)
-    body.append("COMMIT;")
-    return "\n".join(header + body) + "\n"
+    body += [f"DROP TABLE {check};", "COMMIT;"]
+    lines = [f"-- {flat(line)}" for line in header]
+    lines[2:2] = _schema_note(first, dialect)
+    return "\n".join(lines + body) + "\n"
 
 
 def scripts(
