@@ -320,7 +320,7 @@ def test_the_sample_run_names_for_each_dataset_exactly_which_areas_failed(sample
 
 
 @pytest.mark.notebook
-def test_overview_index_and_history_show_the_verdicts_the_run_built(sample_run):
+def test_overview_index_and_history_show_the_verdicts_the_run_built(sample_run, planted):
     folder = Path(sample_run.folder)
     run_verdicts = sample_run.summary["datasets"]
     overview = json.loads((folder / "catalog" / "overview.json").read_text())["verdicts"]
@@ -339,8 +339,10 @@ def test_overview_index_and_history_show_the_verdicts_the_run_built(sample_run):
         assert rows[name]["failed"] == v["failed"]
     index = (folder / "index.html").read_text()
     row = re.search(r"<tr>\s*<td>customers</td>(.*?)</tr>", index, re.S).group(1)
-    # score, failing checks, overdue, without consent; then the personal-data findings
-    assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["99.27", "6", "120", "90"]
+    # score, failing checks, overdue, needing review (the closed accounts with no closing
+    # date), without consent; then the personal-data findings
+    review = str(planted["closed_anchor_missing"])
+    assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["99.27", "6", "120", review, "90"]
     assert re.findall(r"<td>([^<]*)</td>", row)[-1] == "none"
 
 

@@ -118,6 +118,8 @@ CARDS = [
     "4111 1111 1111 1111 0000 00",  # too long
     "6011000990139424",
     "4111x1111111111111",
+    "4111.1111.1111.1111",  # dots separate too
+    "4111111111111.111",  # a decimal number, though its digits pass Luhn
     None,
 ]
 LAST_MOMENT = datetime(2025, 1, 31, 23, 59, 59, 999_999)  # of as_of: not yet future
@@ -132,7 +134,9 @@ EDGE = pl.DataFrame(
         "day": [date(2025, 1, 1) + timedelta(days=i) for i in range(40)] + [date(2025, 2, 1)],
         "nothing": pl.Series([None] * 41, dtype=pl.String),
         "constant": [7] * 41,
-        "card": CARDS * 3 + CARDS[:1] * 8,
+        "card": CARDS * 3 + CARDS[:1] * 2,
+        "pan": [4111111111111111 if i % 7 == 0 else i for i in range(41)],  # 6 raw cards
+        "reading": [4111111111111111.0] * 41,  # a float: a measurement, never read as a card
     }
 )
 EDGE = pl.concat([EDGE, EDGE[39:40]])  # a duplicate row
@@ -159,6 +163,8 @@ EDGE_CATALOG = {
                 "nothing": {"type": "string"},
                 "constant": {"type": "int64", "publish": "values"},
                 "card": {"type": "string", "pii": "payment_card", "masked": True},
+                "pan": {"type": "int64", "pii": "payment_card", "masked": True},
+                "reading": {"type": "float64", "pii": "payment_card", "masked": True},
             },
         }
     },
@@ -206,7 +212,8 @@ def test_edge_cases_equal_the_file_profile(edge_catalogs, kind):
     assert label.top_values
     assert amount.histogram
     assert amount.quantiles
-    assert [f.count for f in want.findings if f.finding == "unmasked_card"] == [24]
+    cards = {f.column: f.count for f in want.findings if f.finding == "unmasked_card"}
+    assert cards == {"card": 6 * 3 + 2 + 1, "pan": 6}  # + 1: the duplicate row
     assert (want.column("happened").future, want.column("day").future) == (11, 11)
     same(got.to_dict(), want.to_dict(), kind)
 

@@ -110,6 +110,34 @@ def test_sample_orders_finds_raw_cards_and_future_dates(sample_catalog, planted)
     assert p.column("amount").negatives == planted["negative_amount"]
 
 
+def test_raw_cards_written_with_dots_or_held_as_integers_are_found(sample_catalog, planted):
+    """A masked column hides no raw card behind dots or an integer type; decimals are no cards."""
+    ds = sample_catalog.dataset("orders")
+    frame = sources.scan(ds).collect()
+    dotted = frame.with_columns(pl.col("card").str.replace_all(r"[ -]", "."))
+    assert dotted["card"].str.contains(r"^\d{4}\.\d{4}\.\d{4}\.\d{4}$").sum() > 0
+    p = profile(dotted.lazy(), dataset="orders", as_of=AS_OF, declared=ds)
+    [finding] = p.findings
+    assert (finding.column, finding.count) == ("card", planted["raw_card_number"])
+
+    masked = {"type": "int64", "pii": "payment_card", "masked": True}
+    lf = pl.LazyFrame(
+        {
+            "pan": [4111111111111111, 5500000000000004, 4111111111111112, 1234, None],
+            "ref": ["4111111111111.111", "5500.0000.0000.0004", "12.5", "x", None],
+            "reading": [4111111111111111.0, 0.5, 1.0, 2.0, None],
+        }
+    )
+    columns = {
+        "pan": masked,
+        "ref": masked | {"type": "string"},
+        "reading": masked | {"type": "float64"},
+    }
+    p = profile(lf, dataset="t", as_of=AS_OF, declared=declared(columns))
+    cards = {f.column: f.count for f in p.findings if f.finding == "unmasked_card"}
+    assert cards == {"pan": 2, "ref": 1}  # the decimal and the float are not cards
+
+
 def test_embedded_pii_in_tickets_is_exact(sample_catalog, planted):
     ds = sample_catalog.dataset("support_tickets")
     p = profile(sources.scan(ds), dataset="support_tickets", as_of=AS_OF, sample_rows=500)

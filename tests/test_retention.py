@@ -1,12 +1,13 @@
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 import pytest
 
-from govlib import catalog, privacy, retention, sources
+from govlib import catalog, privacy, retention, sources, verdicts
 from govlib.cli import main
 
+from . import pg
 from .conftest import CATALOG, SAMPLE
 
 AS_OF = date(2025, 1, 31)
@@ -88,9 +89,13 @@ def test_retention_cli_exit_codes(capsys, tmp_path, planted):
                 str(out),
             ]
         )
-        == 0
-    )  # fmt: skip: nothing is overdue yet in 2020
-    assert json.loads(out.read_text())["as_of"] == "2020-01-01"
+        == 1
+    )  # fmt: skip: nothing is overdue yet in 2020, but closing dates are missing or to come
+    saved = json.loads(out.read_text())
+    assert (saved["as_of"], saved["overdue"]) == ("2020-01-01", 0)
+    assert saved["needs_review"] == sum(r["anchor_missing"] + r["anchor_future"]
+                                        for r in saved["rules"]) > 0  # fmt: skip
+    assert "none overdue, " in capsys.readouterr().out
     assert (
         main(["retention", "check", "customers", "--catalog", str(CATALOG), "--as-of", "soon"]) == 2
     )
@@ -240,3 +245,101 @@ def test_plan_actions_count_rules_and_cascades(sample_catalog, frames, planted):
             True,
         ), name
     assert plan.changes == sum(a.rows for a in plan.actions)
+
+
+# -- attacks that once read green ---------------------------------------------------------------
+
+
+def hostile_catalog(folder, **frames):
+    """The sample catalog in `folder`, with the datasets `frames` names read from Parquet."""
+    path = pg.database_catalog(folder, {n: {"path": f"{n}.parquet"} for n in frames})
+    for name, frame in frames.items():
+        frame.write_parquet(folder / "data" / f"{name}.parquet")
+    return path
+
+
+def without_closing_dates(customers, closing=30):
+    """Nothing overdue or due; `closing` closed accounts have no `closed_at`."""
+    recent = datetime.combine(AS_OF, datetime.min.time()) - timedelta(days=10)
+    closed = pl.col("status") == "closed"
+    frame = customers.with_columns(
+        pl.when(closed).then(pl.lit(recent)).otherwise(pl.col("closed_at")).alias("closed_at"),
+        pl.lit(recent).alias("last_activity_at"),
+    ).with_row_index("__i")
+    missing = frame.filter(closed)["__i"].head(closing)
+    nulled = pl.when(pl.col("__i").is_in(missing.implode())).then(None)
+    return frame.with_columns(nulled.otherwise(pl.col("closed_at")).alias("closed_at")).drop("__i")
+
+
+def test_records_whose_retention_cannot_be_worked_out_fail_retention(frames, tmp_path, capsys):
+    events = frames["consent_events"]
+    customers = without_closing_dates(frames["customers"])
+    path = hostile_catalog(tmp_path, customers=customers, consent_events=events)
+    report = retention.evaluate(catalog.load(path).dataset("customers"), as_of=AS_OF)
+    closed = report.rules[0]
+    assert (report.overdue, closed.anchor_missing, report.needs_review) == (0, 30, 30)
+    assert report.exit_code == 1
+    assert report.to_dict()["needs_review"] == 30
+    verdict = verdicts.build("customers", {"retention": report})
+    assert (verdict.needs_review, verdict.retention) == (30, "failed")
+    assert "retention" in verdict.failed
+    alone = verdicts.Verdict("customers", overdue=0, needs_review=30)
+    assert verdicts.headline([alone]) == "failed: retention (1 of 1 dataset)"
+    assert main(["retention", "check", "customers", "--catalog", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "none overdue, 30 need review (anchor date missing or in the future)" in out
+    customers = without_closing_dates(frames["customers"], closing=0)
+    clean = hostile_catalog(tmp_path / "clean", customers=customers, consent_events=events)
+    assert main(["retention", "check", "customers", "--catalog", str(clean)]) == 0
+    assert "none overdue, none to review" in capsys.readouterr().out
+
+
+def flagged_and_given(ds, frame, events, n):
+    """`n` customers flagged for marketing whose consent is valid on `AS_OF`, in id order."""
+    rule = ds.consent[0]
+    states = retention.consent_states(ds, rule, frame.lazy(), AS_OF, events.lazy()).collect()
+    given = states.filter(pl.col("__flag") & (pl.col("__consent") == "given"))
+    return given["customer_id"].sort().head(n).to_list()
+
+
+def hostile_events(ds, frames):
+    """Events a careless or hostile feed writes, and the customers each kind of event is for."""
+    events = frames["consent_events"]
+    ids = flagged_and_given(ds, frames["customers"], events, 60)
+    tie, case, unknown = ids[:20], ids[20:40], ids[40:]
+    when = datetime.combine(AS_OF, datetime.min.time()) - timedelta(days=5)
+    later = when + timedelta(hours=1)
+    rows = [(c, "granted", when) for c in tie] + [(c, "withdrawn", when) for c in tie]
+    rows += [(c, "withdrawn", when) for c in case] + [(c, " Withdrawn ", later) for c in case]
+    rows += [(c, "REVOKED", later) for c in unknown]
+    start = int(events["event_id"].max()) + 1
+    added = pl.DataFrame(
+        {
+            "event_id": range(start, start + len(rows)),
+            "customer_id": [r[0] for r in rows],
+            "purpose": ["marketing"] * len(rows),
+            "status": [r[1] for r in rows],
+            "occurred_at": [r[2] for r in rows],
+            "source": ["web"] * len(rows),
+        },
+        schema=events.schema,
+    )
+    return pl.concat([events, added]), (tie, case, unknown)
+
+
+def test_consent_events_are_read_trimmed_in_any_case_and_a_tie_goes_to_the_withdrawal(
+    sample_catalog, frames
+):
+    ds = sample_catalog.dataset("customers")
+    rule, customers = ds.consent[0], frames["customers"].lazy()
+    before = retention.evaluate_consent(ds, rule, customers, AS_OF, frames["consent_events"].lazy())
+    events, (tie, case, unknown) = hostile_events(ds, frames)
+    after = retention.evaluate_consent(ds, rule, customers, AS_OF, events.lazy())
+    assert after.processed_without_consent == before.processed_without_consent + 60
+    assert after.withdrawn == before.withdrawn + len(tie) + len(case)
+    assert (before.unrecognised, after.unrecognised) == (0, len(unknown))
+    assert after.given == before.given - 60
+    total = after.given + after.withdrawn + after.expired + after.missing + after.unrecognised
+    assert total == after.records
+    for order in (events.reverse(), events.sort("status"), events.sort("status", descending=True)):
+        assert retention.evaluate_consent(ds, rule, customers, AS_OF, order.lazy()) == after

@@ -8,6 +8,8 @@ must return exactly the record the polars path returns on the sample's files, on
 
 import json
 import os
+import secrets
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -94,3 +96,55 @@ def test_last_anchor_inverts_the_expiry_at_month_ends(sample_catalog):
     expiries = anchors.dt.offset_by(rule.period.polars_offset)
     for day in pl.date_range(date(2023, 1, 1), date(2025, 12, 31), eager=True).to_list():
         assert retention.last_anchor(rule, day) == anchors.filter(expiries <= day).max()
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory, sample_catalog, frames) -> Iterator[dict[str, catalog.Catalog]]:
+    """Missing closing dates and a careless consent feed, as files and in each database."""
+    from .test_retention import hostile_catalog, hostile_events, without_closing_dates
+
+    ds = sample_catalog.dataset("customers")
+    events, _ = hostile_events(ds, frames)
+    data = {"customers": without_closing_dates(frames["customers"]), "consent_events": events}
+    folder = tmp_path_factory.mktemp("hostile")
+    made = {"file": catalog.load(hostile_catalog(folder / "file", **data))}
+    for kind in ("sqlite", "duckdb"):
+        made[kind] = catalog.load(
+            pg.database_catalog(
+                folder / kind, {n: {"uri": f"{kind}:///crm.{kind}", "table": n} for n in data}
+            )
+        )
+    pg.write_sqlite(folder / "sqlite" / "data" / "crm.sqlite", sample_catalog, data)
+    pg.write_duckdb(folder / "duckdb" / "data" / "crm.duckdb", data)
+    url = pg.postgres_url()
+    schema = f"govlib_hostile_{secrets.token_hex(4)}"
+    pg.load_postgres(url, schema, sample_catalog, data)
+    os.environ[HOSTILE_ENV] = pg.schema_url(url, schema)
+    made["postgres"] = catalog.load(
+        pg.database_catalog(
+            folder / "postgres", {n: {"uri_env": HOSTILE_ENV, "table": n} for n in data}
+        )
+    )
+    try:
+        yield made
+    finally:
+        pg.drop_postgres(url, schema)
+
+
+HOSTILE_ENV = "GOVLIB_TEST_RETENTION_HOSTILE_URL"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "duckdb", "postgres"])
+def test_missing_anchors_and_a_careless_consent_feed_are_judged_as_for_files(
+    hostile, sample_catalog, kind
+):
+    """Statuses in any case or padded, unknown ones, and ties: the same answer in a database."""
+    day = date(2025, 1, 31)
+    want = retention.evaluate(hostile["file"].dataset("customers"), as_of=day)
+    sample = retention.evaluate(sample_catalog.dataset("customers"), as_of=day)
+    assert (want.overdue, want.needs_review, want.exit_code) == (0, 30, 1)
+    [marketing], [before] = want.consent, sample.consent
+    assert marketing.processed_without_consent == before.processed_without_consent + 60
+    assert marketing.unrecognised == 20
+    got = retention.evaluate_in_database(hostile[kind].dataset("customers"), as_of=day)
+    assert json.dumps(got.to_dict()) == json.dumps(want.to_dict())

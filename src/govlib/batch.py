@@ -703,6 +703,7 @@ def _history_datasets(
                 "scores": v.scores,
                 "checks": v.checks,
                 "overdue": v.overdue,
+                "needs_review": v.needs_review,
                 "without_consent": v.without_consent,
                 "pii_findings": v.pii_findings,
                 "undeclared_pii": v.undeclared_pii,

@@ -27,7 +27,7 @@ from govlib.errors import printable
 from govlib.profiling import DatasetProfile
 from govlib.quality import DIMENSIONS, QualityResult
 from govlib.reports import CHART_SPEC_ENV, CHART_SPEC_MIME
-from govlib.retention import RetentionReport
+from govlib.retention import CONSENT_STATES, RetentionReport
 
 # jsonschema (under Altair, and Great Expectations) imports the optional `rfc3987_syntax`
 # when installed, which builds a parser grammar at import: about 4 s of every notebook's
@@ -271,9 +271,9 @@ def consent_coverage(report: RetentionReport) -> alt.Chart:
     """Records per consent state, per purpose."""
     rows = []
     for c in report.consent:
-        for state in ("given", "withdrawn", "expired", "missing"):
+        for state in CONSENT_STATES:
             rows.append({"purpose": c.purpose, "state": state, "records": getattr(c, state)})
-    colours = [PALETTE["good"], PALETTE["bad"], PALETTE["warn"], PALETTE["neutral"]]
+    colours = [PALETTE["good"], PALETTE["bad"], PALETTE["warn"], PALETTE["neutral"], PALETTE["ink"]]
     return (
         alt.Chart(_data(rows), title=title(f"{report.dataset}: consent by purpose"))
         .mark_bar()
@@ -282,7 +282,7 @@ def consent_coverage(report: RetentionReport) -> alt.Chart:
             y=alt.Y("purpose:N", title=None),
             color=alt.Color(
                 "state:N",
-                scale=alt.Scale(domain=["given", "withdrawn", "expired", "missing"], range=colours),
+                scale=alt.Scale(domain=list(CONSENT_STATES), range=colours),
                 legend=alt.Legend(orient="bottom"),
             ),
             tooltip=["purpose:N", "state:N", "records:Q"],

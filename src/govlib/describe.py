@@ -210,6 +210,11 @@ def summary(verdict: Any) -> str:
         parts.append("the dataset could not be read")
     if verdict.overdue is not None:
         parts.append(_count(verdict.overdue, "record is", "records are") + " past retention")
+    if verdict.needs_review:
+        parts.append(
+            _count(verdict.needs_review, "record needs", "records need")
+            + " review: retention cannot be worked out (anchor date missing or in the future)"
+        )
     if verdict.without_consent is not None:
         parts.append(
             _count(verdict.without_consent, "record is", "records are")

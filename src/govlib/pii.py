@@ -32,6 +32,7 @@ EMAIL_IN_TEXT = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]
 PHONE_CHARS = r"^\+?[\d\s().-]{7,20}$"
 PHONE_IN_TEXT = r"(?:\+|\b0|\()\d[\d\s().-]{6,18}\d"
 CARD_IN_TEXT = r"\b\d(?:[ -]?\d){12,18}\b"
+DECIMAL = r"^\d*\.\d*$"  # a decimal number: digits, one dot, digits
 MASKED_CARD_RE = r"^(?:[*Xx•#]{4}[ -]?){2,3}[*Xx•#]{0,4}[ -]?\d{4}$|^[*Xx•#]{8,15}\d{4}$"
 IBAN_RE = r"^[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}$"
 IBAN_IN_TEXT = r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"
@@ -524,7 +525,18 @@ def in_context(detections: dict[str, Detection], declared: Dataset | None) -> di
 
 
 def raw_card_count(values: pl.Series) -> int:
-    """How many values are raw (unmasked) card numbers: 13-19 digits passing Luhn."""
-    digits = values.drop_nulls().str.replace_all(r"[\s-]", "")
+    """How many values are raw (unmasked) card numbers: 13-19 digits passing Luhn.
+
+    The digits may be grouped by whitespace, dashes or dots; a value with a single dot and
+    digits only around it is a decimal number, not a card.
+
+    >>> cards = ["4111.1111.1111.1111", "4111 1111 1111 1111", "4111-1111-1111-1111"]
+    >>> not_cards = ["411111111111.1111", "4111.1111.1111.1112", "4111111111", None]
+    >>> raw_card_count(pl.Series(cards + not_cards))
+    3
+    """
+    values = values.drop_nulls()
+    values = values.filter(~values.str.contains(DECIMAL))
+    digits = values.str.replace_all(r"[\s.-]", "")
     candidates = digits.filter(digits.str.contains(r"^\d{13,19}$"))
     return sum(1 for value in candidates.to_list() if luhn.is_valid(value))

@@ -255,6 +255,8 @@ def header(
                               (verdict.undeclared_pii, "undeclared personal data")):  # fmt: skip
             if figure is not None:
                 badges.append(("bad" if figure else "ok", f"{figure:,} {label}"))
+        if verdict.needs_review:
+            badges.append(("bad", f"{verdict.needs_review:,} records need retention review"))
         if verdict.unmasked_cards:
             badges.append(("bad", f"{verdict.unmasked_cards:,} raw card numbers in masked columns"))
         if verdict.personal_data == "warning":

@@ -13,7 +13,14 @@ change for its data owner to run (see `govlib.applysql`).
 Expiry is the anchor's date plus the rule's period (calendar months, then days). A record is
 overdue when its expiry is before `as_of`, due within 30 (90) days when it expires on `as_of` or
 up to 29 (89) days after. Records whose anchor is missing or in the future need review: they
-are never kept or deleted silently.
+are never kept or deleted silently, and they fail the check like overdue ones (a record whose
+retention cannot be worked out may be kept for ever).
+
+Consent comes from the latest event per subject in an event log, else from the flag and its
+timestamp. An event's status is read trimmed and case-insensitively; a status that is neither
+the grant nor the withdrawal is `unrecognised` and never valid consent (nor is the flag asked
+instead). At equal times a withdrawal wins over anything else, and anything else over a grant,
+so the outcome never depends on the order of the log's rows.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import polars as pl
 
 from govlib import applysql, databases, erasure, identity, outputs, restricted, sources
-from govlib.catalog import Catalog, Condition, ConsentRule, Dataset, RetentionRule
+from govlib.catalog import Catalog, Condition, ConsentEvents, ConsentRule, Dataset, RetentionRule
 from govlib.records import Record
 
 if TYPE_CHECKING:
@@ -35,6 +42,10 @@ if TYPE_CHECKING:
 
 OVERDUE_BUCKETS = ((1, 30), (31, 90), (91, 365), (366, None))
 FORECAST_MONTHS = 12
+CONSENT_STATES = ("given", "withdrawn", "expired", "missing", "unrecognised")
+# An event's status at equal times: the highest wins, so a withdrawal beats a grant.
+EVENT_PRECEDENCE = {"granted": 0, "unrecognised": 1, "withdrawn": 2}
+STATUS_WHITESPACE = " \t\n\r\x0b\x0c"  # what SQL's TRIM strips as Ibis writes it
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +79,7 @@ class ConsentResult(Record):
     withdrawn: int
     expired: int
     missing: int
+    unrecognised: int  # the latest event's status is neither the grant nor the withdrawal
     flagged: int  # records whose flag says they are processed for the purpose
     processed_without_consent: int
 
@@ -89,13 +101,18 @@ class RetentionReport(Record):
         return sum(r.overdue for r in self.rules)
 
     @property
+    def needs_review(self) -> int:
+        """Records whose retention cannot be worked out: anchor missing or in the future."""
+        return sum(r.anchor_missing + r.anchor_future for r in self.rules)
+
+    @property
     def exit_code(self) -> int:
-        """1 when any record is overdue (so cron can act), else 0."""
-        return 1 if self.overdue else 0
+        """1 when any record is overdue or needs review (so cron can act), else 0."""
+        return 1 if self.overdue or self.needs_review else 0
 
     def to_dict(self) -> dict[str, Any]:
-        """The report as a plain, JSON-serialisable dict, with the overdue total."""
-        return Record.to_dict(self) | {"overdue": self.overdue}
+        """The report as a plain, JSON-serialisable dict, with the overdue and review totals."""
+        return Record.to_dict(self) | {"overdue": self.overdue, "needs_review": self.needs_review}
 
 
 def condition(cond: Condition | None) -> pl.Expr:
@@ -178,8 +195,9 @@ def consent_states(
 ) -> pl.LazyFrame:
     """Each record with its consent state for the rule's purpose.
 
-    With an event log, the latest event per subject wins; without one (or for a subject with
-    no events), the flag and its timestamp decide. A grant older than `max_age` is expired.
+    With an event log, the latest event per subject wins (a withdrawal first at equal times);
+    without one (or for a subject with no events), the flag and its timestamp decide. A grant
+    older than `max_age` is expired; a latest event of another status is `unrecognised`.
     """
     cutoff = pl.lit(as_of).dt.offset_by(f"-{rule.max_age.polars_offset}")
     frame = lf
@@ -191,19 +209,13 @@ def consent_states(
         latest = (
             events.filter(pl.col(ev.purpose_column) == rule.purpose)
             .filter(pl.col(ev.time_column).cast(pl.Date) <= as_of)
-            .sort(ev.time_column)
+            .with_columns(event_status(ev).alias("__status"))
             .group_by(ev.subject)
             .agg(
-                pl.col(ev.status_column).last().alias("__status"),
-                pl.col(ev.time_column).last().cast(pl.Date).alias("__when"),
-            )
-            .with_columns(
-                pl.when(pl.col("__status") == ev.granted)
-                .then(pl.lit("granted"))
-                .when(pl.col("__status") == ev.withdrawn)
-                .then(pl.lit("withdrawn"))
-                .otherwise(None)
-                .alias("__status")
+                pl.col("__status")
+                .sort_by(ev.time_column, pl.col("__status").replace_strict(EVENT_PRECEDENCE))
+                .last(),
+                pl.col(ev.time_column).max().cast(pl.Date).alias("__when"),
             )
             .rename({ev.subject: subject})
         )
@@ -214,6 +226,8 @@ def consent_states(
     state = (
         pl.when(latest_status == "withdrawn")
         .then(pl.lit("withdrawn"))
+        .when(latest_status == "unrecognised")
+        .then(pl.lit("unrecognised"))
         .when(latest_status == "granted")
         .then(pl.when(latest_time >= cutoff).then(pl.lit("given")).otherwise(pl.lit("expired")))
         .when(flag & stamp.is_not_null())
@@ -221,6 +235,30 @@ def consent_states(
         .otherwise(pl.lit("missing"))
     )
     return frame.with_columns(state.alias("__consent"), flag.alias("__flag"))
+
+
+def event_status(ev: ConsentEvents) -> pl.Expr:
+    r"""An event's status as "granted", "withdrawn" or "unrecognised" (trimmed, any case).
+
+    >>> from govlib.catalog import ConsentEvents
+    >>> frame = pl.DataFrame({"status": [" Withdrawn", "GRANTED\t", "revoked", None]})
+    >>> frame.select(event_status(ConsentEvents(dataset="e"))).to_series().to_list()
+    ['withdrawn', 'granted', 'unrecognised', 'unrecognised']
+    """
+    status = pl.col(ev.status_column).cast(pl.String).str.strip_chars(STATUS_WHITESPACE)
+    status = status.str.to_lowercase()
+    return (
+        pl.when(status == _status_key(ev.granted))
+        .then(pl.lit("granted"))
+        .when(status == _status_key(ev.withdrawn))
+        .then(pl.lit("withdrawn"))
+        .otherwise(pl.lit("unrecognised"))
+    )
+
+
+def _status_key(status: str) -> str:
+    """A configured status as events are compared with it: trimmed, in lower case."""
+    return status.strip(STATUS_WHITESPACE).lower()
 
 
 def evaluate_consent(
@@ -232,7 +270,7 @@ def evaluate_consent(
         consent_states(ds, rule, lf, as_of, events)
         .select(
             pl.len().alias("records"),
-            *((state == s).sum().alias(s) for s in ("given", "withdrawn", "expired", "missing")),
+            *((state == s).sum().alias(s) for s in CONSENT_STATES),
             pl.col("__flag").sum().alias("flagged"),
             (pl.col("__flag") & (state != "given")).sum().alias("without"),
         )
@@ -247,6 +285,7 @@ def evaluate_consent(
         withdrawn=row["withdrawn"],
         expired=row["expired"],
         missing=row["missing"],
+        unrecognised=row["unrecognised"],
         flagged=row["flagged"],
         processed_without_consent=row["without"],
     )
@@ -418,26 +457,34 @@ def rule_in_database(
 
 
 def _latest_events(ds: Dataset, rule: ConsentRule, events: ibis.Table, as_of: date) -> ibis.Table:
-    """Per subject, the latest event of the purpose up to `as_of`: granted, withdrawn or null."""
+    """Per subject, the latest event of the purpose up to `as_of`: its status and time.
+
+    The status is "granted", "withdrawn" or "unrecognised" as in `event_status`; at equal
+    times the one of highest `EVENT_PRECEDENCE` is the latest.
+    """
     import ibis
 
     ev = rule.events
     assert ev is not None
     when = events[ev.time_column]
     mine = events.filter((events[ev.purpose_column] == rule.purpose) & on_or_before(when, as_of))
+    raw = mine[ev.status_column].cast("string").strip().lower()
+    mine = mine.mutate(
+        __status=ibis.cases(
+            (raw == _status_key(ev.granted), "granted"),
+            (raw == _status_key(ev.withdrawn), "withdrawn"),
+            else_="unrecognised",
+        )
+    )
+    rank = ibis.cases(*((mine["__status"] == s, n) for s, n in EVENT_PRECEDENCE.items()))
     ranked = mine.mutate(
         __rank=ibis.row_number().over(
-            group_by=mine[ev.subject], order_by=ibis.desc(mine[ev.time_column])
+            group_by=mine[ev.subject], order_by=[ibis.desc(mine[ev.time_column]), ibis.desc(rank)]
         )
     )
     latest = ranked.filter(ranked["__rank"] == 0)
-    status = latest[ev.status_column]
     return latest.select(
-        __subject=latest[ev.subject],
-        __status=ibis.cases(
-            (status == ev.granted, "granted"), (status == ev.withdrawn, "withdrawn"), else_=None
-        ),
-        __when=latest[ev.time_column],
+        __subject=latest[ev.subject], __status=latest["__status"], __when=latest[ev.time_column]
     )
 
 
@@ -466,6 +513,7 @@ def consent_in_database(
     if status is not None and when is not None:
         branches += [
             (status == "withdrawn", ibis.literal("withdrawn")),
+            (status == "unrecognised", ibis.literal("unrecognised")),
             (status == "granted", ibis.ifelse(on_or_after(when, cutoff), given, expired)),
         ]
     if stamp is not None:
@@ -473,7 +521,7 @@ def consent_in_database(
             (flag & stamp.notnull(), ibis.ifelse(on_or_after(stamp, cutoff), given, expired))
         )
     state = ibis.cases(*branches, else_="missing") if branches else ibis.literal("missing")
-    exprs = {s: _count(state == s) for s in ("given", "withdrawn", "expired", "missing")}
+    exprs = {s: _count(state == s) for s in CONSENT_STATES}
     exprs |= {
         "records": frame.count(),
         "flagged": _count(flag),
@@ -488,6 +536,7 @@ def consent_in_database(
         withdrawn=row["withdrawn"],
         expired=row["expired"],
         missing=row["missing"],
+        unrecognised=row["unrecognised"],
         flagged=row["flagged"],
         processed_without_consent=row["without"],
     )

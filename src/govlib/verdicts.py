@@ -9,7 +9,12 @@ A dataset is judged in four areas, each apart, and `failed` names those that fai
 
 ==============  ===============================================================================
 quality         failed when the quality result failed its gate or a check errored
-retention       failed when any record is past its retention period (overdue > 0)
+retention       failed when any record is past its retention period (overdue > 0), or when the
+                retention of any record cannot be worked out: its anchor date is missing or in
+                the future (needs_review > 0). Such a record is never deleted by the rule, so
+                it may be kept for ever; the controller cannot show it is not, and a data
+                protection officer has to act on it as on an overdue one. Not a warning: a
+                warning leaves the run green and nobody is paged.
 consent         failed when any record is processed without valid consent (without_consent > 0)
 personal data   failed on personal data the catalog does not protect: a column holding personal
                 data that the catalog does not declare (undeclared PII), or raw, Luhn-valid card
@@ -27,6 +32,8 @@ is not judged, its failed notebooks make the run exit 3. Exit code 1, the index 
 >>> v = build("orders", {"retention": {"overdue": 3, "consent": []}})
 >>> (v.dataset, v.quality, v.retention, v.consent, v.personal_data, v.failed)
 ('orders', None, 'failed', None, None, ['retention'])
+>>> build("customers", {"retention": {"overdue": 0, "needs_review": 30, "consent": []}}).failed
+['retention']
 """
 
 from __future__ import annotations
@@ -67,6 +74,7 @@ class Verdict(Record):
     checks: dict[str, int] | None = None  # counts of passed, failed and error checks
     suite: str | None = None
     overdue: int | None = None
+    needs_review: int | None = None  # records whose anchor date is missing or in the future
     without_consent: int | None = None
     undeclared_pii: int | None = None  # columns holding personal data the catalog does not declare
     unmasked_cards: int | None = None  # raw card numbers in columns the catalog declares masked
@@ -83,8 +91,13 @@ class Verdict(Record):
 
     @property
     def retention(self) -> str | None:
-        """The retention verdict: failed when records are overdue, None without a report."""
-        return _passed_unless(self.overdue)
+        """The retention verdict: failed when records are overdue or need review.
+
+        None without a report.
+        """
+        if self.overdue is None:
+            return None
+        return _passed_unless(self.overdue + (self.needs_review or 0))
 
     @property
     def consent(self) -> str | None:
@@ -172,7 +185,8 @@ def headline(verdicts: Iterable[Verdict]) -> str:
 # The overview's verdict table; the kinds of personal data found are in its register instead.
 OVERVIEW_COLUMNS = [
     "dataset", "failed", "quality", "retention", "consent", "personal_data", "overall",
-    "failing_checks", "gate_failures", "overdue", "without_consent", "personal_data_findings",
+    "failing_checks", "gate_failures", "overdue", "needs_review", "without_consent",
+    "personal_data_findings",
 ]  # fmt: skip
 
 
@@ -222,6 +236,8 @@ def build(
     if r := plain.get("retention"):
         found |= {
             "overdue": r["overdue"],
+            # records saved before the total was: add it up from the rules
+            "needs_review": r.get("needs_review", _needs_review(r.get("rules", []))),
             # no consent rule: consent is not judged (None), rather than passed
             "without_consent": (
                 sum(c["processed_without_consent"] for c in r["consent"]) if r["consent"] else None
@@ -238,6 +254,11 @@ def build(
             "pii_found": sorted({str(f["kind"]) for f in p["pii"]}),
         }
     return Verdict(dataset, **found, notebooks={k: dict(v) for k, v in (notebooks or {}).items()})
+
+
+def _needs_review(rules: list[dict[str, Any]]) -> int:
+    """Records whose anchor is missing or in the future, over a retention record's rules."""
+    return sum(r["anchor_missing"] + r["anchor_future"] for r in rules)
 
 
 def _columns(findings: list[dict[str, Any]], finding: str) -> int:

@@ -37,6 +37,7 @@ HEADINGS = {
     "overall": "Overall score",
     "failing_checks": "Failing checks",
     "without_consent": "Without valid consent",
+    "needs_review": "Needs retention review",
 }
 STATUS_COLOURS = {  # background, text
     "passed": ("#d8f3ee", "#1d6b61"),

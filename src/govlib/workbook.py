@@ -360,8 +360,8 @@ def _overdue(frame: Any, ds: Any, as_of: date, retention: Any) -> Any:
     return frame.filter(past)
 
 
-CONSENT_COLUMNS = ["purpose", "records", "given", "withdrawn", "expired", "missing", "flagged",
-                   "processed_without_consent"]  # fmt: skip
+CONSENT_COLUMNS = ["purpose", "records", "given", "withdrawn", "expired", "missing",
+                   "unrecognised", "flagged", "processed_without_consent"]  # fmt: skip
 
 
 def consent(report: Any) -> Any:

@@ -39,7 +39,7 @@ def retention_check_cmd(
     as_of: AsOfOption = None,
     json_path: JsonOption = None,
 ) -> int:
-    """Judge retention and consent rules: what is overdue and due; exit 1 if any is overdue."""
+    """Judge retention and consent rules; exit 1 if any record is overdue or needs review."""
     from govlib import catalog as catalog_mod
     from govlib import retention, targets
 

@@ -113,13 +113,26 @@ def retention(report: Any) -> Views:
     if report.consent:
         out.append(table(
             "consent",
-            ("purpose", "records", "given", "withdrawn", "expired", "missing", "flagged",
-             "without consent"),
+            ("purpose", "records", "given", "withdrawn", "expired", "missing", "unrecognised",
+             "flagged", "without consent"),
             ([c.purpose, *(f"{n:,}" for n in (c.records, c.given, c.withdrawn, c.expired,
-              c.missing, c.flagged, c.processed_without_consent))] for c in report.consent),
+              c.missing, c.unrecognised, c.flagged, c.processed_without_consent))]
+             for c in report.consent),
         ))  # fmt: skip
-    verdict = (f"{report.overdue:,} records overdue", "red") if report.overdue else "none overdue"
-    return [*out, styled(verdict)]
+    return [*out, styled(*_retention_line(report))]
+
+
+def _retention_line(report: Any) -> list[str | tuple[str, str]]:
+    """What is overdue and what needs review, in red, or "none overdue, none to review"."""
+    review = report.needs_review
+    parts: list[str | tuple[str, str]] = [
+        (f"{report.overdue:,} records overdue", "red") if report.overdue else "none overdue",
+        ", ",
+        (f"{review:,} need review (anchor date missing or in the future)", "red")
+        if review
+        else "none to review",
+    ]
+    return parts
 
 
 def plan(p: Any, verb: str) -> Views:

@@ -41,7 +41,7 @@ from govlib.errors import GovlibError
 from govlib.profiling import pushdown
 from govlib.profiling.alerts import dataset_alerts
 from govlib.profiling.columns import Column, column_profile
-from govlib.profiling.detection import RAW_CARD_DETAIL, detect, unmasked_cards
+from govlib.profiling.detection import RAW_CARD_DETAIL, card_column, detect, unmasked_cards
 from govlib.profiling.kinds import EngineType
 from govlib.profiling.results import ColumnProfile, DatasetProfile
 from govlib.profiling.sampling import SHAPE_MAX_LENGTH, Sample, Texts, draw, texts
@@ -97,7 +97,7 @@ def profile(
         else Computed(Stats(), {}, 0)
     )  # fmt: skip
     if declared is not None and rows:
-        mismatches += unmasked_cards(lf, dataset, declared, sample.strings, engine)
+        mismatches += unmasked_cards(lf, dataset, declared, schema, engine)
     found = Found(findings, mismatches, publish, key)
     return _record(dataset, as_of, schema, rows, computed, sample, found, k, approximate=streaming)
 
@@ -161,7 +161,10 @@ def _profile_table(
         mismatches += [
             pii.CatalogFinding(ds.name, c, "unmasked_card", RAW_CARD_DETAIL, n)
             for c, spec in ds.columns.items()
-            if spec.masked and c in strings and (n := pushdown.raw_cards(con, table, c))
+            if spec.masked
+            and c in schema
+            and card_column(schema[c])
+            and (n := pushdown.raw_cards(con, table, c))
         ]
     found = Found(findings, mismatches, publish, key)
     return _record(ds.name, as_of, schema, rows, computed, sample, found, k, approximate=False)

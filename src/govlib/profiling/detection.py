@@ -11,7 +11,7 @@ from govlib.catalog import Dataset, PiiKind
 from govlib.profiling.kinds import EngineType, col
 from govlib.profiling.sampling import Sample
 
-RAW_CARD = r"^[\d\s-]{13,25}$"
+RAW_CARD = r"^[\d\s.-]{13,25}$"  # digits and separators: whitespace, dashes or dots
 RAW_CARD_DETAIL = "raw card numbers where the catalog says the column is masked"
 
 
@@ -53,19 +53,31 @@ def detect(
 
 
 def unmasked_cards(
-    lf: pl.LazyFrame, dataset: str, declared: Dataset, strings: list[str], engine: EngineType
+    lf: pl.LazyFrame, dataset: str, declared: Dataset, schema: pl.Schema, engine: EngineType
 ) -> list[pii.CatalogFinding]:
-    """Raw card numbers in columns the catalog declares masked, one finding per column."""
+    """Raw card numbers in columns the catalog declares masked, one finding per column.
+
+    Text columns and integer columns are read (an integer is read as its digits); a float
+    column holds measurements, not card numbers, and is not read.
+    """
     found = []
     for column, spec in declared.columns.items():
-        if spec.masked and column in strings:
-            raw = pii.raw_card_count(
-                lf.select(col(column).alias("v"))
-                .filter(pl.col("v").str.contains(RAW_CARD))
-                .collect(engine=engine)["v"]
-            )
-            if raw:
-                found.append(
-                    pii.CatalogFinding(dataset, column, "unmasked_card", RAW_CARD_DETAIL, raw)
-                )
+        if not spec.masked or column not in schema or not card_column(schema[column]):
+            continue
+        raw = pii.raw_card_count(
+            lf.select(col(column).cast(pl.String).alias("v"))
+            .filter(pl.col("v").str.contains(RAW_CARD))
+            .collect(engine=engine)["v"]
+        )
+        if raw:
+            found.append(pii.CatalogFinding(dataset, column, "unmasked_card", RAW_CARD_DETAIL, raw))
     return found
+
+
+def card_column(dtype: pl.DataType) -> bool:
+    """Whether a column of `dtype` can hold a raw card number: text or an integer.
+
+    >>> card_column(pl.String()), card_column(pl.Int64()), card_column(pl.Float64())
+    (True, True, False)
+    """
+    return dtype == pl.String or dtype.is_integer()

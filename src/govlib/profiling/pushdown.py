@@ -43,7 +43,8 @@ WHITESPACE = (
     + ("\u2028\u2029\u202f\u205f\u3000")
 )
 CARD_DIGITS = (13, 19)
-CARD_RAW_LENGTH = (13, 25)  # `detection.RAW_CARD`: digits, whitespace and dashes
+CARD_RAW_LENGTH = (13, 25)  # `detection.RAW_CARD`: digits, whitespace, dashes and dots
+CARD_SEPARATORS = "-."
 
 
 Key = tuple[str | None, Measure, float | None]
@@ -309,19 +310,26 @@ def _duplicate_rows(
 def raw_cards(con: BaseBackend, table: ibis.Table, column: str) -> int:
     """Values of `column` that are raw card numbers (13-19 digits passing Luhn), counted inside.
 
-    What `pii.raw_card_count` counts over the values `detection.RAW_CARD` lets through.
+    What `pii.raw_card_count` counts over the values `detection.RAW_CARD` lets through: digits
+    grouped by whitespace, dashes or dots, but not a decimal number (digits around one dot).
+    An integer column is read as its digits.
     """
     import ibis
 
     v = table[column]
+    v = v if v.type().is_string() else v.cast("string")
     parts = table.select(
         raw=v.length(),
-        rest=_without(v, WHITESPACE + "-0123456789"),
-        digits=_without(v, WHITESPACE + "-"),
+        rest=_without(v, WHITESPACE + CARD_SEPARATORS + "0123456789"),
+        digits=_without(v, WHITESPACE + CARD_SEPARATORS),
+        dots=v.length() - v.replace(".", "").length(),
     )
+    # a decimal number: its only character other than digits is one dot
+    decimal = (parts.raw - parts.digits.length() == 1) & (parts.dots == 1)
     candidate = (
         parts.raw.between(*CARD_RAW_LENGTH)
         & (parts.rest == "")
+        & ~decimal
         & parts.digits.length().between(*CARD_DIGITS)
     )
     safe = candidate.ifelse(parts.digits, ibis.literal("0"))
