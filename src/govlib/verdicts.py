@@ -24,14 +24,17 @@ personal data   failed on personal data the catalog does not protect: a column h
                 to be corrected.
 ==============  ===============================================================================
 
-An area is None when the record it reads was not computed in this run, and consent is None
-for a dataset no consent rule covers; a dataset that could not be read (quality "unreadable")
-is not judged, its failed notebooks make the run exit 3. Exit code 1, the index page,
-`run.json` and the overview all read `failed`, so they agree.
+An area is None when the record it reads was not computed in this run, and retention or
+consent is None for a dataset no retention or consent rule covers; a dataset that could not
+be read (quality "unreadable") is not judged, its failed notebooks make the run exit 3. Exit
+code 1, the index page, `run.json` and the overview all read `failed`, so they agree.
 
 >>> v = build("orders", {"retention": {"overdue": 3, "consent": []}})
 >>> (v.dataset, v.quality, v.retention, v.consent, v.personal_data, v.failed)
 ('orders', None, 'failed', None, None, ['retention'])
+>>> v = build("orders", {"retention": {"overdue": 0, "rules": [], "consent": []}})
+>>> (v.dataset, v.quality, v.retention, v.consent, v.personal_data, v.failed)
+('orders', None, None, None, None, [])
 >>> build("customers", {"retention": {"overdue": 0, "needs_review": 30, "consent": []}}).failed
 ['retention']
 """
@@ -234,10 +237,13 @@ def build(
             "suite": q["suite"],
         }
     if r := plain.get("retention"):
+        ruled = r.get("rules") != []  # no retention rule: retention is not judged (None)
         found |= {
-            "overdue": r["overdue"],
+            "overdue": r["overdue"] if ruled else None,
             # records saved before the total was: add it up from the rules
-            "needs_review": r.get("needs_review", _needs_review(r.get("rules", []))),
+            "needs_review": (
+                r.get("needs_review", _needs_review(r.get("rules", []))) if ruled else None
+            ),
             # no consent rule: consent is not judged (None), rather than passed
             "without_consent": (
                 sum(c["processed_without_consent"] for c in r["consent"]) if r["consent"] else None
