@@ -309,6 +309,47 @@ def open_table(ds: Dataset) -> tuple[BaseBackend, ibis.Table]:
         raise
 
 
+def same_database(a: Dataset, b: Dataset) -> bool:
+    """Whether two database datasets live in one database (the same URI): one connection reads
+    both, so a query may join them.
+    """
+    if not (a.source.is_database and b.source.is_database):
+        return False
+    return uri_of(a) == uri_of(b)
+
+
+def open_typed(ds: Dataset, con: BaseBackend | None = None) -> tuple[BaseBackend, ibis.Table]:
+    """`open_table` with each column as files read it, on `con` when given (else a new one).
+
+    NUMERIC becomes float64, INTEGER int64, TIMESTAMPTZ a UTC date-time without zone (the
+    session runs in UTC): checks then compare what they compare on a file of the same data.
+    A connection given is shared (the caller closes it); a new one is the caller's to close.
+    """
+    import ibis
+
+    own = con is None
+    con = connect(ds) if con is None else con
+    try:
+        raw = _raw_table(ds, con)
+        found = dict(raw.schema().items())
+        _check_types(ds, found)
+        casts = {}
+        for column, kind in ds.schema().items():
+            want = ibis.dtype(_IBIS_TYPE[kind])
+            have = found[column]
+            if have.is_timestamp() and have.timezone is not None:
+                casts[column] = raw[column].cast(ibis.dtype("timestamp"))
+            elif not (have.is_timestamp() and want.is_timestamp()) and have != want:
+                casts[column] = raw[column].cast(want)
+            else:
+                casts[column] = raw[column]
+        return con, raw.select(**casts)
+    except BaseException:
+        if own:
+            con.disconnect()
+        raise
+
+
 def table(ds: Dataset) -> ibis.Table:
     """The dataset as an Ibis table of its declared columns, for work pushed down to the database.
 
