@@ -1,33 +1,99 @@
-"""govlib's own checks, those GX cannot express: referential integrity and duplicate subjects."""
+"""govlib's own checks, those GX cannot express: referential integrity and duplicate subjects.
+
+Both run as Ibis queries where the data is (`govlib.engine.backends.Data`): in process on
+polars for files, inside the database for a database source. Only counts travel back, with
+two bounded exceptions said here:
+
+- Referential integrity is one anti-join when child and parent share a connection (files on
+  polars, or tables of one database). Across sources (a file and a table, or two databases)
+  each side's distinct keys are read in batches and joined in polars: a read of the distinct
+  key columns, never of the tables.
+- Duplicate e-mails are found entirely in the query: the key (`identity.email_keys`: trimmed
+  of the whitespace polars trims, lower-cased, kept only when it is an address) is spelled in
+  Ibis string operations and gives the same keys. Duplicate phones need `phonenumbers` for the
+  E.164 key: the database groups rows by a candidate key (digits, with the country's calling
+  code and without its national prefix, which is the E.164 form of the numbers the sample
+  holds) and only the rows of candidates shared by several subjects travel back, as distinct
+  (phone, country, id) groups, to be keyed by `identity.phone_key` exactly. A number whose
+  candidate differs from its E.164 form (an international call prefix other than `00` or `+`,
+  an extension, non-ASCII digits) is not matched with its other spellings there: it can only
+  be missed, never counted wrongly. On polars every row is keyed exactly.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 import polars as pl
 
 from govlib import identity
 from govlib.catalog import Dataset, PiiKind
+from govlib.engine.backends import Data, open_frame
 from govlib.quality.results import CheckResult
+
+# the whitespace polars' `strip_chars` trims (Rust's `char::is_whitespace`)
+TRIMMED = "".join(
+    chr(c)
+    for c in (*range(0x9, 0xE), 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028,
+              0x2029, 0x202F, 0x205F, 0x3000)
+)  # fmt: skip
+KELVIN = "\u212a"  # the one non-ASCII letter whose lower case is an address character ("k")
+BATCH_ROWS = 50_000
 
 
 def referential_integrity(
-    ds: Dataset, frame: pl.DataFrame, targets: dict[str, pl.DataFrame]
+    ds: Dataset, frame: pl.DataFrame | Data, targets: dict[str, pl.DataFrame | Data]
 ) -> list[CheckResult]:
-    """For each declared relationship: non-null keys that point at no row of the target."""
+    """For each declared relationship: non-null keys that point at no row of the target.
+
+    `frame` and `targets` are polars frames, or tables opened by `govlib.engine.backends`.
+    """
+    child = _data(frame)
+    parents = {name: _data(t, con=child.con) for name, t in targets.items()}
     checks = []
     for rel in ds.relationships:
         target, column = rel.target
-        keys = frame.select(pl.col(rel.column)).drop_nulls()
-        known = targets[target].select(pl.col(column).alias(rel.column)).unique()
-        orphans = keys.join(known, on=rel.column, how="anti").height
+        t = child.table
+        [row] = child.rows(t.aggregate(n=t.count(), k=t.count(where=t[rel.column].notnull())))
+        height, keys = int(row["n"] or 0), int(row["k"] or 0)
+        orphans = _orphans(child, rel.column, parents[target], column)
         checks.append(
             govlib_check(
                 ds.name, "referential_integrity", rel.column, {"references": rel.references},
-                "consistency", keys.height, orphans, frame.height - keys.height,
+                "consistency", keys, orphans, height - keys,
             )
         )  # fmt: skip
     return checks
+
+
+def _data(frame: pl.DataFrame | Data, con: Any = None) -> Data:
+    if isinstance(frame, Data):
+        return frame
+    return open_frame(frame, "polars", name=f"t{id(frame)}", con=con)
+
+
+def _orphans(child: Data, column: str, parent: Data, key: str) -> int:
+    """Child rows whose non-null key is no parent's key."""
+    t = child.table
+    kept = t.filter(t[column].notnull())
+    if child.con is parent.con:
+        known = parent.table.select(__k=parent.table[key]).distinct()
+        missing = kept.anti_join(known, kept[column] == known["__k"])
+        [row] = child.rows(missing.aggregate(o=lambda m: m.count()))
+        return int(row["o"] or 0)
+    # across sources: each side's distinct keys, read in batches, joined here
+    counts = _collect(child, kept.group_by(__k=kept[column]).aggregate(__n=lambda g: g.count()))
+    known_keys = _collect(parent, parent.table.select(__k=parent.table[key]).distinct())
+    known_keys = known_keys.select(pl.col("__k").cast(counts.schema["__k"], strict=False))
+    return int(counts.join(known_keys, on="__k", how="anti")["__n"].sum())
+
+
+def _collect(data: Data, expr: Any) -> pl.DataFrame:
+    parts = [pl.from_arrow(batch) for batch in data.batches(expr, BATCH_ROWS)]
+    if not parts:
+        return pl.from_arrow(expr.schema().to_pyarrow().empty_table())  # type: ignore[return-value]
+    return pl.concat(parts)  # type: ignore[arg-type]
 
 
 def normalised_phone(phone: pl.Expr, country: pl.Expr | None) -> pl.Expr:
@@ -35,34 +101,132 @@ def normalised_phone(phone: pl.Expr, country: pl.Expr | None) -> pl.Expr:
     return identity.phone_keys(phone, country)
 
 
-def duplicate_subjects(ds: Dataset, frame: pl.DataFrame) -> list[CheckResult]:
+def duplicate_subjects(ds: Dataset, frame: pl.DataFrame | Data) -> list[CheckResult]:
     """Rows whose email or phone key is shared with a row of another subject id.
 
     Keys come from `identity`: values that are no address or no valid number have none (a
     shared placeholder is not a shared person) and count as present but never shared.
     """
+    data = _data(frame)
     key = identity.subject_key(ds)
-    if key is None or key not in frame.columns:
+    columns = list(data.table.columns)
+    if key is None or key not in columns:
         return []
-    country = identity.country_column(ds, frame.columns)
+    country = identity.country_column(ds, columns)
     checks = []
     for column, spec in ds.columns.items():
-        if spec.pii not in (PiiKind.EMAIL, PiiKind.PHONE) or column not in frame.columns:
+        if spec.pii not in (PiiKind.EMAIL, PiiKind.PHONE) or column not in columns:
             continue
+        t = data.table
+        [row] = data.rows(t.aggregate(n=t.count(), p=t.count(where=t[column].notnull())))
+        height, present = int(row["n"] or 0), int(row["p"] or 0)
         if spec.pii is PiiKind.EMAIL:
-            norm = identity.email_keys(pl.col(column))
+            shared = _shared_emails(data, key, column)
         else:
-            norm = normalised_phone(pl.col(column), pl.col(country) if country else None)
-        keyed = frame.select(pl.col(key), norm.alias("__norm")).drop_nulls("__norm")
-        shared = keyed.filter(pl.col(key).n_unique().over("__norm") > 1).height
-        present = frame.height - frame[column].null_count()
+            shared = _shared_phones(data, key, column, country)
         checks.append(
             govlib_check(
                 ds.name, "duplicate_subjects", column, {"normalised": spec.pii.value},
-                "uniqueness", present, shared, frame.height - present,
+                "uniqueness", present, shared, height - present,
             )
         )  # fmt: skip
     return checks
+
+
+def email_key_expr(value: Any, backend: str) -> Any:
+    """`identity.email_keys` as an Ibis expression for `backend`: the same key, or null.
+
+    A value is an address when, trimmed, it matches the pattern: the address characters are
+    ASCII, so trimming is removing the whitespace around them and lower-casing is ASCII's
+    (once the Kelvin sign, which lower-cases to `k`, is read as `k`).
+    """
+    from govlib.engine.regex import translate
+
+    space = f"[{TRIMMED}]"
+    text = value.cast("string").replace(KELVIN, "k")
+    shape = translate(f"^{space}*{identity.EMAIL_PATTERN}{space}*$", backend=backend)
+    key = text.re_replace(translate(space, backend=backend), "").lower()
+    return text.re_search(shape).ifelse(key, None)
+
+
+def _subjects(ids: Any) -> Any:
+    """Distinct subject ids, a missing id counting as one more (as polars' n_unique counts)."""
+    return ids.nunique() + ids.isnull().any().ifelse(1, 0)
+
+
+def _shared_emails(data: Data, key: str, column: str) -> int:
+    t = data.table
+    keyed = t.select(__id=t[key], __norm=email_key_expr(t[column], data.backend))
+    keyed = keyed.filter(keyed["__norm"].notnull())
+    groups = keyed.group_by("__norm").aggregate(
+        ids=lambda g: _subjects(g["__id"]), rows=lambda g: g.count()
+    )
+    [row] = data.rows(groups.filter(groups.ids > 1).aggregate(s=lambda g: g.rows.sum()))
+    return int(row["s"] or 0)
+
+
+def _shared_phones(data: Data, key: str, column: str, country: str | None) -> int:
+    """Rows sharing an E.164 key with another subject: see the module's note on phones."""
+    t = data.table
+    region = t[country].cast("string") if country else None
+    picked = t.select(__id=t[key], __p=t[column].cast("string"), __c=region)
+    picked = picked.filter(picked["__p"].notnull())
+    if data.backend == "polars":  # in process: every row keyed exactly, as `identity` does
+        frame = data.con.to_polars(picked)
+        where = pl.col("__c") if country else None
+        keyed = frame.select(pl.col("__id"), normalised_phone(pl.col("__p"), where).alias("k"))
+        keyed = keyed.drop_nulls("k")
+        return keyed.filter(pl.col("__id").n_unique().over("k") > 1).height
+    names = [r["c"] for r in data.rows(t.select(c=region).distinct())] if country else []
+    picked = picked.mutate(__cand=_candidate(picked["__p"], picked["__c"], names))
+    picked = picked.filter(picked["__cand"].notnull())
+    shared = picked.group_by("__cand").aggregate(ids=lambda g: _subjects(g["__id"]))
+    picked = picked.semi_join(shared.filter(shared.ids > 1).select("__cand"), "__cand")
+    groups = picked.group_by(["__p", "__c", "__id"]).aggregate(__n=lambda g: g.count())
+    ids: dict[str, set[Any]] = defaultdict(set)
+    rows: dict[str, int] = defaultdict(int)
+    for batch in data.batches(groups, BATCH_ROWS):
+        for phone, where, subject, n in zip(*(batch.column(i).to_pylist() for i in range(4))):
+            phone_key = identity.phone_key(phone, where)
+            if phone_key is not None:
+                ids[phone_key].add(subject)
+                rows[phone_key] += n
+    return sum(rows[k] for k, subjects in ids.items() if len(subjects) > 1)
+
+
+def _candidate(phone: Any, country: Any, names: list[Any]) -> Any:
+    """A number's candidate key in the database: `+`, calling code, national number digits."""
+    import ibis
+
+    digits = phone.re_replace("[^0-9+]", "")
+    bare = digits.re_replace("[+]", "")
+    return ibis.cases(
+        (digits.startswith("+"), "+" + bare),
+        (bare.startswith("00"), "+" + bare.substr(2)),
+        else_=_national(names, bare, country) if names else None,
+    )
+
+
+def _national(names: list[Any], bare: Any, country: Any) -> Any:
+    """A national number's candidate: its region's calling code, its national prefix dropped."""
+    import ibis
+    import phonenumbers
+
+    by_code: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for name in names:
+        area = identity.region(name) if isinstance(name, str) else None
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(area) if area else None
+        if meta is not None:
+            by_code[(str(meta.country_code), meta.national_prefix or "")].append(name)
+    if not by_code:
+        return None
+    cases = []
+    for (code, prefix), values in by_code.items():
+        number = bare.substr(len(prefix)) if prefix else bare
+        if prefix:
+            number = bare.startswith(prefix).ifelse(number, bare)
+        cases.append((country.isin(values), f"+{code}" + number))
+    return ibis.cases(*cases, else_=None)
 
 
 def govlib_check(
@@ -86,6 +250,6 @@ def govlib_check(
         element_count=elements,
         unexpected_count=unexpected,
         unexpected_percent=round(100 * unexpected / elements, 6) if elements else 0.0,
-        missing_count=missing,
+        missing_count=int(missing),
         source="govlib",
     )
