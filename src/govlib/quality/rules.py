@@ -14,7 +14,9 @@ two bounded exceptions said here:
   E.164 key: the database groups rows by a candidate key (digits, with the country's calling
   code and without its national prefix, which is the E.164 form of the numbers the sample
   holds) and only the rows of candidates shared by several subjects travel back, as distinct
-  (phone, country, id) groups, to be keyed by `identity.phone_key` exactly. A number whose
+  (phone, country, id) groups, to be keyed by `identity.phone_key` exactly; a candidate of
+  more or fewer digits than any valid number has (a placeholder such as `0000`) never travels.
+  What travels grows with the duplicates, not with the table. A number whose
   candidate differs from its E.164 form (an international call prefix other than `00` or `+`,
   an extension, non-ASCII digits) is not matched with its other spellings there: it can only
   be missed, never counted wrongly. On polars every row is keyed exactly.
@@ -22,6 +24,7 @@ two bounded exceptions said here:
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from typing import Any
 
@@ -179,7 +182,8 @@ def _shared_phones(data: Data, key: str, column: str, country: str | None) -> in
         return keyed.filter(pl.col("__id").n_unique().over("k") > 1).height
     names = [r["c"] for r in data.rows(t.select(c=region).distinct())] if country else []
     picked = picked.mutate(__cand=_candidate(picked["__p"], picked["__c"], names))
-    picked = picked.filter(picked["__cand"].notnull())
+    low, high = e164_digits()
+    picked = picked.filter(picked["__cand"].length().between(low + 1, high + 1))
     shared = picked.group_by("__cand").aggregate(ids=lambda g: _subjects(g["__id"]))
     picked = picked.semi_join(shared.filter(shared.ids > 1).select("__cand"), "__cand")
     groups = picked.group_by(["__p", "__c", "__id"]).aggregate(__n=lambda g: g.count())
@@ -192,6 +196,26 @@ def _shared_phones(data: Data, key: str, column: str, country: str | None) -> in
                 ids[phone_key].add(subject)
                 rows[phone_key] += n
     return sum(rows[k] for k, subjects in ids.items() if len(subjects) > 1)
+
+
+@functools.cache
+def e164_digits() -> tuple[int, int]:
+    """The fewest and most digits a valid number's E.164 form has (from phonenumbers' data)."""
+    import phonenumbers
+    from phonenumbers import PhoneMetadata
+
+    found = [PhoneMetadata.metadata_for_region(r) for r in phonenumbers.SUPPORTED_REGIONS]
+    found += [
+        PhoneMetadata.metadata_for_nongeo_region(code)
+        for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS
+    ]
+    sizes = [
+        len(str(meta.country_code)) + n
+        for meta in found
+        if meta is not None
+        for n in (meta.general_desc.possible_length or ())
+    ]
+    return min(sizes), max(sizes)
 
 
 def _candidate(phone: Any, country: Any, names: list[Any]) -> Any:
