@@ -40,8 +40,11 @@ def copy_frame(url: str, qualified: str, frame: pl.DataFrame) -> None:
 
 
 @pytest.fixture(scope="session")
-def big_customers(tmp_path_factory, sample_catalog) -> Iterator[Path]:
-    """A catalog whose `customers` is a PostgreSQL table of 200,000 generated customers."""
+def big_customers(tmp_path_factory, sample_catalog) -> Iterator[tuple[Path, pl.DataFrame]]:
+    """A catalog whose `customers` is a PostgreSQL table of 200,000 generated customers.
+
+    With it, the same rows in memory (for comparing with the in-process path).
+    """
     from govlib import sampledata
 
     url = pg.postgres_url()
@@ -57,7 +60,8 @@ def big_customers(tmp_path_factory, sample_catalog) -> Iterator[Path]:
         copy_frame(url, f"{schema}.customers", frame)
         os.environ[BIG_ENV] = pg.schema_url(url, schema)
         folder = tmp_path_factory.mktemp("bigpg")
-        yield pg.database_catalog(folder, {"customers": {"uri_env": BIG_ENV, "table": "customers"}})
+        path = pg.database_catalog(folder, {"customers": {"uri_env": BIG_ENV, "table": "customers"}})
+        yield path, frame
     finally:
         pg.drop_postgres(url, schema)
 

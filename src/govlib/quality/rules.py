@@ -53,7 +53,8 @@ def referential_integrity(
     `frame` and `targets` are polars frames, or tables opened by `govlib.engine.backends`.
     """
     child = _data(frame)
-    parents = {name: _data(t, con=child.con) for name, t in targets.items()}
+    beside = child.con if child.backend == "polars" else None  # frames join in process
+    parents = {name: _data(t, con=beside) for name, t in targets.items()}
     checks = []
     for rel in ds.relationships:
         target, column = rel.target
