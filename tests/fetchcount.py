@@ -54,13 +54,14 @@ def big_customers(tmp_path_factory, sample_catalog) -> Iterator[tuple[Path, pl.D
 
     with psycopg.connect(url, autocommit=True) as con:
         con.execute(f"CREATE SCHEMA {schema}")
-        con.execute(pg.ddl(f"{schema}.customers", "customers",
-                           sample_catalog.dataset("customers").schema(), postgres=True))  # fmt: skip
+        declared = sample_catalog.dataset("customers").schema()
+        con.execute(pg.ddl(f"{schema}.customers", "customers", declared, postgres=True))
     try:
         copy_frame(url, f"{schema}.customers", frame)
         os.environ[BIG_ENV] = pg.schema_url(url, schema)
         folder = tmp_path_factory.mktemp("bigpg")
-        path = pg.database_catalog(folder, {"customers": {"uri_env": BIG_ENV, "table": "customers"}})
+        source = {"uri_env": BIG_ENV, "table": "customers"}
+        path = pg.database_catalog(folder, {"customers": source})
         yield path, frame
     finally:
         pg.drop_postgres(url, schema)

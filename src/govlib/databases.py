@@ -310,8 +310,9 @@ def open_table(ds: Dataset) -> tuple[BaseBackend, ibis.Table]:
 
 
 def same_database(a: Dataset, b: Dataset) -> bool:
-    """Whether two database datasets live in one database (the same URI): one connection reads
-    both, so a query may join them.
+    """Whether two database datasets live in one database (the same URI).
+
+    One connection then reads both, so a query may join them.
     """
     if not (a.source.is_database and b.source.is_database):
         return False

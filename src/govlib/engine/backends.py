@@ -1,5 +1,7 @@
-"""Backends: where compiled checks run. polars in process; DuckDB (embedded) beyond memory;
-the database itself for a database source.
+"""Backends: where compiled checks run: polars, DuckDB, or the database of the source.
+
+polars runs in process; DuckDB (embedded) beyond memory; a database source runs its checks in
+its own database.
 
 `choose` picks one: the caller's (`--engine`, the catalog's `engine:`), else DuckDB for data
 larger than `DUCKDB_FROM_BYTES` in memory, else polars. `open_frame` wraps a polars frame,

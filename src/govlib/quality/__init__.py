@@ -55,6 +55,7 @@ __all__ = [
     "DIMENSIONS",
     "DIMENSION_OF_TYPE",
     "EMAIL_REGEX",
+    "NOT_COMPILED",
     "PERSONAL_KWARGS",
     "PHONE_REGEX",
     "RESULT_FORMAT",
@@ -62,7 +63,6 @@ __all__ = [
     "VALUE_KWARGS",
     "CheckResult",
     "QualityResult",
-    "NOT_COMPILED",
     "RowCheck",
     "Shape",
     "Status",
@@ -226,7 +226,8 @@ def own_checks(ds: Dataset, data: Any) -> list[CheckResult]:
             else:
                 frame = sources.scan(target).collect()
                 con = data.con if data.backend == "polars" else None
-                targets[target.name] = open_frame(frame, "polars", name=f"target_{target.name}", con=con)
+                name = f"target_{target.name}"
+                targets[target.name] = open_frame(frame, "polars", name=name, con=con)
         return referential_integrity(ds, data, targets) + duplicate_subjects(ds, data)
     finally:
         for opened in targets.values():

@@ -94,10 +94,10 @@ def _orphans(child: Data, column: str, parent: Data, key: str) -> int:
 
 
 def _collect(data: Data, expr: Any) -> pl.DataFrame:
-    parts = [pl.from_arrow(batch) for batch in data.batches(expr, BATCH_ROWS)]
+    parts = [pl.DataFrame(batch) for batch in data.batches(expr, BATCH_ROWS)]
     if not parts:
-        return pl.from_arrow(expr.schema().to_pyarrow().empty_table())  # type: ignore[return-value]
-    return pl.concat(parts)  # type: ignore[arg-type]
+        return pl.DataFrame(expr.schema().to_pyarrow().empty_table())
+    return pl.concat(parts)
 
 
 def normalised_phone(phone: pl.Expr, country: pl.Expr | None) -> pl.Expr:
@@ -191,7 +191,8 @@ def _shared_phones(data: Data, key: str, column: str, country: str | None) -> in
     ids: dict[str, set[Any]] = defaultdict(set)
     rows: dict[str, int] = defaultdict(int)
     for batch in data.batches(groups, BATCH_ROWS):
-        for phone, where, subject, n in zip(*(batch.column(i).to_pylist() for i in range(4))):
+        columns = [batch.column(i).to_pylist() for i in range(4)]
+        for phone, where, subject, n in zip(*columns, strict=True):
             phone_key = identity.phone_key(phone, where)
             if phone_key is not None:
                 ids[phone_key].add(subject)
@@ -213,7 +214,7 @@ def e164_digits() -> tuple[int, int]:
     sizes = [
         len(str(meta.country_code)) + n
         for meta in found
-        if meta is not None
+        if meta is not None and meta.general_desc is not None
         for n in (meta.general_desc.possible_length or ())
     ]
     return min(sizes), max(sizes)
