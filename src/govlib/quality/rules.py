@@ -140,54 +140,88 @@ def duplicate_subjects(ds: Dataset, frame: pl.DataFrame | Data) -> list[CheckRes
 def email_key_expr(value: Any, backend: str) -> Any:
     """`identity.email_keys` as an Ibis expression for `backend`: the same key, or null.
 
-    A value is an address when, trimmed, it matches the pattern: the address characters are
-    ASCII, so trimming is removing the whitespace around them and lower-casing is ASCII's
-    (once the Kelvin sign, which lower-cases to `k`, is read as `k`).
+    The value is trimmed of the whitespace polars trims and matched against the address
+    pattern, whose characters are ASCII (both cases): its lower case is then ASCII's, once the
+    Kelvin sign, which lower-cases to `k`, is read as `k`. Matching before lower-casing keeps a
+    letter some databases lower-case to ASCII (`İ`) out, as polars keeps it out.
     """
     from govlib.engine.regex import translate
 
-    space = f"[{TRIMMED}]"
     text = value.cast("string").replace(KELVIN, "k")
-    shape = translate(f"^{space}*{identity.EMAIL_PATTERN}{space}*$", backend=backend)
-    key = text.re_replace(translate(space, backend=backend), "").lower()
-    return text.re_search(shape).ifelse(key, None)
+    trimmed = text.strip() if backend == "polars" else _trim(backend)(text, TRIMMED)
+    address = trimmed.re_search(translate(identity.EMAIL_REGEX, backend=backend))
+    return address.ifelse(trimmed.lower(), None)
 
 
-def _subjects(ids: Any) -> Any:
-    """Distinct subject ids, a missing id counting as one more (as polars' n_unique counts)."""
-    return ids.nunique() + ids.isnull().any().ifelse(1, 0)
+def _trim(backend: str) -> Any:
+    """The database's trim of any of a set of characters from both ends."""
+    import ibis
+
+    name = "btrim" if backend == "postgres" else "trim"
+
+    @ibis.udf.scalar.builtin(name=name)  # type: ignore[untyped-decorator]  # Ibis is untyped
+    def trim(text: str, characters: str) -> str:
+        """Trim `characters` from both ends (the database's own function)."""
+
+    return trim
+
+
+def _several(rows: Any, known: Any, low: Any, high: Any) -> Any:
+    """More than one subject among a group's ids, a missing id counting as one more subject (as
+    polars' `n_unique` counts it): from the group's rows, non-null ids, lowest and highest id,
+    which a database computes without sorting, unlike a distinct count.
+    """
+    return (low != high).fill_null(False) | ((rows > known) & (known > 0))
 
 
 def _shared_emails(data: Data, key: str, column: str) -> int:
     t = data.table
     keyed = t.select(__id=t[key], __norm=email_key_expr(t[column], data.backend))
-    keyed = keyed.filter(keyed["__norm"].notnull())
+    # grouped before filtering: the key is computed once per row, nulls form one group
     groups = keyed.group_by("__norm").aggregate(
-        ids=lambda g: _subjects(g["__id"]), rows=lambda g: g.count()
+        rows=lambda g: g.count(),
+        known=lambda g: g["__id"].count(),
+        low=lambda g: g["__id"].min(),
+        high=lambda g: g["__id"].max(),
     )
-    [row] = data.rows(groups.filter(groups.ids > 1).aggregate(s=lambda g: g.rows.sum()))
+    several = _several(groups.rows, groups.known, groups.low, groups.high)
+    # one condition naming the aggregates, so it stays above them (see `_shared_phones`)
+    kept = groups.filter(several.ifelse(groups["__norm"].notnull(), False))
+    [row] = data.rows(kept.aggregate(s=lambda g: g.rows.sum()))
     return int(row["s"] or 0)
 
 
 def _shared_phones(data: Data, key: str, column: str, country: str | None) -> int:
     """Rows sharing an E.164 key with another subject: see the module's note on phones."""
+    import ibis
+
     t = data.table
     region = t[country].cast("string") if country else None
     picked = t.select(__id=t[key], __p=t[column].cast("string"), __c=region)
-    picked = picked.filter(picked["__p"].notnull())
     if data.backend == "polars":  # in process: every row keyed exactly, as `identity` does
-        frame = data.con.to_polars(picked)
+        frame = data.con.to_polars(picked.filter(picked["__p"].notnull()))
         where = pl.col("__c") if country else None
         keyed = frame.select(pl.col("__id"), normalised_phone(pl.col("__p"), where).alias("k"))
         keyed = keyed.drop_nulls("k")
         return keyed.filter(pl.col("__id").n_unique().over("k") > 1).height
     names = [r["c"] for r in data.rows(t.select(c=region).distinct())] if country else []
-    picked = picked.mutate(__cand=_candidate(picked["__p"], picked["__c"], names))
+    picked = picked.mutate(__cand=_candidate(picked["__p"], picked["__c"], names, data.backend))
+    # windows, not a join: the candidate is computed once per row
+    w = ibis.window(group_by="__cand")
+    marked = picked.mutate(
+        __rows=picked["__p"].count().over(w),  # the group's rows: a candidate has a phone
+        __known=picked["__id"].count().over(w),
+        __low=picked["__id"].min().over(w),
+        __high=picked["__id"].max().over(w),
+    )
     low, high = e164_digits()
-    picked = picked.filter(picked["__cand"].length().between(low + 1, high + 1))
-    shared = picked.group_by("__cand").aggregate(ids=lambda g: _subjects(g["__id"]))
-    picked = picked.semi_join(shared.filter(shared.ids > 1).select("__cand"), "__cand")
-    groups = picked.group_by(["__p", "__c", "__id"]).aggregate(__n=lambda g: g.count())
+    candidate = marked["__cand"]
+    several = _several(marked["__rows"], marked["__known"], marked["__low"], marked["__high"])
+    number = candidate.length().between(low + 1, high + 1) & candidate.re_search("^[+][0-9]+$")
+    # one condition naming the windows: a database cannot push it below them, where the
+    # candidate would be computed once more per row
+    shared = marked.filter(several.ifelse(number.fill_null(False), False))
+    groups = shared.group_by(["__p", "__c", "__id"]).aggregate(__n=lambda g: g.count())
     ids: dict[str, set[Any]] = defaultdict(set)
     rows: dict[str, int] = defaultdict(int)
     for batch in data.batches(groups, BATCH_ROWS):
@@ -220,39 +254,52 @@ def e164_digits() -> tuple[int, int]:
     return min(sizes), max(sizes)
 
 
-def _candidate(phone: Any, country: Any, names: list[Any]) -> Any:
-    """A number's candidate key in the database: `+`, calling code, national number digits."""
+def _candidate(phone: Any, country: Any, names: list[Any], backend: str) -> Any:
+    """A number's candidate key in the database: `+`, calling code, national number digits.
+
+    A character translation (no regex) drops the usual separators, and the number is named a
+    few times only: the database spends little per row. A candidate holding anything but digits
+    after its `+` is no number: the caller drops it.
+    """
     import ibis
 
-    digits = phone.re_replace("[^0-9+]", "")
-    bare = digits.re_replace("[+]", "")
+    compact = phone.strip()
+    if backend == "sqlite":  # SQLite has no translate()
+        for separator in SEPARATORS:
+            compact = compact.replace(separator, "")
+    else:
+        compact = compact.translate(SEPARATORS, "")
+    code, prefix = _regions(names, country)
+    national = ibis.cases(
+        ((prefix != "") & compact.startswith(prefix), compact.substr(prefix.length())),
+        else_=compact,
+    )
     return ibis.cases(
-        (digits.startswith("+"), "+" + bare),
-        (bare.startswith("00"), "+" + bare.substr(2)),
-        else_=_national(names, bare, country) if names else None,
+        (compact.startswith("+"), compact),
+        (compact.startswith("00"), "+" + compact.substr(2)),
+        else_="+" + code + national,
     )
 
 
-def _national(names: list[Any], bare: Any, country: Any) -> Any:
-    """A national number's candidate: its region's calling code, its national prefix dropped."""
+SEPARATORS = " -()./"
+
+
+def _regions(names: list[Any], country: Any) -> tuple[Any, Any]:
+    """Per record, its region's calling code and national prefix (null without a region)."""
     import ibis
     import phonenumbers
 
-    by_code: dict[tuple[str, str], list[str]] = defaultdict(list)
+    codes: list[tuple[Any, Any]] = []
+    prefixes: list[tuple[Any, Any]] = []
     for name in names:
         area = identity.region(name) if isinstance(name, str) else None
         meta = phonenumbers.PhoneMetadata.metadata_for_region(area) if area else None
-        if meta is not None:
-            by_code[(str(meta.country_code), meta.national_prefix or "")].append(name)
-    if not by_code:
-        return None
-    cases = []
-    for (code, prefix), values in by_code.items():
-        number = bare.substr(len(prefix)) if prefix else bare
-        if prefix:
-            number = bare.startswith(prefix).ifelse(number, bare)
-        cases.append((country.isin(values), f"+{code}" + number))
-    return ibis.cases(*cases, else_=None)
+        if meta is not None and country is not None:
+            codes.append((name, str(meta.country_code)))
+            prefixes.append((name, meta.national_prefix or ""))
+    if not codes:
+        return ibis.null("string"), ibis.literal("")
+    return country.cases(*codes, else_=None), country.cases(*prefixes, else_="")
 
 
 def govlib_check(
