@@ -129,8 +129,8 @@ def test_uncompiled_entries_and_engine_gx_are_errors_on_a_database_source(db_cat
 
 
 def test_validate_on_200000_customers_fetches_only_aggregates_and_a_bounded_remainder(
-    big_customers,
-    tmp_path,  # noqa: F811
+    big_customers,  # noqa: F811
+    tmp_path,
 ):
     path, frame = big_customers
     out = tmp_path / "q.json"

@@ -167,9 +167,10 @@ def _trim(backend: str) -> Any:
 
 
 def _several(rows: Any, known: Any, low: Any, high: Any) -> Any:
-    """More than one subject among a group's ids, a missing id counting as one more subject (as
-    polars' `n_unique` counts it): from the group's rows, non-null ids, lowest and highest id,
-    which a database computes without sorting, unlike a distinct count.
+    """More than one subject among a group's ids, a missing id counting as one more subject.
+
+    As polars' `n_unique` counts them; from the group's rows, non-null ids, lowest and highest
+    id, which a database computes without sorting, unlike a distinct count.
     """
     return (low != high).fill_null(False) | ((rows > known) & (known > 0))
 
