@@ -57,6 +57,8 @@ class Data:
 
     def rows(self, expr: Any) -> list[dict[str, Any]]:
         """Run a query; its rows as dicts (small results only: aggregates and groups)."""
+        if self.backend == "postgres":
+            return _client_rows(self.con, expr)
         with warnings.catch_warnings():
             # Ibis' SQLite reader touches a pandas option that pandas 3 deprecates
             warnings.filterwarnings("ignore", message=".*future.infer_string", category=Warning)
@@ -75,6 +77,36 @@ class Data:
         """Close the connection when it is this table's own (a shared one stays open)."""
         if self.owns:
             self.con.disconnect()
+
+
+def _client_rows(con: Any, expr: Any) -> list[dict[str, Any]]:
+    """A PostgreSQL query's rows through a client-side cursor, typed as Ibis types them.
+
+    Ibis reads results through a server-side cursor, and PostgreSQL plans a cursor's query
+    without parallel workers: an aggregate over a large table then ran 3 to 5 times slower.
+    """
+    schema = expr.as_table().schema()
+    cursor = con.raw_sql(con.compile(expr))
+    try:
+        names = [d[0] for d in cursor.description]
+        fetched = cursor.fetchall()
+    finally:
+        cursor.close()
+    out = []
+    for row in fetched:
+        out.append({n: _typed(v, schema[n]) for n, v in zip(names, row, strict=True)})
+    return out
+
+
+def _typed(value: Any, dtype: Any) -> Any:
+    """A driver value as Ibis's type says (PostgreSQL sums integers as NUMERIC)."""
+    if value is None:
+        return None
+    if dtype.is_integer():
+        return int(value)
+    if dtype.is_floating():
+        return float(value)
+    return value
 
 
 def open_frame(

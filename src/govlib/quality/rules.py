@@ -226,13 +226,11 @@ def _shared_phones(data: Data, key: str, column: str, country: str | None) -> in
     groups = shared.group_by(["__p", "__c", "__id"]).aggregate(__n=lambda g: g.count())
     ids: dict[str, set[Any]] = defaultdict(set)
     rows: dict[str, int] = defaultdict(int)
-    for batch in data.batches(groups, BATCH_ROWS):
-        columns = [batch.column(i).to_pylist() for i in range(4)]
-        for phone, where, subject, n in zip(*columns, strict=True):
-            phone_key = identity.phone_key(phone, where)
-            if phone_key is not None:
-                ids[phone_key].add(subject)
-                rows[phone_key] += n
+    for row in data.rows(groups):  # as many as the rows of shared candidates: bounded
+        phone_key = identity.phone_key(row["__p"], row["__c"])
+        if phone_key is not None:
+            ids[phone_key].add(row["__id"])
+            rows[phone_key] += row["__n"]
     return sum(rows[k] for k, subjects in ids.items() if len(subjects) > 1)
 
 
