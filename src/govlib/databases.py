@@ -312,16 +312,6 @@ def open_table(ds: Dataset) -> tuple[BaseBackend, ibis.Table]:
         raise
 
 
-def same_database(a: Dataset, b: Dataset) -> bool:
-    """Whether two database datasets live in one database (the same URI).
-
-    One connection then reads both, so a query may join them.
-    """
-    if not (a.source.is_database and b.source.is_database):
-        return False
-    return uri_of(a) == uri_of(b)
-
-
 def open_typed(ds: Dataset, con: BaseBackend | None = None) -> tuple[BaseBackend, ibis.Table]:
     """`open_table` with each column as files read it, on `con` when given (else a new one).
 
