@@ -101,7 +101,7 @@ def compile_stat(ctx: Context, c: Compiled) -> None:
     """A column statistic checked against bounds, or a share of rows (non-null, unique)."""
     kw, i = c.kwargs, c.index
     col, dtype = ctx.column(kw.get("column"))
-    keep = all_of(domain(ctx, kw), ~missing(col, dtype))
+    keep = all_of(domain(ctx, kw), ~missing(col, dtype, ctx.backend))
     if c.type in STATS:
         check_type, stat = STATS[c.type]
         check_type(dtype)

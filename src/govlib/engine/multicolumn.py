@@ -75,7 +75,7 @@ def compile_multicolumn(ctx: Context, c: Compiled) -> None:
     names = [kw.get("column_A"), kw.get("column_B")] if pair else kw.get("column_list")
     cols = _columns(ctx, names)
     families = {_family(t) for _, t in cols}
-    absent = [missing(col, t) for col, t in cols]
+    absent = [missing(col, t, ctx.backend) for col, t in cols]
     table = PAIR_IGNORE if pair else MULTI_IGNORE
     default = "both_values_are_missing" if pair else "all_values_are_missing"
     how = table.get(kw.get("ignore_row_if") or default)

@@ -1,9 +1,11 @@
 """Python regular expressions (what GX's pandas engine runs) for the backends' regex engines.
 
-polars runs Rust's `regex` crate and DuckDB runs RE2: neither has look-around or
-back-references, and both read `$` as the very end of the text, where Python also matches
-before a final newline. A pattern is translated when its meaning carries over, and refused
-(`Unsupported`: the check runs on GX) when it does not.
+polars runs Rust's `regex` crate, DuckDB runs RE2 and PostgreSQL its own "advanced" regular
+expressions: none has look-around or back-references, and all read `$` as the very end of the
+text, where Python also matches before a final newline; PostgreSQL's `.` also matches a
+newline. SQLite has no regex of its own: Ibis registers Python's `re.search` on the connection,
+so a pattern runs there unchanged. A pattern is translated when its meaning carries over, and
+refused (`Unsupported`: the check runs on GX) when it does not.
 """
 
 from __future__ import annotations
@@ -19,37 +21,59 @@ _REFUSED = re.compile(
 )
 
 
-def _ranges(points: list[int]) -> str:
+def _hex(point: int, backend: str) -> str:
+    if backend != "postgres":
+        return f"\\x{{{point:x}}}"
+    return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
+
+
+def _ranges(points: list[int], backend: str = "polars") -> str:
     out, start = [], None
     for i, point in enumerate(points):
         start = point if start is None else start
         if i + 1 == len(points) or points[i + 1] != point + 1:
-            out.append(f"\\x{{{start:x}}}" + (f"-\\x{{{point:x}}}" if point != start else ""))
+            first, last = _hex(start, backend), _hex(point, backend)
+            out.append(first + (f"-{last}" if point != start else ""))
             start = None
     return "".join(out)
 
 
-# what Python's \s matches in a str pattern (str.isspace), for the class body of both engines
-SPACE = _ranges([c for c in range(0x3001) if chr(c).isspace()])
+_SPACES = [c for c in range(0x3001) if chr(c).isspace()]
+# what Python's \s matches in a str pattern (str.isspace), for the class body of each engine
+SPACE = _ranges(_SPACES)
+PG_SPACE = _ranges(_SPACES, "postgres")
+# what Python's \d matches in a str pattern (Unicode category Nd), spelled for PostgreSQL
+PG_DIGIT = _ranges([c for c in range(0x110000) if chr(c).isdecimal()], "postgres")
+# Python constructs PostgreSQL reads otherwise: atomic groups and possessive quantifiers
+_PG_REFUSED = re.compile(r"\(\?>|[*+?}]\+")
+_QUANTIFIER = re.compile(r"\{\d+(?:,\d*)?\}")
 
 
 def translate(pattern: str, *, backend: str) -> str:
-    r"""The pattern for `backend` ("polars" or "duckdb"), or raise Unsupported.
+    r"""The pattern for `backend` ("polars", "duckdb", "postgres" or "sqlite"), or Unsupported.
 
     >>> print(translate(r"^\d+$", backend="duckdb"))
     ^\p{Nd}+(?:\n?\z)
+    >>> print(translate(r"^a.b$", backend="postgres"))
+    ^a[^\n]b(?:\n?\Z)
     """
     try:
         re.compile(pattern)
     except re.error:
         raise Unsupported("a regex Python does not compile") from None
-    if _REFUSED.search(pattern):
+    if backend == "sqlite":
+        return pattern  # Python's own `re`, through the function Ibis registers
+    if _REFUSED.search(pattern) or (backend == "postgres" and _PG_REFUSED.search(pattern)):
         raise Unsupported("a regex construct the backends do not share")
     out: list[str] = []
     i, in_class = 0, False
     while i < len(pattern):
         ch = pattern[i]
         if ch == "\\" and i + 1 < len(pattern):
+            if backend == "postgres" and pattern[i + 1] == "x":
+                out.append("\\u00" + pattern[i + 2 : i + 4])  # \xhh: PostgreSQL reads more digits
+                i += 4
+                continue
             out.append(_escape(pattern[i + 1], backend=backend, in_class=in_class))
             i += 2
             continue
@@ -59,15 +83,28 @@ def translate(pattern: str, *, backend: str) -> str:
                 raise Unsupported("a nested character class")
         elif ch == "]" and in_class and not (out and out[-1] in ("[", "[^")):
             in_class = False
-        elif ch == "$" and not in_class:
-            ch = r"(?:\n?\z)"
         elif ch == "^" and in_class and out and out[-1] == "[":
             out[-1] = "[^"
             i += 1
             continue
+        elif not in_class:
+            ch = _outside_class(pattern, i, backend)
         out.append(ch)
         i += 1
     return "".join(out)
+
+
+def _outside_class(pattern: str, i: int, backend: str) -> str:
+    """One character outside a class: `$` and, on PostgreSQL, `.` and a literal `{`."""
+    ch = pattern[i]
+    postgres = backend == "postgres"
+    if ch == "$":
+        return r"(?:\n?\Z)" if postgres else r"(?:\n?\z)"
+    if postgres and ch == "." and not pattern.startswith("(?s)"):
+        return r"[^\n]"  # PostgreSQL's `.` matches a newline; Python's only under (?s)
+    if postgres and ch == "{" and not _QUANTIFIER.match(pattern, i):
+        return r"\{"  # Python reads a `{` that starts no quantifier as itself
+    return ch
 
 
 def _escape(ch: str, *, backend: str, in_class: bool) -> str:
@@ -77,13 +114,26 @@ def _escape(ch: str, *, backend: str, in_class: bool) -> str:
     classes differ between Python, Rust and RE2 on non-ASCII text (and case-folding flags with
     them): such a pattern is left to GX.
     """
-    if ch == "s" or (ch == "S" and not in_class):
+    if ch in "wWbB" or (ch == "S" and in_class):
+        raise Unsupported("a Unicode class the regex engines define differently")
+    if ch.isalnum() and ch not in "dDtnrfvxAsS":
+        raise Unsupported("an escape the regex engines read differently")
+    if backend == "postgres":
+        return _pg_escape(ch, in_class=in_class)
+    if ch in "sS":
         # Python's \s is str.isspace(): spelled out, as Rust and RE2 define \s otherwise
         return SPACE if in_class else f"[{'^' if ch == 'S' else ''}{SPACE}]"
-    if ch in "wWSbB":
-        raise Unsupported("a Unicode class the regex engines define differently")
-    if ch.isalnum() and ch not in "dDtnrfvxA":
-        raise Unsupported("an escape the regex engines read differently")
     if backend == "duckdb" and ch in "dD":
         return r"\p{Nd}" if ch == "d" else r"\P{Nd}"
+    return "\\" + ch
+
+
+def _pg_escape(ch: str, *, in_class: bool) -> str:
+    r"""An escape for PostgreSQL: `\d`, `\D`, `\s`, `\S` spelled out as Python reads them."""
+    if ch in "sS":
+        return PG_SPACE if in_class else f"[{'^' if ch == 'S' else ''}{PG_SPACE}]"
+    if ch in "dD":
+        if in_class and ch == "D":
+            raise Unsupported("a negated class inside a class")
+        return PG_DIGIT if in_class else f"[{'^' if ch == 'D' else ''}{PG_DIGIT}]"
     return "\\" + ch

@@ -7,6 +7,13 @@ and adds the checks GX cannot express (referential integrity, duplicate subjects
 maps to one quality dimension; dimension scores and the catalog's gate turn the result into a
 verdict a scheduler can act on.
 
+A database source is validated inside its database: the compiled suite, referential integrity
+and duplicate subjects run there as queries, and only aggregates (and the bounded rows
+`rules` describes) travel back; no table is read into Python. Great Expectations would need the
+rows (its pandas path) or sees them through its own SQL dialect rules, so on a database source
+an entry the compiler does not cover, and every entry under `engine="gx"`, is reported as
+`error` with the reason `NOT_COMPILED`: it runs on file sources only.
+
 The parts:
 
 - `suites`: reading suite files (no GX needed);
@@ -36,6 +43,7 @@ from govlib.quality.results import (
     VALUE_KWARGS,
     CheckResult,
     QualityResult,
+    Shape,
     Status,
 )
 from govlib.quality.rules import duplicate_subjects, normalised_phone, referential_integrity
@@ -47,6 +55,7 @@ __all__ = [
     "DIMENSIONS",
     "DIMENSION_OF_TYPE",
     "EMAIL_REGEX",
+    "NOT_COMPILED",
     "PERSONAL_KWARGS",
     "PHONE_REGEX",
     "RESULT_FORMAT",
@@ -55,6 +64,7 @@ __all__ = [
     "CheckResult",
     "QualityResult",
     "RowCheck",
+    "Shape",
     "Status",
     "SuiteError",
     "Timings",
@@ -66,6 +76,7 @@ __all__ = [
     "judge",
     "load_suite",
     "normalised_phone",
+    "own_checks",
     "read_suite",
     "referential_integrity",
     "row_checks",
@@ -77,6 +88,7 @@ __all__ = [
     "suite_path",
     "unexpected_counts",
     "validate",
+    "validate_in_database",
 ]
 
 
@@ -110,9 +122,12 @@ def validate(
         Every check's counts, the scores and the gate's verdict.
     """
     from govlib import sources
+    from govlib.engine.backends import open_frame
 
     catalog = ds.catalog
     name = suite or ds.suite
+    if frame is None and ds.source.is_database:
+        return validate_in_database(ds, as_of=as_of, suite=name, engine=engine)
     if frame is None:
         frame = sources.scan(ds).collect()
     publishable = {c for c in ds.columns if ds.publishable(c)}
@@ -123,13 +138,100 @@ def validate(
             ds.name, frame, read_suite(path), path,
             as_of=as_of, publishable=publishable, engine=engine or ds.engine,
         )  # fmt: skip
-    targets = {
-        rel.target[0]: sources.scan(catalog.dataset(rel.target[0])).collect()
-        for rel in ds.relationships
-    }
-    checks += referential_integrity(ds, frame, targets)
-    checks += duplicate_subjects(ds, frame)
+    data = open_frame(frame, "polars", name=ds.name)
+    checks += own_checks(ds, data)
     return judge(ds.name, name, as_of, frame.height, checks, catalog.gate_for(ds.name))
+
+
+NOT_COMPILED = "not compiled; Great Expectations runs only on file sources"
+
+
+def validate_in_database(
+    ds: Dataset, *, as_of: date, suite: str | None, engine: str | None = None
+) -> QualityResult:
+    """`validate` for a database source, inside its database: only aggregates travel back.
+
+    Entries the compiler does not cover, and all of them under `engine="gx"`, are in error
+    with the reason `NOT_COMPILED`; "polars" and "duckdb" are refused (they choose where a
+    file's checks run).
+    """
+    from govlib.engine.backends import open_database
+    from govlib.errors import GovlibError
+    from govlib.sources import POLARS_TYPE
+
+    chosen = engine or ds.engine
+    if chosen in ("polars", "duckdb"):
+        raise GovlibError(
+            f"dataset {ds.name!r} is a database source: its checks run inside the database, "
+            f"not on {chosen}. Drop --engine {chosen} (or the catalog's engine:) for it"
+        )
+    data = open_database(ds)
+    try:
+        [row] = data.rows(data.table.aggregate(n=lambda t: t.count()))
+        schema = {c: POLARS_TYPE[k] for c, k in ds.schema().items()}
+        shape = Shape(schema=schema, height=int(row["n"] or 0))
+        checks: list[CheckResult] = []
+        if suite is not None:
+            path = suite_path(ds.catalog, suite)
+            publishable = {c for c in ds.columns if ds.publishable(c)}
+            raw = _database_suite(data, read_suite(path), as_of=as_of, gx=chosen == "gx")
+            checks += gx_checks(ds.name, shape, raw, publishable)
+        checks += own_checks(ds, data)
+    finally:
+        data.close()
+    return judge(ds.name, suite, as_of, shape.height, checks, ds.catalog.gate_for(ds.name))
+
+
+def _database_suite(data: Any, suite: dict[str, Any], *, as_of: date, gx: bool) -> list[dict]:
+    """The suite's raw results in the database; entries left to GX come back in error."""
+    from govlib import engine as engines
+    from govlib.engine.run import run_suite
+
+    entries = suite["expectations"]
+    raw: list[dict[str, Any]] = []
+    fallback = list(range(len(entries)))
+    if not gx:
+        run = run_suite(data, entries, params=engines.parameters(as_of))
+        raw, fallback = run.results, run.fallback
+    for i in fallback:
+        entry = entries[i]
+        raw.append(
+            {"index": i, "type": entry["type"], "kwargs": dict(entry.get("kwargs") or {}),
+             "meta": dict(entry.get("meta") or {}), "success": False, "result": {},
+             "reason": NOT_COMPILED, "engine": "gx"}
+        )  # fmt: skip
+    raw.sort(key=lambda r: int(r["index"]))
+    return raw
+
+
+def own_checks(ds: Dataset, data: Any) -> list[CheckResult]:
+    """Referential integrity and duplicate subjects on an opened table (`engine.backends`).
+
+    A relationship's target opens beside it: on the same connection when both live in one
+    database (or both are files, on polars), else on its own (see `rules` for what crossing
+    sources reads).
+    """
+    from govlib import databases, sources
+    from govlib.engine.backends import open_database, open_frame
+
+    targets: dict[str, Any] = {}
+    try:
+        for rel in ds.relationships:
+            target = ds.catalog.dataset(rel.target[0])
+            if rel.target[0] in targets:
+                continue
+            if target.source.is_database:
+                shared = ds.source.is_database and databases.same_database(ds, target)
+                targets[target.name] = open_database(target, data.con if shared else None)
+            else:
+                frame = sources.scan(target).collect()
+                con = data.con if data.backend == "polars" else None
+                name = f"target_{target.name}"
+                targets[target.name] = open_frame(frame, "polars", name=name, con=con)
+        return referential_integrity(ds, data, targets) + duplicate_subjects(ds, data)
+    finally:
+        for opened in targets.values():
+            opened.close()
 
 
 def suite_checks(

@@ -22,7 +22,7 @@ from typing import Any
 import polars as pl
 
 from govlib.engine.params import parameters
-from govlib.quality.results import CheckResult, Status, dimension, safe_kwargs
+from govlib.quality.results import CheckResult, Shape, Status, dimension, safe_kwargs
 from govlib.quality.suites import SuiteError, read_suite
 
 # Expectations about the table's shape: a missing column is their finding, not an error.
@@ -175,14 +175,17 @@ def error_reason(info: dict[str, Any]) -> str | None:
 
 
 def gx_checks(
-    dataset: str, frame: pl.DataFrame, raw: list[dict[str, Any]], publishable: set[str]
+    dataset: str, frame: pl.DataFrame | Shape, raw: list[dict[str, Any]], publishable: set[str]
 ) -> list[CheckResult]:
-    """GX's plain results (from `run_gx`) as value-free check records."""
+    """GX's plain results (from `run_gx`) as value-free check records.
+
+    `frame` is the validated data, or its `Shape` when it stayed in its database.
+    """
     return [_check(dataset, frame, row, publishable) for row in raw]
 
 
 def _check(
-    dataset: str, frame: pl.DataFrame, row: dict[str, Any], publishable: set[str]
+    dataset: str, frame: pl.DataFrame | Shape, row: dict[str, Any], publishable: set[str]
 ) -> CheckResult:
     result, kwargs = row["result"], row["kwargs"]
     reason = row.get("reason") or error_reason(row.get("exception_info") or {})

@@ -86,7 +86,25 @@ class QualityResult(Record):
         return {"passed": 0, "failed": 1, "error": 2}[self.status]
 
 
-def dimension(kind: str, kwargs: dict[str, Any], meta: dict[str, Any], frame: pl.DataFrame) -> str:
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What a record needs of a dataset it did not load: its columns, their types, its rows.
+
+    Stands in for the polars frame of a table that stays in its database.
+    """
+
+    schema: dict[str, pl.DataType]
+    height: int
+
+    @property
+    def columns(self) -> list[str]:
+        """The column names, in order."""
+        return list(self.schema)
+
+
+def dimension(
+    kind: str, kwargs: dict[str, Any], meta: dict[str, Any], frame: pl.DataFrame | Shape
+) -> str:
     """The quality dimension of a check: declared in its meta, else known by type, else validity.
 
     Bounds on a temporal column judge timeliness.

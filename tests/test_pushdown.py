@@ -1,0 +1,337 @@
+"""Validation inside the database: the same answers as from files, and only aggregates fetched.
+
+A database source's suite, referential integrity and duplicate subjects run as queries in
+PostgreSQL, SQLite or DuckDB; these tests compare every record with the file-based one, count
+the rows the PostgreSQL driver returns on 200,000 customers, and pin the e-mail and phone keys
+computed in SQL to `govlib.identity` on hostile values.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from govlib import catalog, identity, quality
+from govlib.cli import main
+from govlib.engine.backends import open_database, open_frame
+from govlib.engine.regex import translate
+from govlib.quality.rules import e164_digits, email_key_expr
+
+from . import pg
+from .fetchcount import BIG_CUSTOMERS, FetchCounter, big_customers  # noqa: F401 (fixture)
+from .pg import pg_schema  # noqa: F401 (fixture)
+
+AS_OF = date(2025, 1, 31)
+FETCH_LIMIT = 20_000
+NAMES = ("customers", "orders", "consent_events", "support_tickets")
+PG_ENV = "GOVLIB_TEST_PG_PUSHDOWN_URL"
+
+
+# -- the sample in three databases ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def db_catalogs(tmp_path_factory, sample_catalog, frames, pg_schema) -> dict[str, Path]:  # noqa: F811
+    folder = tmp_path_factory.mktemp("pushdown")
+    made = {}
+    for kind in ("sqlite", "duckdb"):
+        made[kind] = pg.database_catalog(
+            folder / kind, {n: {"uri": f"{kind}:///crm.{kind}", "table": n} for n in NAMES}
+        )
+    pg.write_sqlite(folder / "sqlite" / "data" / "crm.sqlite", sample_catalog, frames)
+    pg.write_duckdb(folder / "duckdb" / "data" / "crm.duckdb", frames)
+    os.environ[PG_ENV] = pg.schema_url(pg.postgres_url(), pg_schema)
+    made["postgres"] = pg.database_catalog(
+        folder / "pg", {n: {"uri_env": PG_ENV, "table": n} for n in NAMES}
+    )
+    return made
+
+
+@pytest.mark.parametrize("kind", ["postgres", "sqlite", "duckdb"])
+@pytest.mark.parametrize("name", NAMES)
+def test_validation_in_the_database_gives_the_records_files_give(
+    db_catalogs, sample_catalog, kind, name
+):
+    ds = catalog.load(db_catalogs[kind]).dataset(name)
+    got = quality.validate(ds, as_of=AS_OF)
+    want = quality.validate(sample_catalog.dataset(name), as_of=AS_OF)
+    assert got.to_dict() == want.to_dict()
+    assert {c.engine for c in got.checks if c.source == "gx"} == {"ibis"}  # all ran in the database
+    assert any(c.check == "duplicate_subjects" or c.check == "referential_integrity"
+               for c in got.checks)  # fmt: skip
+
+
+def test_referential_integrity_across_sources_reads_distinct_keys_and_agrees(
+    db_catalogs, sample_catalog, tmp_path
+):
+    """orders in SQLite pointing at customers in PostgreSQL, and at customers in a CSV file."""
+    raw = yaml.safe_load(db_catalogs["sqlite"].read_text())
+    raw["datasets"]["customers"]["source"] = {"uri_env": PG_ENV, "table": "customers"}
+    raw["data_root"] = str(db_catalogs["sqlite"].parent / "data")
+    (tmp_path / "expectations").symlink_to(db_catalogs["sqlite"].parent / "expectations")
+    mixed = tmp_path / "catalog.yaml"
+    mixed.write_text(yaml.safe_dump(raw, sort_keys=False))
+    want = quality.validate(sample_catalog.dataset("orders"), as_of=AS_OF)
+    integrity = [c for c in want.checks if c.check == "referential_integrity"]
+    assert integrity
+    assert integrity[0].unexpected_count > 0  # the sample plants orphans
+    got = quality.validate(catalog.load(mixed).dataset("orders"), as_of=AS_OF)
+    assert [c for c in got.checks if c.check == "referential_integrity"] == integrity
+    orders = open_database(catalog.load(db_catalogs["duckdb"]).dataset("orders"))
+    customers = pl.read_csv(pg.ROOT / "data" / "sample" / "customers.csv", columns=["customer_id"])
+    try:
+        file_parent = quality.referential_integrity(
+            sample_catalog.dataset("orders"), orders, {"customers": customers}
+        )
+    finally:
+        orders.close()
+    assert file_parent == integrity
+
+
+def test_uncompiled_entries_and_engine_gx_are_errors_on_a_database_source(db_catalogs, capsys):
+    path = db_catalogs["sqlite"]
+    suite = path.parent / "expectations" / "customers.json"
+    data = json.loads(suite.read_text())
+    data["expectations"].append(
+        {"type": "expect_column_values_to_match_strftime_format",
+         "kwargs": {"column": "postcode", "strftime_format": "%Y"}, "meta": {}}
+    )  # fmt: skip
+    suite.write_text(json.dumps(data))
+    try:
+        ds = catalog.load(path).dataset("customers")
+        result = quality.validate(ds, as_of=AS_OF)
+        last = result.checks[len(data["expectations"]) - 1]
+        assert (last.status, last.reason) == ("error", "could not run: " + quality.NOT_COMPILED)
+        assert result.exit_code == 2
+        every = quality.validate(ds, as_of=AS_OF, engine="gx")
+        suite_checks = [c for c in every.checks if c.source == "gx"]
+        assert {(c.status, c.engine) for c in suite_checks} == {("error", "gx")}
+    finally:
+        data["expectations"].pop()
+        suite.write_text(json.dumps(data))
+    assert main(["validate", "customers", "--catalog", str(path), "--engine", "polars"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "its checks run inside the database" in err
+    assert "Traceback" not in err
+
+
+# -- 200,000 customers: only aggregates travel ----------------------------------------------------
+
+
+def test_validate_on_200000_customers_fetches_only_aggregates_and_a_bounded_remainder(
+    big_customers,  # noqa: F811
+    tmp_path,
+):
+    path, frame = big_customers
+    out = tmp_path / "q.json"
+    with FetchCounter() as fetched:
+        code = main(["validate", "customers", "--catalog", str(path), "--json", str(out)])
+    record = json.loads(out.read_text())
+    assert code == 1  # the generator's planted duplicates fail the uniqueness gate
+    assert record["rows"] == frame.height >= BIG_CUSTOMERS
+    assert {c["engine"] for c in record["checks"] if c["source"] == "gx"} == {"ibis"}
+    assert fetched.rows <= FETCH_LIMIT, fetched.rows
+    print(f"validate fetched {fetched.rows} rows in {fetched.queries} queries")
+    # the duplicates found in SQL are those the polars path finds on the same rows
+    ds = catalog.load(path).dataset("customers")
+    in_memory = quality.duplicate_subjects(ds, frame)
+    pushed = [c for c in record["checks"] if c["check"] == "duplicate_subjects"]
+    assert [(c.column, c.unexpected_count) for c in in_memory] == [
+        (c["column"], c["unexpected_count"]) for c in pushed
+    ]
+    assert all(c.unexpected_count > 0 for c in in_memory)
+
+
+# -- e-mail and phone keys in SQL against `identity` ----------------------------------------------
+
+EMAILS = [
+    (1, "  Jane.Doe@Example.COM "), (2, "jane.doe@example.com"),
+    (3, "\u00a0JANE.DOE@example.com\u3000"), (4, "\u212aate@x.io"), (5, "kate@x.io"),
+    (6, "a@b.co\n"), (7, "A@B.CO"), (8, "\x1ca@b.co"), (9, "o'brien@x.ie"), (10, "O'Brien@X.IE"),
+    (11, "solo@x.io"), (11, "SOLO@x.io"), (None, "z@z.io"), (12, "z@z.io"),
+    (13, "jane.doe@example"), (14, "ÄBC@x.de"), (15, "\u0130@x.de"), (16, ""), (17, None),
+    (18, "a@b.c"), (19, "tab\t@x.io"), (20, "a@b.co\u200b"), (21, "x@y.com\r\n"),
+]  # fmt: skip
+PHONES = [
+    (30, "+44 7416 962965", "GB"), (31, "07416 962965", "UK"), (32, "0044 7416 962965", None),
+    (33, "+49 1512 3456789", "DE"), (34, "01512 3456789", "Deutschland"),
+    (35, "555-CALL-NOW", "GB"), (36, "555-CALL-NOW", "GB"), (37, "0000", "GB"), (38, "0000", "DE"),
+    (39, "+1 212-734-1234", "US"), (40, "(212) 734-1234", "US"), (41, "07416 962966", None),
+    (42, "+447416962966", "Atlantis"), (None, "+33 6 12 34 56 78", "FR"),
+    (43, "06 12 34 56 78", "France"), (44, "+44 12", "GB"), (45, "12345", "GB"),
+]  # fmt: skip
+# spellings whose candidate key is not their E.164 form: missed in SQL, never miscounted
+EXOTIC = [
+    (50, "+44 (0) 7416 962967", "GB"), (51, "+447416962967", "GB"),
+    (52, "011 44 7416 962968", "US"), (53, "+44 7416 962968", "GB"),
+]  # fmt: skip
+
+
+def people(rows: list[tuple], first: int = 0) -> pl.DataFrame:
+    if len(rows[0]) == 2:
+        rows = [(i, e, None, None) for i, e in rows]
+    else:
+        rows = [(i, None, p, c) for i, p, c in rows]
+    ids, emails, phones, countries = zip(*rows, strict=True)
+    return pl.DataFrame(
+        {"row_id": range(first, first + len(rows)), "customer_id": ids, "email": emails,
+         "phone": phones, "country": countries},
+        schema={"row_id": pl.Int64, "customer_id": pl.Int64, "email": pl.String,
+                "phone": pl.String, "country": pl.String},
+    )  # fmt: skip
+
+
+PEOPLE_CATALOG = {
+    "version": 1,
+    "data_root": "data",
+    "datasets": {
+        "people": {
+            "source": {},
+            "primary_key": ["row_id"],
+            "subject_key": "customer_id",
+            **{k: "TODO" for k in ("owner", "steward", "purpose", "lawful_basis")},
+            "columns": {
+                "row_id": {"type": "int64"},
+                "customer_id": {"type": "int64", "pii": "person_id"},
+                "email": {"type": "string", "pii": "email"},
+                "phone": {"type": "string", "pii": "phone"},
+                "country": {"type": "string"},
+            },
+        }
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory, sample_catalog) -> dict[str, dict]:
+    """Per backend, a `people` dataset holding EMAILS + PHONES, and one holding EXOTIC."""
+    folder = tmp_path_factory.mktemp("hostile")
+    url = pg.postgres_url()
+    schema = f"govlib_hostile_{secrets.token_hex(4)}"
+    tables = {"regular": people(EMAILS).vstack(people(PHONES, 100)), "exotic": people(EXOTIC)}
+    import duckdb
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {schema}")
+    os.environ["GOVLIB_TEST_PG_HOSTILE_URL"] = pg.schema_url(url, schema)
+    made: dict[str, dict] = {}
+    for name, frame in tables.items():
+        cols = "row_id BIGINT, customer_id BIGINT, email TEXT, phone TEXT, country TEXT"
+        with psycopg.connect(url, autocommit=True) as con, con.cursor() as cur:
+            cur.execute(f"CREATE TABLE {schema}.{name} ({cols})")
+            with cur.copy(f"COPY {schema}.{name} FROM STDIN") as copy:
+                for row in frame.iter_rows():
+                    copy.write_row(row)
+        lite = sqlite3.connect(folder / "people.sqlite")
+        lite.execute(f"CREATE TABLE {name} ({cols})")
+        lite.executemany(f"INSERT INTO {name} VALUES (?, ?, ?, ?, ?)", frame.iter_rows())
+        lite.commit()
+        lite.close()
+        duck = duckdb.connect(str(folder / "people.duckdb"))
+        duck.register("incoming", frame.to_arrow())
+        duck.execute(f"CREATE TABLE {name} AS SELECT * FROM incoming")
+        duck.close()
+        sources = {"postgres": {"uri_env": "GOVLIB_TEST_PG_HOSTILE_URL", "table": name},
+                   "sqlite": {"uri": "sqlite:///people.sqlite", "table": name},
+                   "duckdb": {"uri": "duckdb:///people.duckdb", "table": name}}  # fmt: skip
+        made[name] = {"frame": frame}
+        for kind, source in sources.items():
+            raw = json.loads(json.dumps(PEOPLE_CATALOG))
+            raw["data_root"] = str(folder)
+            raw["datasets"]["people"]["source"] = source
+            path = folder / f"{name}-{kind}.yaml"
+            path.write_text(yaml.safe_dump(raw))
+            made[name][kind] = catalog.load(path).dataset("people")
+    yield made
+    pg.drop_postgres(url, schema)
+
+
+@pytest.mark.parametrize("kind", ["polars", "postgres", "sqlite", "duckdb"])
+def test_email_keys_in_sql_are_identitys_on_hostile_values(hostile, kind):
+    frame = hostile["regular"]["frame"]
+    want = frame.select(identity.email_keys(pl.col("email")).alias("k"))["k"].to_list()
+    if kind == "polars":
+        data = open_frame(frame, "polars")
+    else:
+        data = open_database(hostile["regular"][kind])
+    t = data.table
+    rows = data.rows(t.select("row_id", k=email_key_expr(t.email, data.backend)))
+    got = [r["k"] for r in sorted(rows, key=lambda r: r["row_id"])]
+    data.close()
+    assert got == want
+    assert want[:3] == ["jane.doe@example.com"] * 3
+    assert want[3] == want[4] == "kate@x.io"
+
+
+def in_database(ds: catalog.Dataset) -> list[quality.CheckResult]:
+    data = open_database(ds)
+    try:
+        return quality.duplicate_subjects(ds, data)
+    finally:
+        data.close()
+
+
+@pytest.mark.parametrize("kind", ["postgres", "sqlite", "duckdb"])
+def test_duplicate_subjects_in_sql_equal_identitys_and_miss_only_exotic_spellings(hostile, kind):
+    regular, exotic = hostile["regular"], hostile["exotic"]
+    want = quality.duplicate_subjects(regular[kind], regular["frame"])
+    assert in_database(regular[kind]) == want
+    shared = {c.column: c.unexpected_count for c in want}
+    assert shared == {"email": 11, "phone": 9}
+    # "+44 (0) ..." and a US "011" call prefix: identity matches them, the candidate key cannot
+    assert [c.unexpected_count for c in quality.duplicate_subjects(exotic[kind], exotic["frame"])
+            if c.column == "phone"] == [4]  # fmt: skip
+    missed = in_database(exotic[kind])
+    assert [c.unexpected_count for c in missed if c.column == "phone"] == [0]
+
+
+def test_every_regions_example_number_has_a_length_the_phone_filter_keeps():
+    import phonenumbers
+
+    low, high = e164_digits()
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        example = phonenumbers.example_number(region)
+        if example is not None:
+            e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+            assert low <= len(e164) - 1 <= high, region
+    # the sample's "0000" placeholder in GB is the candidate +44 000: it never leaves the database
+    assert len("+44000") - 1 < low
+
+
+# -- regexes: PostgreSQL reads the translation as Python reads the pattern ----------------------
+
+PATTERNS = [
+    identity.EMAIL_REGEX, r"^\d+$", r"a.b", r"(?s)a.b", r"^\s*x\s*$", r"[\d-]+", r"\x41B",
+    r"a{", r"a{2}", r"^a$", r"[^\n]+$", r"\S+@", r"[\s]", r"\D", r"x|^$", r"\.\*",
+]  # fmt: skip
+TEXTS = [
+    "a\nb", "x\n", "\u0663\u0664", "abc", "A", "AB", "a{", "aa", "a", "a\n", " x ", "\u00a0x\u2003",
+    "12-3", "", "jane.doe@example.com", "jane.doe@example.com\n", "x@y\n", ".*", "\x1c",
+    "\U0001d7ce",
+]  # fmt: skip
+
+
+def test_postgresql_regexes_match_as_python_matches(pg_schema):  # noqa: F811
+    import psycopg
+
+    with psycopg.connect(pg.postgres_url()) as con:
+        for pattern in PATTERNS:
+            sql = translate(pattern, backend="postgres")
+            rows = con.execute(
+                "SELECT regexp_like(t, %s) FROM unnest(%s::text[]) WITH ORDINALITY AS u(t, i) "
+                "ORDER BY i",
+                (sql, TEXTS),
+            ).fetchall()
+            got = [r[0] for r in rows]
+            assert got == [re.search(pattern, t) is not None for t in TEXTS], pattern
