@@ -219,3 +219,18 @@ def count_fetched() -> Iterator[Fetched]:
         patch.setattr(psycopg, "connect", connect)
         patch.setattr(psycopg.Connection, "connect", connect)
         yield fetched
+
+
+def file_catalogs(
+    folder: Path, catalog: Catalog, frames: dict[str, pl.DataFrame]
+) -> dict[str, Path]:
+    """The sample as a SQLite file and a DuckDB file, with a catalog for each, in `folder`."""
+    names = list(frames)
+    made = {}
+    for kind in ("sqlite", "duckdb"):
+        made[kind] = database_catalog(
+            folder / kind, {n: {"uri": f"{kind}:///crm.{kind}", "table": n} for n in names}
+        )
+    write_sqlite(folder / "sqlite" / "data" / "crm.sqlite", catalog, frames)
+    write_duckdb(folder / "duckdb" / "data" / "crm.duckdb", frames)
+    return made

@@ -89,13 +89,7 @@ def test_a_select_with_a_cte_is_accepted():
 @pytest.fixture(scope="module")
 def file_catalogs(tmp_path_factory, sample_catalog, frames) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("dbfiles")
-    made = {}
-    for kind in ("sqlite", "duckdb"):
-        made[kind] = pg.database_catalog(
-            folder / kind, {n: {"uri": f"{kind}:///crm.{kind}", "table": n} for n in NAMES}
-        )
-    pg.write_sqlite(folder / "sqlite" / "data" / "crm.sqlite", sample_catalog, frames)
-    pg.write_duckdb(folder / "duckdb" / "data" / "crm.duckdb", frames)
+    made = pg.file_catalogs(folder, sample_catalog, frames)
     return made
 
 

@@ -42,13 +42,7 @@ PG_ENV = "GOVLIB_TEST_PG_PUSHDOWN_URL"
 @pytest.fixture(scope="module")
 def db_catalogs(tmp_path_factory, sample_catalog, frames, pg_schema) -> dict[str, Path]:  # noqa: F811
     folder = tmp_path_factory.mktemp("pushdown")
-    made = {}
-    for kind in ("sqlite", "duckdb"):
-        made[kind] = pg.database_catalog(
-            folder / kind, {n: {"uri": f"{kind}:///crm.{kind}", "table": n} for n in NAMES}
-        )
-    pg.write_sqlite(folder / "sqlite" / "data" / "crm.sqlite", sample_catalog, frames)
-    pg.write_duckdb(folder / "duckdb" / "data" / "crm.duckdb", frames)
+    made = pg.file_catalogs(folder, sample_catalog, frames)
     os.environ[PG_ENV] = pg.schema_url(pg.postgres_url(), pg_schema)
     made["postgres"] = pg.database_catalog(
         folder / "pg", {n: {"uri_env": PG_ENV, "table": n} for n in NAMES}

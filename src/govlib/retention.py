@@ -168,22 +168,7 @@ def evaluate_rule(ds: Dataset, rule: RetentionRule, lf: pl.LazyFrame, as_of: dat
         {"month": m.strftime("%Y-%m"), "expiring": counts.get(m.strftime("%Y-%m"), 0)}
         for m in pl.select(months.alias("m")).to_series()
     ]
-    return RuleResult(
-        dataset=ds.name,
-        rule=rule.name,
-        action=rule.action,
-        anchor=rule.anchor,
-        period=str(rule.period),
-        in_scope=row["in_scope"],
-        compliant=row["in_scope"] - row["overdue"] - row["missing"] - row["future"],
-        due_within_30=row["due30"],
-        due_within_90=row["due90"],
-        overdue=row["overdue"],
-        overdue_by_age={_bucket(lo, hi): row[_bucket(lo, hi)] for lo, hi in OVERDUE_BUCKETS},
-        anchor_missing=row["missing"],
-        anchor_future=row["future"],
-        forecast=forecast,
-    )
+    return rule_result(ds, rule, row, forecast)
 
 
 def _bucket(low: int, high: int | None) -> str:
@@ -428,13 +413,10 @@ def _forecast_months(as_of: date) -> list[date]:
     return pl.select(pl.date_range(start, last, "1mo")).to_series().to_list()
 
 
-def rule_in_database(
-    ds: Dataset, rule: RetentionRule, table: ibis.Table, as_of: date
+def rule_result(
+    ds: Dataset, rule: RetentionRule, row: dict[str, Any], forecast: list[dict[str, Any]]
 ) -> RuleResult:
-    """`evaluate_rule` as one aggregate query run by the database."""
-    scope = table.filter(db_condition(rule.where, table))
-    exprs = _rule_counts(rule, scope, as_of)
-    row = _counts(databases.one_row(ds, scope.aggregate(**exprs)))
+    """A rule's result from its counts (`row`), however they were computed."""
     return RuleResult(
         dataset=ds.name,
         rule=rule.name,
@@ -449,11 +431,22 @@ def rule_in_database(
         overdue_by_age={_bucket(lo, hi): row[_bucket(lo, hi)] for lo, hi in OVERDUE_BUCKETS},
         anchor_missing=row["missing"],
         anchor_future=row["future"],
-        forecast=[
-            {"month": m.strftime("%Y-%m"), "expiring": row[m.strftime("m%Y_%m")]}
-            for m in _forecast_months(as_of)
-        ],
+        forecast=forecast,
     )
+
+
+def rule_in_database(
+    ds: Dataset, rule: RetentionRule, table: ibis.Table, as_of: date
+) -> RuleResult:
+    """`evaluate_rule` as one aggregate query run by the database."""
+    scope = table.filter(db_condition(rule.where, table))
+    exprs = _rule_counts(rule, scope, as_of)
+    row = _counts(databases.one_row(ds, scope.aggregate(**exprs)))
+    forecast = [
+        {"month": m.strftime("%Y-%m"), "expiring": row[m.strftime("m%Y_%m")]}
+        for m in _forecast_months(as_of)
+    ]
+    return rule_result(ds, rule, row, forecast)
 
 
 def _latest_events(ds: Dataset, rule: ConsentRule, events: ibis.Table, as_of: date) -> ibis.Table:
