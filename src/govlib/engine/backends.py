@@ -1,4 +1,6 @@
-"""Backends: where compiled checks run. polars in process; DuckDB (embedded) beyond memory.
+"""Backends: where compiled checks run: polars in process, DuckDB beyond memory, or Spark.
+
+PySpark (`govlib.engine.spark`) runs them beyond one machine.
 
 `choose` picks one: the caller's (`--engine`, the catalog's `engine:`), else DuckDB for data
 larger than `DUCKDB_FROM_BYTES` in memory, else polars. `open_frame` wraps a polars frame and
@@ -17,8 +19,8 @@ from typing import Any, Literal
 
 import polars as pl
 
-Engine = Literal["polars", "duckdb", "gx"]
-ENGINES: tuple[Engine, ...] = ("polars", "duckdb", "gx")
+Engine = Literal["polars", "duckdb", "gx", "spark"]
+ENGINES: tuple[Engine, ...] = ("polars", "duckdb", "gx", "spark")
 DUCKDB_FROM_BYTES = 2 * 1024**3  # frames at least this large (estimated) go to DuckDB
 
 
@@ -40,18 +42,28 @@ class Data:
     """An Ibis table on a backend, and the connection that runs its queries."""
 
     table: Any
-    backend: Literal["polars", "duckdb"]
+    backend: Literal["polars", "duckdb", "pyspark"]
     con: Any
 
     def rows(self, expr: Any) -> list[dict[str, Any]]:
         """Run a query; its rows as dicts (small results only: aggregates and groups)."""
+        if self.backend == "pyspark":
+            from govlib.engine import spark
+
+            return spark.rows(self.con, expr)
         return list(self.con.to_pyarrow(expr).to_pylist())
 
 
-def open_frame(frame: pl.DataFrame | pl.LazyFrame, backend: Literal["polars", "duckdb"]) -> Data:
-    """A polars frame as an Ibis table on `backend` (no copy on polars; Arrow into DuckDB)."""
+def open_frame(
+    frame: pl.DataFrame | pl.LazyFrame, backend: Literal["polars", "duckdb", "spark"]
+) -> Data:
+    """A polars frame as an Ibis table on `backend` (no copy on polars; Arrow into the others)."""
     import ibis
 
+    if backend == "spark":
+        from govlib.engine import spark
+
+        return spark.open_frame(frame)
     if backend == "polars":
         count_characters()
         con = ibis.polars.connect()

@@ -1,9 +1,11 @@
 """Python regular expressions (what GX's pandas engine runs) for the backends' regex engines.
 
-polars runs Rust's `regex` crate and DuckDB runs RE2: neither has look-around or
-back-references, and both read `$` as the very end of the text, where Python also matches
-before a final newline. A pattern is translated when its meaning carries over, and refused
-(`Unsupported`: the check runs on GX) when it does not.
+polars runs Rust's `regex` crate, DuckDB runs RE2 and Spark runs Java's `java.util.regex`;
+the patterns kept are those all three read alike (no look-around or back-references), with
+`$` spelled out, as each reads it differently from Python (which also matches before a final
+newline), and digits spelled out where RE2 and Java read them as ASCII only. A pattern is
+translated when its meaning carries over, and refused (`Unsupported`: the check runs on GX)
+when it does not.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ SPACE = _ranges([c for c in range(0x3001) if chr(c).isspace()])
 
 
 def translate(pattern: str, *, backend: str) -> str:
-    r"""The pattern for `backend` ("polars" or "duckdb"), or raise Unsupported.
+    r"""The pattern for `backend` ("polars", "duckdb" or "pyspark"), or raise Unsupported.
 
     >>> print(translate(r"^\d+$", backend="duckdb"))
     ^\p{Nd}+(?:\n?\z)
@@ -65,6 +67,8 @@ def translate(pattern: str, *, backend: str) -> str:
             out[-1] = "[^"
             i += 1
             continue
+        elif backend == "pyspark":
+            ch = _java(ch, in_class=in_class, dotall=pattern.startswith("(?s)"))
         out.append(ch)
         i += 1
     return "".join(out)
@@ -73,7 +77,7 @@ def translate(pattern: str, *, backend: str) -> str:
 def _escape(ch: str, *, backend: str, in_class: bool) -> str:
     r"""One escape sequence: digits and spaces spelled out as Python reads them.
 
-    RE2 reads `\d` as ASCII only, and neither engine's `\s` is Python's. Word and boundary
+    RE2 and Java read `\d` as ASCII only, and neither engine's `\s` is Python's. Word and boundary
     classes differ between Python, Rust and RE2 on non-ASCII text (and case-folding flags with
     them): such a pattern is left to GX.
     """
@@ -84,6 +88,24 @@ def _escape(ch: str, *, backend: str, in_class: bool) -> str:
         raise Unsupported("a Unicode class the regex engines define differently")
     if ch.isalnum() and ch not in "dDtnrfvxA":
         raise Unsupported("an escape the regex engines read differently")
-    if backend == "duckdb" and ch in "dD":
+    if backend == "pyspark" and ch == "v":
+        return r"\x0B"  # Java's \v is any vertical space, Python's the one character
+    if backend in ("duckdb", "pyspark") and ch in "dD":
         return r"\p{Nd}" if ch == "d" else r"\P{Nd}"
     return "\\" + ch
+
+
+def _java(ch: str, *, in_class: bool, dotall: bool) -> str:
+    r"""A plain character as Java reads Python's meaning of it.
+
+    Java's `.` also stops at `\r`, U+0085, U+2028 and U+2029; inside a class Java reads `[` as a
+    nested class and `&&` as an intersection, where Python reads plain characters.
+
+    >>> _java(".", in_class=False, dotall=False), _java("[", in_class=True, dotall=False)
+    ('[^\\n]', '\\[')
+    """
+    if ch == "." and not in_class and not dotall:
+        return r"[^\n]"
+    if in_class and ch in "[&":
+        return "\\" + ch
+    return ch
