@@ -65,11 +65,7 @@ class SparkMissing(GovlibError):
 
 
 def master() -> str:
-    """The master URL of a classic session: GOVLIB_SPARK_MASTER, SPARK_MASTER, else local[2].
-
-    >>> master() if not os.environ.get("GOVLIB_SPARK_MASTER") else "local[2]"
-    'local[2]'
-    """
+    """The master URL of a classic session: GOVLIB_SPARK_MASTER, SPARK_MASTER, else local[2]."""
     for name in ("GOVLIB_SPARK_MASTER", "SPARK_MASTER"):
         if os.environ.get(name):
             return os.environ[name]
