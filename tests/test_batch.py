@@ -6,13 +6,16 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
+import polars as pl
 import pytest
+import yaml
 from nbformat.v4 import new_code_cell, new_notebook
 
-from govlib import batch, history, verdicts
+from govlib import batch, history, verdicts, workbook
 from govlib.cli import main
 from govlib.errors import ParameterError
 from govlib.verdicts import Verdict
@@ -131,7 +134,11 @@ def run_cli(out: Path, *extra: str) -> subprocess.Popen:
 
 
 def finish(proc: subprocess.Popen) -> int:
-    """Wait for a run, closing its pipe; fail with its stderr if it did not exit 0 or 1."""
+    """Wait for a run, closing its pipe; fail with its stderr if it did not exit 0 or 1.
+
+    A run of `run_cli` profiles orders, whose card column holds the sample's planted raw card
+    numbers where the catalog says masked: it exits 1, failing "personal data" only.
+    """
     _, err = proc.communicate(timeout=300)
     assert proc.returncode in (0, 1), err
     return proc.returncode
@@ -141,7 +148,7 @@ def finish(proc: subprocess.Popen) -> int:
 def test_two_concurrent_runs_into_one_folder(tmp_path):
     out = tmp_path / "reports"
     procs = [run_cli(out), run_cli(out)]
-    assert [finish(p) for p in procs] == [0, 0]
+    assert [finish(p) for p in procs] == [1, 1]
     runs = sorted(
         d.name for d in out.iterdir() if d.is_dir() and not d.is_symlink() and d.name[0] != "."
     )
@@ -150,14 +157,16 @@ def test_two_concurrent_runs_into_one_folder(tmp_path):
     check = history.verify(out)
     assert check.ok, check.problems
     assert check.entries == 4  # a run entry and one dataset entry per run
-    assert [r["dataset"] for r in history.rows(out)] == ["orders", "orders"]
+    assert [(r["dataset"], r["failed"]) for r in history.rows(out)] == [
+        ("orders", ["personal data"]), ("orders", ["personal data"])
+    ]  # fmt: skip
 
 
 @pytest.mark.notebook
 def test_kill_9_leaves_the_previous_run_intact(tmp_path):
     out = tmp_path / "reports"
     first = run_cli(out)
-    assert finish(first) == 0
+    assert finish(first) == 1
     before = (out / "latest").readlink().name
     snapshot = {p: p.read_bytes() for p in (out / before).rglob("*") if p.is_file()}
     second = run_cli(out, "--notebooks", "profile,quality,retention")
@@ -177,8 +186,8 @@ def test_kill_9_leaves_the_previous_run_intact(tmp_path):
 @pytest.mark.notebook
 def test_history_verify_catches_edits_and_deletions(tmp_path, capsys):
     out = tmp_path / "reports"
-    assert finish(run_cli(out)) == 0
-    assert finish(run_cli(out)) == 0
+    assert finish(run_cli(out)) == 1
+    assert finish(run_cli(out)) == 1
     assert main(["history", "verify", "--out", str(out)]) == 0
     assert main(["history", "show", "orders", "--out", str(out)]) == 0
     assert capsys.readouterr().out.count("orders") == 2  # one row per run
@@ -272,6 +281,42 @@ def test_the_sample_run_judges_every_dataset_from_the_planted_defects(sample_run
     assert customers.gate_failures == ["uniqueness 97.78 < 99"]
     assert sorted(summary["datasets"]) == ["consent_events", "customers", "orders",
                                            "support_tickets"]  # fmt: skip
+    orders = Verdict.from_dict(summary["datasets"]["orders"])
+    assert (orders.quality, orders.undeclared_pii) == ("passed", 0)  # green, all declared ...
+    assert orders.unmasked_cards == planted["raw_card_number"]  # ... but cards left raw
+
+
+@pytest.mark.notebook
+def test_the_sample_run_names_for_each_dataset_exactly_which_areas_failed(sample_run):
+    datasets = sample_run.summary["datasets"]
+    assert {name: v["failed"] for name, v in datasets.items()} == {
+        "customers": ["quality", "retention", "consent"],  # 6 failing checks, 120 overdue, 90
+        "orders": ["personal data"],  # 46 raw card numbers in the column declared masked
+        "consent_events": [],
+        "support_tickets": [],
+    }
+    assert {name: (v["quality"], v["retention"], v["consent"], v["personal_data"])
+            for name, v in datasets.items()} == {
+        "customers": ("failed", "failed", "failed", "passed"),
+        "orders": ("passed", "passed", "passed", "failed"),
+        "consent_events": ("passed", "passed", "passed", "passed"),
+        "support_tickets": ("passed", "passed", "passed", "passed"),
+    }  # fmt: skip
+    assert sample_run.summary["failed"] == ["quality", "retention", "consent", "personal data"]
+    assert sample_run.exit_code == 1
+    index = (Path(sample_run.folder) / "index.html").read_text()
+    assert "a quality or retention gate failed" not in index
+    head = re.search(r'<p class="govlib-badges">(.*?)</p>', index, re.S).group(1)
+    assert re.findall(r'<span class="govlib-badge govlib-(\w+)">([^<]*)</span>', head) == [
+        ("bad", "failed: quality, retention, consent, personal data (2 of 4 datasets)")
+    ]
+    for name, badge in (("customers", "failed: quality, retention, consent"),
+                        ("orders", "failed: personal data"),
+                        ("consent_events", "passed"), ("support_tickets", "passed")):  # fmt: skip
+        row = re.search(rf"<tr>\s*<td>{name}</td>\s*<td>(.*?)</td>", index, re.S).group(1)
+        assert re.sub(r"<[^>]+>", "", row) == badge, name
+    orders = re.search(r"<tr>\s*<td>orders</td>(.*?)</tr>", index, re.S).group(1)
+    assert "46 raw card numbers in columns declared masked" in orders
 
 
 @pytest.mark.notebook
@@ -291,10 +336,12 @@ def test_overview_index_and_history_show_the_verdicts_the_run_built(sample_run):
         assert (rows[name]["overdue"], rows[name]["overall"], rows[name]["status"]) == (
             v["overdue"], v["overall"], v["quality"]
         )  # fmt: skip
+        assert rows[name]["failed"] == v["failed"]
     index = (folder / "index.html").read_text()
     row = re.search(r"<tr>\s*<td>customers</td>(.*?)</tr>", index, re.S).group(1)
-    # score, failing checks, overdue, without consent, undeclared personal data
-    assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["99.27", "6", "120", "90", "0"]
+    # score, failing checks, overdue, without consent; then the personal-data findings
+    assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["99.27", "6", "120", "90"]
+    assert re.findall(r"<td>([^<]*)</td>", row)[-1] == "none"
 
 
 def test_a_verdict_is_built_alike_from_records_and_from_saved_dicts(tmp_path):
@@ -316,9 +363,149 @@ def test_a_verdict_is_built_alike_from_records_and_from_saved_dicts(tmp_path):
     assert (from_files.overdue, from_files.without_consent, from_files.failing_checks) == (7, 5, 1)
     assert (from_files.undeclared_pii, from_files.pii_findings) == (1, 3)
     assert (from_files.pii_found, from_files.gate_failed) == (["email", "phone"], True)
+    assert from_files.failed == ["quality", "retention", "consent", "personal data"]
     assert nothing == Verdict("customers")
     assert (nothing.status, nothing.quality, nothing.gate_failed) == ("not run", None, False)
+    assert (nothing.areas, nothing.failed) == (dict.fromkeys(verdicts.AREAS), [])
     assert Verdict.from_dict(json.loads(json.dumps(from_files.to_dict()))) == from_files
+
+
+QUALITY = {"status": "passed", "overall": 100.0, "scores": {}, "gate_failures": [],
+           "counts": {"passed": 4, "failed": 0, "error": 0}, "suite": "s"}  # fmt: skip
+RETENTION = {"overdue": 0, "consent": [{"processed_without_consent": 0}]}
+PROFILE = {"findings": [], "pii": [{"kind": "email"}]}
+
+
+def finding(kind: str, count: int = 0) -> dict:
+    return {"finding": kind, "count": count}
+
+
+@pytest.mark.parametrize(
+    ("changed", "areas", "failed"),
+    [
+        ({}, ("passed", "passed", "passed", "passed"), []),
+        ({"quality": QUALITY | {"status": "error"}}, ("error", "passed", "passed", "passed"),
+         ["quality"]),
+        ({"retention": RETENTION | {"overdue": 1}}, ("passed", "failed", "passed", "passed"),
+         ["retention"]),
+        ({"retention": {"overdue": 0, "consent": [{"processed_without_consent": 0},
+                                                  {"processed_without_consent": 1}]}},
+         ("passed", "passed", "failed", "passed"), ["consent"]),
+        ({"profile": PROFILE | {"findings": [finding("undeclared_pii")]}},
+         ("passed", "passed", "passed", "failed"), ["personal data"]),
+        ({"profile": PROFILE | {"findings": [finding("unmasked_card", 2)]}},
+         ("passed", "passed", "passed", "failed"), ["personal data"]),
+        ({"profile": PROFILE | {"findings": [finding("declared_not_found")]}},
+         ("passed", "passed", "passed", "warning"), []),
+        ({"profile": PROFILE | {"findings": [finding("kind_mismatch")]}},
+         ("passed", "passed", "passed", "warning"), []),
+        ({"profile": None}, ("passed", "passed", "passed", None), []),
+    ],
+    ids=["clean", "quality-error", "overdue", "without-consent", "undeclared", "raw-cards",
+         "declared-not-found", "kind-mismatch", "no-profile"],
+)  # fmt: skip
+def test_each_area_is_judged_apart_and_failed_names_the_failing_ones(changed, areas, failed):
+    records = {"quality": QUALITY, "retention": RETENTION, "profile": PROFILE} | changed
+    v = verdicts.build("orders", records)
+    assert tuple(v.areas.values()) == areas
+    assert (v.failed, v.gate_failed) == (failed, bool(failed))
+    saved = v.to_dict()
+    assert (saved["failed"], saved["personal_data"]) == (failed, areas[3])
+    assert Verdict.from_dict(json.loads(json.dumps(saved))) == v
+
+
+def test_a_dataset_that_could_not_be_read_is_neither_passed_nor_failed():
+    [unread, judged] = [verdicts.unreadable("orders"), verdicts.build("customers", {
+        "retention": RETENTION})]  # fmt: skip
+    assert (unread.failed, unread.judged, judged.judged) == ([], False, True)
+    rows = verdicts.overview_rows([unread, judged])
+    assert [(r["dataset"], r["failed"], r["quality"]) for r in rows] == [
+        ("orders", [], "unreadable"), ("customers", ["none"], None)
+    ]  # fmt: skip
+
+
+def test_raw_card_numbers_in_a_masked_column_fail_personal_data(tmp_path):
+    project = members_and_payments(tmp_path)
+    ctx = workbook.open_context(str(project / "catalog.yaml"))
+    v = verdicts.build("payments", workbook.records(ctx, "payments"))
+    # 3 of the 4 raw numbers pass Luhn; the masked and the invalid ones are not cards
+    assert (v.unmasked_cards, v.undeclared_pii, v.declared_not_found) == (3, 0, 0)
+    assert (v.quality, v.personal_data, v.failed) == ("passed", "failed", ["personal data"])
+    assert verdicts.headline([v]) == "failed: personal data (1 of 1 dataset)"
+
+
+def members_and_payments(root: Path) -> Path:
+    """A project of two clean datasets but for one defect each.
+
+    `members`: 3 of 40 members flagged for the newsletter have no consent timestamp.
+    `payments`: 3 Luhn-valid raw card numbers (and one invalid) in a column declared masked.
+    """
+    (root / "data").mkdir(parents=True)
+    (root / "expectations").mkdir()
+    ids = list(range(1, 41))
+    consent_at = [None] * 3 + [datetime(2024, 6, 1)] * 37
+    pl.DataFrame({"member_id": ids, "newsletter": [True] * 40, "newsletter_at": consent_at}
+                 ).write_csv(root / "data" / "members.csv")  # fmt: skip
+    cards = ["4111 1111 1111 1111", "5500-0055-5555-5559", "6011111111111117",
+             "4111111111111112"] + ["**** **** **** 1111"] * 36  # fmt: skip
+    pl.DataFrame({"payment_id": ids, "card": cards}).write_csv(root / "data" / "payments.csv")
+    common = {"owner": "Membership team", "steward": "Membership data steward",
+              "lawful_basis": "consent", "gate": {"overall": 90}}  # fmt: skip
+    datasets = {
+        "members": common | {
+            "source": {"path": "members.csv"}, "primary_key": ["member_id"], "suite": "members",
+            "purpose": "Send the newsletter to members who agreed.",
+            "columns": {"member_id": {"type": "int64", "pii": "person_id"},
+                        "newsletter": {"type": "bool", "publish": "values"},
+                        "newsletter_at": {"type": "datetime"}},
+            "consent": [{"purpose": "newsletter", "flag": "newsletter",
+                         "timestamp": "newsletter_at", "max_age": "P24M"}],
+        },
+        "payments": common | {
+            "source": {"path": "payments.csv"}, "primary_key": ["payment_id"],
+            "suite": "payments", "purpose": "Take payments for memberships.",
+            "columns": {"payment_id": {"type": "int64"},
+                        "card": {"type": "string", "pii": "payment_card", "masked": True}},
+        },
+    }  # fmt: skip
+    for name, key in (("members", "member_id"), ("payments", "payment_id")):
+        suite = {"name": name, "expectations": [
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": key}},
+            {"type": "expect_column_values_to_be_unique", "kwargs": {"column": key}},
+        ]}  # fmt: skip
+        (root / "expectations" / f"{name}.json").write_text(json.dumps(suite))
+    catalog = {"as_of": "2025-01-31", "data_root": "data", "datasets": datasets}
+    plain = json.loads(json.dumps(catalog))  # no shared objects: the catalog allows no anchors
+    (root / "catalog.yaml").write_text(yaml.safe_dump(plain, sort_keys=False))
+    return root
+
+
+@pytest.mark.notebook
+def test_green_quality_with_rows_processed_without_consent_fails_consent_and_exits_1(
+    tmp_path, capsys
+):
+    project = members_and_payments(tmp_path)
+    code = main(["run", "--catalog", str(project / "catalog.yaml"), "--datasets", "members",
+                 "--notebooks", "profile,quality,retention", "--out", str(tmp_path / "reports"),
+                 "--notebook-dir", str(ROOT / "notebooks")])  # fmt: skip
+    assert code == 1
+    assert re.search(r"govlib run: \S+: failed: consent \(", capsys.readouterr().err)
+    folder = tmp_path / "reports" / "latest"
+    summary = json.loads((folder / "run.json").read_text())
+    assert {j["status"] for j in summary["jobs"]} == {"passed"}
+    members = summary["datasets"]["members"]
+    assert (members["quality"], members["checks"]) == (
+        "passed", {"passed": 2, "failed": 0, "error": 0}
+    )  # fmt: skip
+    assert (members["without_consent"], members["overdue"], members["undeclared_pii"]) == (3, 0, 0)
+    assert (members["retention"], members["consent"], members["personal_data"]) == (
+        "passed", "failed", "passed"
+    )  # fmt: skip
+    assert members["failed"] == ["consent"]
+    assert (summary["exit_code"], summary["failed"]) == (1, ["consent"])
+    index = (folder / "index.html").read_text()
+    assert ">failed: consent (1 of 2 datasets)</span>" in index  # payments was not run
+    assert ">failed: consent</span>" in index
 
 
 @pytest.mark.parametrize(

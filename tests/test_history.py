@@ -249,8 +249,8 @@ if [ -n "$RUN_JSON" ]; then
 fi
 exit "$RC"
 """
-GATE = {"exit_code": 1, "datasets": {"customers": {"quality": "failed", "overdue": 0}}}
-NO_GATE = {"exit_code": 1, "datasets": {"customers": {"quality": "passed", "overdue": 0}}}
+GATE = {"exit_code": 1, "datasets": {"customers": {"quality": "passed", "failed": ["consent"]}}}
+NO_GATE = {"exit_code": 1, "datasets": {"customers": {"quality": "passed", "failed": []}}}
 
 
 def make_run(tmp_path, rc: int, run_json: dict | None, *, old_run: dict | None = None):

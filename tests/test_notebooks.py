@@ -77,11 +77,18 @@ def test_the_overview_reads_a_runs_records_instead_of_computing_them(tmp_path):
     (records / "orders").mkdir(parents=True)
     saved = {"retention": {"overdue": 4242, "consent": [{"processed_without_consent": 17}]}}
     (records / "orders" / "retention.json").write_text(json.dumps(saved))
-    run(ROOT / "notebooks" / "overview.ipynb", tmp_path / "out", results_dir=str(records))
+    nb = run(ROOT / "notebooks" / "overview.ipynb", tmp_path / "out", results_dir=str(records))
     found = {v["dataset"]: v for v in results({"o": (None, tmp_path / "out")}, "o")["verdicts"]}
     assert (found["orders"]["overdue"], found["orders"]["without_consent"]) == (4242, 17)
     assert found["orders"]["quality"] is None  # no quality record saved, none computed
+    assert found["orders"]["failed"] == ["retention", "consent"]
     assert found["customers"] == Verdict("customers").to_dict()
+    [shown] = [o["data"]["text/plain"] for c in nb.cells if "overview_rows" in c.source
+               for o in c.outputs]  # fmt: skip
+    rows = {line.split(" | ")[0]: line.split(" | ") for line in shown.splitlines()}
+    # dataset, failed areas, then quality, retention, consent and personal data apart
+    assert rows["orders"][:6] == ["orders", "retention, consent", "-", "failed", "failed", "-"]
+    assert rows["customers"][:6] == ["customers", "-", "-", "-", "-", "-"]  # nothing judged
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 import yaml
 
-from govlib import batch, describe, reports, views
+from govlib import batch, describe, reports, verdicts, views
 from govlib.quality import CheckResult, QualityResult
 from govlib.retention import RetentionReport, RuleResult
 
@@ -399,3 +399,42 @@ def test_a_control_character_in_a_column_name_renders_as_a_question_mark():
     svg = vl_convert.vegalite_to_svg(charts.completeness(p).to_dict())  # aborted the process
     assert "\x1b" not in svg
     assert "?[31mansi" in svg
+
+
+def test_a_report_header_names_the_failed_areas_first_and_counts_raw_card_numbers():
+    run_json = json.loads((ROOT / "tests" / "golden" / "run.json").read_text())
+    orders = verdicts.Verdict.from_dict(run_json["datasets"]["orders"])
+    h = reports.header(dataset="orders", as_of="2025-01-31", run_id="r", verdict=orders)
+    assert h["badges"][0] == ("bad", "failed: personal data")
+    assert ("bad", "46 raw card numbers in masked columns") in h["badges"]
+    assert h["summary"].endswith("2 columns hold personal data, all declared; "
+                                 "46 raw card numbers in columns declared masked.")  # fmt: skip
+    warned = verdicts.Verdict("orders", undeclared_pii=0, declared_not_found=1)
+    badges = reports.header(dataset="orders", as_of="-", run_id="r", verdict=warned)["badges"]
+    assert badges == [
+        ("ok", "0 undeclared personal data"),
+        ("warn", "personal data: the catalog declares what was not found"),
+    ]
+
+
+def test_the_index_names_failed_areas_beside_a_failed_notebook():
+    job = {"notebook": "retention", "dataset": "members", "status": "failed", "seconds": 1.0,
+           "report": None, "reason": "cell [3] raised ValueError"}  # fmt: skip
+    members = verdicts.Verdict("members", quality="passed", without_consent=3, undeclared_pii=1)
+    summary = {
+        "run_id": "r1", "as_of": "2025-01-31", "started": "-", "seconds": 1.0,
+        "govlib_version": "0", "exit_code": 3, "jobs": [job], "failed": members.failed,
+        "datasets": {"members": members.to_dict(),
+                     "payments": verdicts.Verdict("payments").to_dict()},
+    }  # fmt: skip
+    page = reports.render_index(summary)
+    head = re.search(r'<p class="govlib-badges">(.*?)</p>', page, re.S).group(1)
+    assert re.findall(r"govlib-(\w+)\">([^<]*)<", head) == [
+        ("error", "a notebook failed to execute"),
+        ("bad", "failed: consent, personal data (1 of 2 datasets)"),
+    ]
+    cells = {name: re.search(rf"<td>{name}</td>\s*<td>(.*?)</td>", page, re.S).group(1)
+             for name in ("members", "payments")}  # fmt: skip
+    assert re.sub(r"<[^>]+>", "", cells["members"]) == "failed: consent, personal data"
+    assert cells["payments"] == "-"  # nothing judged: neither passed nor failed
+    assert "1 undeclared personal column</td>" in page

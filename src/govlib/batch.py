@@ -13,8 +13,9 @@ folder (`results_dir`) instead of computing them again. Each dataset's `Verdict`
 from the same records (`govlib.verdicts`) for the index page, `run.json`, the exit code and the
 run history. Staging, the leak scan and publication are `govlib.publish`'s.
 
-Exit codes: 0 all passed, 1 a quality or retention gate failed, 2 a usage or configuration
-error, 3 a notebook failed to execute, 4 outputs withheld to protect personal data.
+Exit codes: 0 all passed, 1 a dataset failed in an area (quality, retention, consent or personal
+data: `Verdict.failed`), 2 a usage or configuration error, 3 a notebook failed to execute, 4
+outputs withheld to protect personal data.
 """
 
 from __future__ import annotations
@@ -426,6 +427,7 @@ def _execute_in(p: Plan, staging: Path, run_id: str, started_at: datetime) -> Ru
         "exit_code": exit_code,
         "jobs": [r.to_dict() for r in jobs],
         "datasets": {name: v.to_dict() for name, v in verdicts.items()},
+        "failed": verdicts_mod.failed_areas(verdicts.values()),
         "inputs_sha256": _content_hashes(cat, _datasets_read(cat, p)),
     }
     publish.write(
@@ -599,12 +601,12 @@ def _verdicts(
 
 
 def _exit_code(jobs: list[JobResult], verdicts: dict[str, Verdict]) -> int:
-    """4 when anything was withheld, 3 when a job failed, 1 when a gate failed, else 0."""
+    """4 when anything was withheld, 3 when a job failed, 1 when an area failed, else 0."""
     if any(r.status == "refused" for r in jobs):
         return 4
     if any(r.status != "passed" for r in jobs):
         return 3
-    return 1 if any(v.gate_failed for v in verdicts.values()) else 0
+    return 1 if any(v.failed for v in verdicts.values()) else 0
 
 
 def _suite_hash(cat: catalog_mod.Catalog, name: str) -> str | None:
@@ -634,6 +636,7 @@ def _history_datasets(
             {
                 "dataset": name,
                 "status": v.status,
+                "failed": v.failed,
                 "overall": v.overall,
                 "scores": v.scores,
                 "checks": v.checks,

@@ -28,7 +28,7 @@ from typing import Any, ClassVar, TypedDict
 
 import polars as pl
 
-from govlib import identity, outputs, privacy, quality, restricted, sources
+from govlib import applysql, identity, outputs, privacy, quality, restricted, sources
 from govlib.catalog import Catalog, Dataset, PiiKind
 from govlib.errors import GovlibError
 from govlib.records import Record
@@ -113,6 +113,7 @@ class CleansePlan:
     changes: list[tuple[object, str, str, str]] = field(
         default_factory=list
     )  # id, rule, field, kind
+    originals: dict[str, pl.DataFrame] = field(default_factory=dict)  # as read, per copy
 
     def record(self) -> CleanseSummary:
         """The plan as counts, a record."""
@@ -517,6 +518,7 @@ def plan(
     for other in catalog.names():
         if other != name:
             _plan_related(catalog, result, other, frames[other], key, as_of)
+    result.originals = {n: frames[n] for n in result.frames}
     return result
 
 
@@ -557,7 +559,8 @@ def execute(
 
     All are restricted outputs (see `govlib.restricted`): 0600 in 0700 folders, encrypted when
     recipients are configured, refused where a declared source would read them, and skipped
-    when the same inputs already produced the same files.
+    when the same inputs already produced the same files. A dataset read from a database gets
+    its change as `apply.sql` too (see `govlib.applysql`), for its data owner to run.
     """
     inputs = sources.content_hashes(catalog)
     log = "".join(
@@ -583,6 +586,14 @@ def execute(
         if frame.height
     }
     files["cleanse_log.ndjson"] = outputs.text_writer(log)
+    title = (
+        f"cleanse of {cleanse.dataset}, run at {run_at.isoformat(timespec='seconds')} (rows it "
+        "quarantines are among those deleted; they are kept in quarantine/)"
+    )
+    for name, text in applysql.scripts(
+        catalog, cleanse.originals, cleanse.frames, title=title
+    ).items():
+        files[name] = outputs.text_writer(text)
     fingerprint = {"inputs": inputs, "plan": cleanse.summary()}
     return restricted.write_bundle(
         catalog, out_dir, files, manifest="cleanse.json", fingerprint=fingerprint,

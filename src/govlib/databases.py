@@ -475,3 +475,59 @@ def _typed(df: pl.DataFrame, ds: Dataset) -> pl.DataFrame:
             col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
         columns.append(col.cast(POLARS_TYPE[kind]))
     return df.select(columns)
+
+
+# -- work inside the database: one connection for several tables, aggregates back --------------
+
+
+def same_database(a: Dataset, b: Dataset) -> bool:
+    """True when both datasets are read from the same database (the same URI)."""
+    if not (a.source.is_database and b.source.is_database):
+        return False
+    try:
+        return uri_of(a) == uri_of(b)
+    except DatabaseError:
+        return False
+
+
+def open_tables(first: Dataset, *others: Dataset) -> tuple[BaseBackend, list[ibis.Table]]:
+    """One read-only connection and each dataset's declared columns, for a join in the database.
+
+    Every dataset must live in `first`'s database (`same_database`). The caller owns the
+    connection (`con.disconnect()` when done).
+    """
+    strangers = [ds.name for ds in others if not same_database(first, ds)]
+    if strangers:
+        raise ValueError(f"not in the database of {first.name}: {', '.join(strangers)}")
+    con, table = open_table(first)
+    try:
+        tables = [table]
+        for ds in others:
+            raw = _raw_table(ds, con)
+            _check_types(ds, dict(raw.schema().items()))
+            tables.append(raw.select(*ds.columns))
+        return con, tables
+    except BaseException:
+        con.disconnect()
+        raise
+
+
+def one_row(ds: Dataset, expr: ibis.Table) -> dict[str, Any]:
+    """The single row of an aggregate expression, computed by the database (counts, not rows)."""
+    import ibis
+
+    con = ibis.get_backend(expr)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*future.infer_string", category=Warning)
+            rows = [pl.DataFrame(pl.from_arrow(batch)) for batch in _batches(con, expr)]
+    except Exception as exc:
+        raise DatabaseError(
+            ds.name,
+            f"an aggregate over {location(ds.source)} failed ({type(exc).__name__})",
+            "Check the table and the user's grants",
+        ) from None
+    frame = pl.concat(rows) if rows else pl.DataFrame()
+    if frame.height != 1:
+        raise DatabaseError(ds.name, "an aggregate returned no single row", "Report it")
+    return frame.row(0, named=True)

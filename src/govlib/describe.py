@@ -220,6 +220,29 @@ def summary(verdict: Any) -> str:
         undeclared = verdict.undeclared_pii or 0
         text += f", {undeclared:,} of them undeclared" if undeclared else ", all declared"
         parts.append(text)
+        parts += personal_data_findings(verdict, undeclared=False)  # said just above
     if not parts:
         return "Nothing was computed for this dataset in this run."
     return "; ".join(parts)[:1].upper() + "; ".join(parts)[1:] + "."
+
+
+def personal_data_findings(verdict: Any, *, undeclared: bool = True) -> list[str]:
+    """A verdict's personal-data findings in words, one per kind found; empty when none.
+
+    `verdict` is a `govlib.verdicts.Verdict`. Raw card numbers are counted by value, the
+    other findings by column; `undeclared=False` leaves out the undeclared columns.
+    """
+    found = []
+    for figure, one, many in (
+        (verdict.undeclared_pii if undeclared else 0, "undeclared personal column",
+         "undeclared personal columns"),
+        (verdict.unmasked_cards, "raw card number in a column declared masked",
+         "raw card numbers in columns declared masked"),
+        (verdict.declared_not_found, "declared personal column holds no such data",
+         "declared personal columns hold no such data"),
+        (verdict.kind_mismatches, "declared personal column holds another kind",
+         "declared personal columns hold another kind"),
+    ):  # fmt: skip
+        if figure:
+            found.append(_count(figure, one, many))
+    return found

@@ -1,10 +1,14 @@
-"""Draft catalog entries from data files, for a person to review and complete.
+"""Draft catalog entries from data files or database tables, for a person to review and complete.
 
 One entry per file (CSV, TSV, Parquet, NDJSON, gzip-compressed text): every column with its
 inferred type and datetime format, the PII kind detected on a bounded sample with the evidence
 as a comment (shares and counts, never a value), primary-key candidates, relationships between
 the drafted files whose names match and whose values are contained, and `TODO` for what only a
 person can say: owner, steward, purpose, lawful basis and data subjects.
+
+A database (`draft_database`, `govlib catalog draft URI`) gives one entry per table from what it
+declares (`govlib.dbschema`): column types, the primary key, foreign keys as relationships, and
+PII detected on a bounded sample; the password of a URI is never written.
 
 The catalog file is created, or the new entries are appended under `datasets:` as text, so
 nothing a person wrote (comments, order, quoting) changes. A name that exists is refused.
@@ -20,18 +24,22 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import polars as pl
 import yaml
 
 from govlib import catalog as catalog_mod
-from govlib import profiling, sources
-from govlib.catalog import IDENTIFIER, TODO, Catalog, ColumnType
+from govlib import databases, dbschema, profiling, sources
+from govlib.catalog import IDENTIFIER, TODO, Catalog, ColumnType, Dataset
 from govlib.errors import CatalogError, GovlibError, SourceError, printable
 
 SAMPLE_ROWS = 2_000  # rows sampled (systematically) for PII detection
@@ -69,6 +77,12 @@ class DraftEntry:
     key_candidates: list[str]  # never null, unique, text or integer
     primary_key: list[str]
     relationships: list[dict[str, str]] = field(default_factory=list)  # column, references
+    # A database table's entry: its source ({uri or uri_env, table}), what it was drafted
+    # from (no password), whether the primary key is the declared one, and notes for a person
+    source: dict[str, str] = field(default_factory=dict)
+    origin: str = ""
+    declared_key: bool = False
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         """The entry as a plain dict."""
@@ -83,6 +97,8 @@ class Draft:
     text: str
     entries: list[DraftEntry]
     created: bool  # True: a new file; False: entries appended to an existing one
+    skipped: list[str] = field(default_factory=list)  # tables the catalog holds already
+    export: str | None = None  # an environment variable to export the URI in (see draft_database)
 
 
 def dataset_name(path: str | Path) -> str:
@@ -127,13 +143,18 @@ def draft_catalog(
     ]
     entries = _with_relationships(entries, {n: lo.frame for n, lo in loaded.items()})
     if existing is None:
-        root = os.path.relpath(data_dir, catalog_path.resolve().parent)
-        text = _HEADER + "version: 1\n"
-        text += f"data_root: {_scalar(Path(root).as_posix())}\n" if root != "." else ""
-        text += "datasets:\n" + "".join(_entry_text(e, "  ") for e in entries)
+        text = _new_text(catalog_path, data_dir, entries)
     else:
         text = _append(catalog_path, entries)
     return Draft(str(catalog_path), text, entries, existing is None)
+
+
+def _new_text(catalog_path: Path, data_dir: Path, entries: list[DraftEntry]) -> str:
+    """The text of a new catalog holding `entries`, its data root `data_dir`."""
+    root = os.path.relpath(data_dir, catalog_path.resolve().parent)
+    text = _HEADER + "version: 1\n"
+    text += f"data_root: {_scalar(Path(root).as_posix())}\n" if root != "." else ""
+    return text + "datasets:\n" + "".join(_entry_text(e, "  ") for e in entries)
 
 
 def write(draft: Draft) -> Path:
@@ -364,6 +385,397 @@ def _contained(lf: pl.LazyFrame, column: str, target: pl.LazyFrame, key: str) ->
     return counts[0] > 0 and counts[1] == 0
 
 
+# -- database tables -------------------------------------------------------------------------
+
+DATABASE_SCHEMES = ("postgresql", "postgres", "sqlite", "duckdb")
+_READ_ENV = "GOVLIB_DRAFT_READ_URL"  # holds the URI while a draft reads it; never written out
+_PROBE = "catalog_draft"
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_uri(text: str) -> bool:
+    """True when `text` is a URI (`scheme://...`) rather than a file path.
+
+    >>> is_uri("postgresql://crm@db/crm"), is_uri("exports/customers.csv")
+    (True, False)
+    """
+    return bool(_URI.match(text))
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """Where drafted tables are read from, and what the catalog is told about it."""
+
+    read_uri: str  # may hold a password: only an environment variable of this process holds it
+    written: dict[str, str]  # the catalog's {uri: ...} or {uri_env: ...}
+    shown: str  # `$NAME` or a URI without its password
+    data_dir: Path
+    export: str | None = None  # the variable to export the URI in (a password was typed)
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A table as the database declares it, with counts run in the database."""
+
+    table: dbschema.Table
+    value: str  # the catalog's `table:`, `schema.table` outside the default schema
+    targets: list[str]  # each foreign key's referenced table, as a `table:` value
+    rows: int
+    unique: list[str]  # never null and unique over every row (when no key is declared)
+
+
+def draft_database(
+    uri: str | None = None,
+    *,
+    uri_env: str | None = None,
+    schema: str | None = None,
+    tables: Sequence[str] | None = None,
+    catalog_path: str | Path = catalog_mod.DEFAULT_CATALOG,
+    as_of: date | None = None,
+    sample_rows: int = SAMPLE_ROWS,
+) -> Draft:
+    """Draft one catalog entry per table of a database schema, from what the database declares.
+
+    Give the URI (`postgresql://`, `sqlite:///file`, `duckdb:///file`; a file path is read from
+    the working folder) or `uri_env`, an environment variable holding it (a file path then
+    relative to the data root, as the catalog reads it). Column types, the primary key and the
+    foreign keys (as relationships) come from the database's schema; PII kinds from detection on
+    a bounded sample (`databases.sample`); the row count and, without a declared key, key
+    candidates from counts run in the database. Views are drafted when named in `tables`. A
+    table the catalog already reads from this source is skipped (`Draft.skipped`).
+
+    No password reaches the catalog: a typed URI holding one is read, and the entry names an
+    environment variable (`Draft.export`) to put the URI in instead.
+    """
+    catalog_path = Path(catalog_path)
+    existing = catalog_mod.load(catalog_path) if catalog_path.exists() else None
+    source = _database_source(uri, uri_env, existing, catalog_path)
+    found, skipped = _introspect(source, schema, tables)
+    named = _named(found, source, existing, skipped)
+    specs = {name: _probe_spec(f) for name, f in named}
+    day = as_of or date.today()
+    entries = []
+    if named:
+        with _reading(source, specs) as probe:
+            try:
+                entries = [
+                    _table_entry(probe.dataset(n), f, source, day, sample_rows) for n, f in named
+                ]
+            except databases.DatabaseError as exc:  # name the source as the person gave it
+                raise GovlibError(str(exc).replace(f"${_READ_ENV}", source.shown)) from None
+    entries = _with_foreign_keys(entries, [f for _, f in named], existing, source)
+    if existing is None:
+        text = _new_text(catalog_path, source.data_dir, entries)
+    elif entries:
+        text = _append(catalog_path, entries)
+    else:
+        text = catalog_path.read_text(encoding="utf-8")
+    return Draft(str(catalog_path), text, entries, existing is None, skipped, source.export)
+
+
+def _database_source(
+    uri: str | None, uri_env: str | None, existing: Catalog | None, catalog_path: Path
+) -> _Source:
+    if (uri is None) == (uri_env is None):
+        raise GovlibError("give a database URI or --uri-env NAME (one of the two)")
+    home = existing.data_dir if existing is not None else catalog_path.resolve().parent
+    if uri_env is not None:
+        if not IDENTIFIER.fullmatch(uri_env):
+            raise GovlibError(
+                f"--uri-env {printable(uri_env)!r} is not an environment variable name; give "
+                "one such as GOVLIB_CRM_URL"
+            )
+        value = os.environ.get(uri_env, "").strip()
+        if not value:
+            raise GovlibError(
+                f"environment variable {uri_env} is not set; export it with the database URI "
+                "(e.g. postgresql://user:pw@host/db)"
+            )
+        _check_scheme(value)
+        return _Source(value, {"uri_env": uri_env}, f"${uri_env}", home)
+    scheme = _check_scheme(uri or "")
+    if scheme in databases.FILE_SCHEMES:
+        return _file_source(uri or "", scheme, existing, catalog_path)
+    if databases.has_password(uri or ""):
+        name = _env_name(uri or "")
+        return _Source(uri or "", {"uri_env": name}, databases.redact(uri or ""), home, name)
+    return _Source(uri or "", {"uri": uri or ""}, uri or "", home)
+
+
+def _check_scheme(uri: str) -> str:
+    try:
+        scheme = databases.scheme_of(uri)
+    except ValueError:
+        scheme = ""
+    if scheme not in DATABASE_SCHEMES:
+        raise GovlibError(
+            f"{databases.redact(uri)}: catalog draft reads postgresql://, sqlite:/// and "
+            f"duckdb:/// URIs, not {printable(scheme or '(none)')}://; declare another database's "
+            "tables by hand (see the README's Databases section)"
+        )
+    return scheme
+
+
+def _file_source(uri: str, scheme: str, existing: Catalog | None, catalog_path: Path) -> _Source:
+    """A SQLite or DuckDB file typed on the command line: read wherever it is, from here."""
+    raw = unquote(urlsplit(uri).path)
+    raw = raw[1:] if raw.startswith("/") else raw  # sqlite:///rel, sqlite:////abs
+    if not raw or raw == ":memory:":
+        raise GovlibError(
+            f"{printable(uri)}: the URI names no database file; give {scheme}:///path/to/file"
+        )
+    file = Path(raw).expanduser()
+    if not file.is_file():
+        raise SourceError(file, "database file not found", "Check the path in the URI")
+    file = file.resolve()
+    data_dir = existing.data_dir if existing is not None else _common_dir([file], catalog_path)
+    if not file.is_relative_to(data_dir):
+        raise SourceError(
+            file,
+            f"is outside the catalog's data root {data_dir}",
+            "Move the file below the data root, or draft into a new catalog",
+        )
+    written = f"{scheme}:///{file.relative_to(data_dir).as_posix()}"
+    return _Source(f"{scheme}:///{file.as_posix()}", {"uri": written}, written, data_dir)
+
+
+def _env_name(uri: str) -> str:
+    """The environment variable a drafted entry reads a typed URI from: named by the database.
+
+    >>> _env_name("postgresql://crm:pw@db.example/crm-eu")
+    'GOVLIB_CRM_EU_URL'
+    """
+    parts = urlsplit(uri)
+    name = unquote(parts.path.lstrip("/").split("/", 1)[0]) or parts.hostname or ""
+    stem = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper()
+    return f"GOVLIB_{stem}_URL" if stem else "GOVLIB_DATABASE_URL"
+
+
+@contextmanager
+def _reading(source: _Source, specs: dict[str, dict[str, Any]]) -> Iterator[Catalog]:
+    """A catalog of `specs` (name -> table, columns, key) read from `source`, for this draft.
+
+    The URI waits in an environment variable of this process while it is read, so no file
+    holds it; without `specs` the catalog holds one dataset, to connect with.
+    """
+    datasets = specs or {_PROBE: {"source": {"table": "probe"}, "columns": {}}}
+    todo = dict.fromkeys(("owner", "steward", "purpose", "lawful_basis"), TODO)
+    raw = {
+        "data_root": str(source.data_dir),
+        "datasets": {
+            name: {**spec, **todo, "source": {"uri_env": _READ_ENV, **spec["source"]}}
+            for name, spec in datasets.items()
+        },
+    }
+    previous = os.environ.get(_READ_ENV)
+    os.environ[_READ_ENV] = source.read_uri
+    try:
+        with tempfile.TemporaryDirectory(prefix="govlib-draft-") as folder:
+            path = Path(folder) / "catalog.yaml"
+            path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+            probe = catalog_mod.load(path)
+        yield probe
+    finally:
+        if previous is None:
+            os.environ.pop(_READ_ENV, None)
+        else:
+            os.environ[_READ_ENV] = previous
+
+
+def _introspect(
+    source: _Source, schema: str | None, tables: Sequence[str] | None
+) -> tuple[list[_Found], list[str]]:
+    """The chosen tables as declared, their counts, and the tables left out (and why)."""
+    with _reading(source, {}) as probe:
+        try:
+            con = databases.connect(probe.dataset(_PROBE))
+        except databases.DatabaseError as exc:
+            raise GovlibError(str(exc).removeprefix(f"dataset {_PROBE!r}: ")) from None
+        try:
+            default = dbschema.default_schema(con)
+            schema = schema or default
+            if not dbschema.has_schema(con, schema):
+                raise GovlibError(
+                    f"{source.shown}: no schema {printable(schema)!r} in the database; check "
+                    "--schema (or the URI's schema)"
+                )
+            chosen, skipped = _chosen(dbschema.list_tables(con, schema), tables, schema, source)
+            found = [_counted(con, t, default) for t in dbschema.describe(con, schema, chosen)]
+        except GovlibError:
+            raise
+        except Exception as exc:
+            raise GovlibError(
+                f"{source.shown}: reading the database's schema failed ({type(exc).__name__}); "
+                "check the user's grants on it"
+            ) from None
+        finally:
+            con.disconnect()
+    return found, skipped
+
+
+def _chosen(
+    present: dict[str, bool], tables: Sequence[str] | None, schema: str, source: _Source
+) -> tuple[dict[str, bool], list[str]]:
+    """The tables to draft (name -> is a view), and those left out with the reason."""
+    if tables is not None:
+        missing = ", ".join(repr(printable(t)) for t in tables if t not in present)
+        if missing:
+            raise GovlibError(
+                f"{source.shown}: no table or view {missing} in schema {printable(schema)!r} "
+                "(or not readable by you); check --tables and --schema"
+            )
+        odd = [t for t in tables if not (IDENTIFIER.fullmatch(t) and IDENTIFIER.fullmatch(schema))]
+        if odd:
+            raise GovlibError(
+                f"table {printable(odd[0])!r}: a catalog reads tables named as identifiers "
+                "(letters, digits, underscores); read it through a view of such a name"
+            )
+        return {t: present[t] for t in dict.fromkeys(tables)}, []
+    chosen: dict[str, bool] = {
+        t: False for t, view in present.items() if not view and IDENTIFIER.fullmatch(t)
+    }
+    skipped = [
+        f"{printable(t)}: not an identifier, which a catalog table must be; read it through a view"
+        for t, v in present.items()
+        if not v and not IDENTIFIER.fullmatch(t)
+    ]
+    if not chosen or not IDENTIFIER.fullmatch(schema):
+        raise GovlibError(
+            f"{source.shown}: schema {printable(schema)!r} holds no table you may read and a "
+            "catalog can name; check --schema and the user's grants (views: name them in --tables)"
+        )
+    return chosen, skipped
+
+
+def _counted(con: Any, table: dbschema.Table, default: str) -> _Found:
+    def value(schema: str, name: str) -> str:
+        return name if schema == default else f"{schema}.{name}"
+
+    eligible = [] if table.primary_key else [
+        c.name for c in table.columns if c.type in ("int64", "string")
+    ]  # fmt: skip
+    rows, unique = dbschema.key_stats(con, table.schema, table.name, eligible)
+    targets = [value(fk.schema, fk.table) for fk in table.foreign_keys]
+    return _Found(table, value(table.schema, table.name), targets, rows, unique)
+
+
+def _named(
+    found: list[_Found], source: _Source, existing: Catalog | None, skipped: list[str]
+) -> list[tuple[str, _Found]]:
+    """A dataset name per table the catalog does not read yet; those it reads join `skipped`."""
+    taken = set(existing.names()) if existing is not None else set()
+    read = _read_from(existing, source)
+    named: list[tuple[str, _Found]] = []
+    for f in found:
+        if f.value in read:
+            skipped.append(f"{f.value}: the catalog reads it already, as dataset {read[f.value]}")
+            continue
+        name = f.table.name.lower()
+        if name in taken:
+            where = "two tables give" if name in dict(named) else "the catalog already declares"
+            raise GovlibError(
+                f"table {f.value}: {where} a dataset called {name!r}; leave the table out with "
+                "--tables, or rename the dataset in the catalog first"
+            )
+        taken.add(name)
+        named.append((name, f))
+    return named
+
+
+def _read_from(existing: Catalog | None, source: _Source) -> dict[str, str]:
+    """The catalog's datasets that read a table of `source`: table -> dataset name."""
+    if existing is None:
+        return {}
+    uri, env = source.written.get("uri"), source.written.get("uri_env")
+    return {
+        ds.source.table: name
+        for name, ds in existing.datasets.items()
+        if ds.source.table and ds.source.uri == uri and ds.source.uri_env == env
+    }
+
+
+def _probe_spec(found: _Found) -> dict[str, Any]:
+    columns = {c.name: {"type": c.type} for c in found.table.columns if c.type is not None}
+    key = found.table.primary_key if set(found.table.primary_key) <= set(columns) else []
+    return {"source": {"table": found.value}, "columns": columns, "primary_key": key}
+
+
+def _table_entry(
+    ds: Dataset, found: _Found, source: _Source, day: date, sample_rows: int
+) -> DraftEntry:
+    """One table's entry: declared types and key, PII detected on a bounded sample."""
+    table = found.table
+    notes = [
+        f"column {c.name} ({c.declared}) is left out: govlib does not read this type"
+        for c in table.columns
+        if c.type is None
+    ]
+    columns: list[DraftColumn] = []
+    sample = pl.DataFrame()
+    if ds.columns:
+        sample = databases.sample(ds, sample_rows)
+        found_pii = profiling.profile(sample.lazy(), dataset=ds.name, as_of=day)
+        findings = {f.column: f for f in found_pii.pii}
+        columns = [
+            _column(c, dtype, sample, findings.get(c), None) for c, dtype in sample.schema.items()
+        ]
+    declared = bool(table.primary_key) and ds.primary_key == table.primary_key
+    if table.primary_key and not declared:
+        notes.append(
+            f"the declared primary key ({', '.join(table.primary_key)}) holds a column left out"
+        )
+    ids = [c for c in found.unique if _ID_LIKE.search(c)]
+    return DraftEntry(
+        dataset=ds.name,
+        path="",
+        format="view" if table.view else "table",
+        rows=found.rows,
+        sampled_rows=sample.height,
+        null_values=[],
+        delimiter=",",
+        columns=columns,
+        key_candidates=found.unique,
+        primary_key=list(table.primary_key) if declared else ids[:1],
+        source={**source.written, "table": found.value},
+        origin=f"{'view' if table.view else 'table'} {found.value} of {source.shown}",
+        declared_key=declared,
+        notes=notes,
+    )
+
+
+def _with_foreign_keys(
+    entries: list[DraftEntry], found: list[_Found], existing: Catalog | None, source: _Source
+) -> list[DraftEntry]:
+    """Relationships from the declared foreign keys whose tables the catalog will hold."""
+    targets: dict[str, tuple[str, set[str]]] = {}
+    if existing is not None:
+        for table, name in _read_from(existing, source).items():
+            targets[table] = (name, set(existing.dataset(name).columns))
+    for entry, f in zip(entries, found, strict=True):
+        targets[f.value] = (entry.dataset, {c.name for c in entry.columns})
+    out = []
+    for entry, f in zip(entries, found, strict=True):
+        rels, notes = [], []
+        own = {c.name for c in entry.columns}
+        for fk, target in zip(f.table.foreign_keys, f.targets, strict=True):
+            shown = (
+                f"foreign key ({', '.join(fk.columns)}) -> {target} ({', '.join(fk.references)})"
+            )
+            dataset, columns = targets.get(target, ("", set()))
+            if len(fk.columns) != 1:
+                notes.append(f"{shown} is not recorded: a relationship joins one column")
+            elif not dataset:
+                notes.append(f"{shown} is not recorded: draft both tables together to record it")
+            elif fk.columns[0] not in own or fk.references[0] not in columns:
+                notes.append(f"{shown} is not recorded: it holds a column left out")
+            else:
+                rels.append(
+                    {"column": fk.columns[0], "references": f"{dataset}.{fk.references[0]}"}
+                )
+        out.append(_replace(entry, relationships=rels, notes=entry.notes + notes))
+    return out
+
+
 # -- text ------------------------------------------------------------------------------------
 
 
@@ -385,19 +797,7 @@ def _scalar(value: object) -> str:
 def _entry_text(entry: DraftEntry, indent: str) -> str:
     """The YAML of one drafted dataset, its name at `indent`."""
     i1, i2, i3 = indent + "  ", indent + "    ", indent + "      "
-    width = len(entry.columns)
-    lines = [
-        f"{indent}{_scalar(entry.dataset)}:",
-        f"{i1}# drafted from {_comment(Path(entry.path).name)}: {entry.rows:,} rows, {width:,} "
-        f"columns; PII detected on {entry.sampled_rows:,} sampled rows",
-        f"{i1}source:",
-        f"{i2}path: {_scalar(entry.path)}",
-        f"{i2}format: {entry.format}",
-    ]
-    if entry.format == "csv":
-        lines.append(f"{i2}null_values: {_scalar(entry.null_values)}")
-        if entry.delimiter != ",":
-            lines.append(f"{i2}delimiter: {_scalar(entry.delimiter)}")
+    lines = [f"{indent}{_scalar(entry.dataset)}:", *_source_lines(entry, i1, i2)]
     lines += [
         f"{i1}owner: {TODO}  # who answers for this data",
         f"{i1}steward: {TODO}  # who looks after its quality day to day",
@@ -410,17 +810,45 @@ def _entry_text(entry: DraftEntry, indent: str) -> str:
     ]
     lines += _key_lines(entry, i1)
     if entry.relationships:
+        why = "declared in the database" if entry.source else "every value is found there"
         lines.append(f"{i1}relationships:")
         for rel in entry.relationships:
-            lines.append(f"{i2}- column: {_scalar(rel['column'])}  # every value is found there")
+            lines.append(f"{i2}- column: {_scalar(rel['column'])}  # {why}")
             lines.append(f"{i2}  references: {_scalar(rel['references'])}")
+    lines += [f"{i1}# {_comment(note)}" for note in entry.notes]
     lines.append(f"{i1}columns:" + ("" if entry.columns else " {}"))
     for column in entry.columns:
         lines += _column_lines(column, i2, i3)
     return "\n".join(lines) + "\n"
 
 
+def _source_lines(entry: DraftEntry, i1: str, i2: str) -> list[str]:
+    width = len(entry.columns)
+    sampled = f"PII detected on {entry.sampled_rows:,} sampled rows"
+    if entry.source:
+        lines = [
+            f"{i1}# drafted from {_comment(entry.origin)}: {entry.rows:,} rows, {width:,} "
+            f"columns; {sampled}",
+            f"{i1}source:",
+        ]
+        return lines + [f"{i2}{k}: {_scalar(v)}" for k, v in entry.source.items()]
+    lines = [
+        f"{i1}# drafted from {_comment(Path(entry.path).name)}: {entry.rows:,} rows, {width:,} "
+        f"columns; {sampled}",
+        f"{i1}source:",
+        f"{i2}path: {_scalar(entry.path)}",
+        f"{i2}format: {entry.format}",
+    ]
+    if entry.format == "csv":
+        lines.append(f"{i2}null_values: {_scalar(entry.null_values)}")
+        if entry.delimiter != ",":
+            lines.append(f"{i2}delimiter: {_scalar(entry.delimiter)}")
+    return lines
+
+
 def _key_lines(entry: DraftEntry, i1: str) -> list[str]:
+    if entry.declared_key:
+        return [f"{i1}primary_key: {_scalar(entry.primary_key)}  # declared in the database"]
     listed = ", ".join(_comment(c) for c in entry.key_candidates) or "none"
     if entry.primary_key:
         keys = _scalar(entry.primary_key)

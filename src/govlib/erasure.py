@@ -25,7 +25,7 @@ from typing import Any
 
 import polars as pl
 
-from govlib import identity, outputs, privacy, restricted, sources
+from govlib import applysql, identity, outputs, privacy, restricted, sources
 from govlib.catalog import Catalog, Category, Dataset, PiiKind
 from govlib.records import Record
 
@@ -216,6 +216,9 @@ def execute(
 ) -> dict[str, Any]:
     """Write the new copy and the erasure log into `out_dir`, atomically and idempotently.
 
+    A dataset read from a database gets its change as a script too (`apply.sql`, see
+    `govlib.applysql`) for its data owner to run; govlib itself never writes to a source.
+
     Both are restricted outputs (see `govlib.restricted`): 0600, encrypted when recipients are
     configured, and refused where a declared source would read them. Running the same plan on
     the same inputs again finds `out_dir/<kind>.json` with the same fingerprint and the files
@@ -232,11 +235,14 @@ def execute(
         ).hexdigest(),
     }
     log = log_lines(plan, key=key, run_at=run_at, inputs=inputs)
+    copies = apply(catalog, plan)
     files: dict[str, outputs.Writer] = {
-        f"{name}.parquet": outputs.parquet_writer(frame)
-        for name, frame in apply(catalog, plan).items()
+        f"{name}.parquet": outputs.parquet_writer(frame) for name, frame in copies.items()
     }
     files[f"{kind}_log.ndjson"] = outputs.text_writer(log)
+    title = f"{kind} as of {plan.as_of.isoformat()}, run at {run_at.isoformat(timespec='seconds')}"
+    for name, text in applysql.scripts(catalog, plan.frames, copies, title=title).items():
+        files[name] = outputs.text_writer(text)
     return restricted.write_bundle(
         catalog, out_dir, files, manifest=f"{kind}.json", fingerprint=fingerprint,
         extra={"run_at": run_at.isoformat(timespec="seconds"), "log_entries": len(plan.subjects)},

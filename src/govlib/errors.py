@@ -4,7 +4,8 @@ Exit codes, the same for every command:
 
 ====  ==========================================================================
 0     success
-1     a gate failed, or a finding (overdue records, a tampered history)
+1     a gate failed, or a finding (a dataset failed in quality, retention, consent
+      or personal data; a tampered history)
 2     a usage, configuration or input error: the user can fix it
 3     execution failed: a notebook or dataset could not be processed, or an
       unexpected internal error (one line; ``--debug`` shows the traceback)

@@ -185,6 +185,8 @@ def header(
 
     badges = []
     if verdict is not None:
+        if verdict.failed:
+            badges.append(("bad", "failed: " + ", ".join(verdict.failed)))
         if verdict.quality:
             badges.append((BADGE_CLASS.get(verdict.quality, "info"), f"quality {verdict.quality}"))
         for figure, label in ((verdict.overdue, "past retention"),
@@ -192,6 +194,10 @@ def header(
                               (verdict.undeclared_pii, "undeclared personal data")):  # fmt: skip
             if figure is not None:
                 badges.append(("bad" if figure else "ok", f"{figure:,} {label}"))
+        if verdict.unmasked_cards:
+            badges.append(("bad", f"{verdict.unmasked_cards:,} raw card numbers in masked columns"))
+        if verdict.personal_data == "warning":
+            badges.append(("warn", "personal data: the catalog declares what was not found"))
     return {
         "heading": dataset or "All datasets",
         "dataset": dataset,
@@ -239,10 +245,22 @@ def publish(files: dict[Path, str], scanner: LeakScanner) -> list[Path]:
 
 
 def render_index(summary: dict[str, Any]) -> str:
-    """The run's index page: one row per dataset with its verdicts and links (escaped)."""
+    """The run's index page: one row per dataset with its verdicts and links (escaped).
+
+    The summary line and each dataset's badge name the areas that failed, from the same
+    verdicts as `run.json` and the exit code.
+    """
     from jinja2 import Environment, PackageLoader, select_autoescape
+
+    from govlib import describe, verdicts
 
     env = Environment(
         loader=PackageLoader("govlib", "templates"), autoescape=select_autoescape(["html", "j2"])
     )
-    return env.get_template("index.html.j2").render(run=summary)
+    judged = {name: verdicts.Verdict.from_dict(v) for name, v in summary["datasets"].items()}
+    return env.get_template("index.html.j2").render(
+        run=summary,
+        verdicts=judged,
+        headline=verdicts.headline(judged.values()),
+        personal=describe.personal_data_findings,
+    )

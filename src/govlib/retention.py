@@ -6,6 +6,10 @@ returns counts only. `plan_retention()` decides which rows go (delete) or lose t
 catalog's relationships so that the orders of a deleted customer go too, and writes the result
 as a new copy of the datasets with an erasure log, atomically, never touching the sources.
 
+A dataset read from a database is judged inside it: one aggregate query per rule, counts only
+(`evaluate_in_database`). Applying rules to it writes the Parquet copy and `apply.sql`, the
+change for its data owner to run (see `govlib.applysql`).
+
 Expiry is the anchor's date plus the rule's period (calendar months, then days). A record is
 overdue when its expiry is before `as_of`, due within 30 (90) days when it expires on `as_of` or
 up to 29 (89) days after. Records whose anchor is missing or in the future need review: they
@@ -15,15 +19,19 @@ are never kept or deleted silently.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import polars as pl
 
-from govlib import erasure, identity, outputs, restricted, sources
+from govlib import applysql, databases, erasure, identity, outputs, restricted, sources
 from govlib.catalog import Catalog, Condition, ConsentRule, Dataset, RetentionRule
 from govlib.records import Record
+
+if TYPE_CHECKING:
+    import ibis
+    import ibis.expr.types as ir
 
 OVERDUE_BUCKETS = ((1, 30), (31, 90), (91, 365), (366, None))
 FORECAST_MONTHS = 12
@@ -245,13 +253,273 @@ def evaluate_consent(
 
 
 def evaluate(ds: Dataset, *, as_of: date, lf: pl.LazyFrame | None = None) -> RetentionReport:
-    """Judge every retention and consent rule of `ds` on `as_of`."""
+    """Judge every retention and consent rule of `ds` on `as_of`.
+
+    A dataset read from a database (and given no frame) is judged inside the database: only
+    the counts travel back (see `evaluate_in_database`).
+    """
+    if lf is None and ds.source.is_database:
+        return evaluate_in_database(ds, as_of=as_of)
     lf = lf if lf is not None else sources.scan(ds)
     rules = [evaluate_rule(ds, rule, lf, as_of) for rule in ds.retention]
     consent = []
     for rule in ds.consent:
         events = sources.scan(ds.catalog.dataset(rule.events.dataset)) if rule.events else None
         consent.append(evaluate_consent(ds, rule, lf, as_of, events))
+    return RetentionReport(ds.name, as_of.isoformat(), rules, consent)
+
+
+# -- the same counts inside a database ----------------------------------------------------------
+#
+# Expiry is the anchor's date plus a period of calendar months (clamped to the month's end) and
+# days: a non-decreasing function of the anchor. So "expires on or before day X" is "the anchor
+# is on or before the latest anchor that expires by X", a date worked out here with polars'
+# calendar; the database only compares anchors with dates, the same way in every dialect.
+
+
+def last_anchor(rule: RetentionRule, day: date) -> date:
+    """The latest anchor date whose expiry under `rule` falls on or before `day`.
+
+    >>> from govlib.catalog import Period
+    >>> rule = RetentionRule(name="r", anchor="a", period=Period.parse("P1M"), action="review")
+    >>> last_anchor(rule, date(2025, 2, 28)), last_anchor(rule, date(2025, 2, 27))
+    (datetime.date(2025, 1, 31), datetime.date(2025, 1, 27))
+    """
+    offset = rule.period.polars_offset or "0d"
+    guess = pl.select(pl.lit(day).dt.offset_by(f"-{offset}")).item()
+    width = 7
+    while True:
+        candidates = pl.date_range(
+            guess - timedelta(days=width), guess + timedelta(days=width), eager=True
+        )
+        expiries = candidates.dt.offset_by(offset)
+        if expiries[0] <= day < expiries[-1]:
+            found = candidates.filter(expiries <= day).max()
+            assert isinstance(found, date)
+            return found
+        width *= 2
+
+
+def _day_start(column: ir.Column, day: date) -> ir.Value:
+    """The first instant of `day`, typed for comparing with `column` (a date or date-time)."""
+    import ibis
+
+    if not column.type().is_timestamp():
+        return ibis.literal(day)
+    start = datetime.combine(day, time())
+    if column.type().timezone is not None:
+        start = start.replace(tzinfo=UTC)
+    return ibis.literal(start, type=column.type())
+
+
+def on_or_before(column: ir.Column, day: date) -> ir.BooleanValue:
+    """The value's date is `day` or earlier (null: unknown)."""
+    if column.type().is_timestamp():
+        return column < _day_start(column, day + timedelta(days=1))
+    return column <= _day_start(column, day)
+
+
+def on_or_after(column: ir.Column, day: date) -> ir.BooleanValue:
+    """The value's date is `day` or later (null: unknown)."""
+    return column >= _day_start(column, day)
+
+
+def _counts(row: dict[str, Any]) -> dict[str, int]:
+    """Counts as Python ints (DuckDB sums arrive as 128-bit decimals)."""
+    return {name: int(value) for name, value in row.items()}
+
+
+def _count(cond: ir.BooleanValue) -> ir.IntegerScalar:
+    import ibis
+
+    return ibis.ifelse(cond, 1, 0).sum().fill_null(0)
+
+
+def db_condition(cond: Condition | None, table: ibis.Table) -> ir.BooleanValue:
+    """A catalog condition as an Ibis filter (null counts as false)."""
+    import ibis
+
+    if cond is None:
+        return ibis.literal(True)
+    col = table[cond.column]
+    return {
+        "eq": lambda: col == cond.value,
+        "ne": lambda: col != cond.value,
+        "in": lambda: col.isin(cond.value),
+        "not_in": lambda: col.notin(cond.value),
+        "is_null": col.isnull,
+        "not_null": col.notnull,
+    }[cond.op]().fill_null(False)
+
+
+def _rule_counts(rule: RetentionRule, table: ibis.Table, as_of: date) -> dict[str, Any]:
+    """The aggregates of one rule as Ibis expressions: anchors compared with dates only."""
+    anchor = table[rule.anchor]
+
+    def expires_by(day: date) -> ir.BooleanValue:  # expiry on or before `day`
+        return on_or_before(anchor, last_anchor(rule, day))
+
+    valid = anchor.notnull() & on_or_before(anchor, as_of)
+    overdue = valid & expires_by(as_of - timedelta(days=1))
+    pending = valid & ~expires_by(as_of - timedelta(days=1))
+    exprs = {
+        "in_scope": table.count(),
+        "missing": _count(anchor.isnull()),
+        "future": _count(anchor.notnull() & ~on_or_before(anchor, as_of)),
+        "overdue": _count(overdue),
+        "due30": _count(pending & expires_by(as_of + timedelta(days=29))),
+        "due90": _count(pending & expires_by(as_of + timedelta(days=89))),
+    }
+    for low, high in OVERDUE_BUCKETS:
+        band = expires_by(as_of - timedelta(days=low))
+        if high is not None:
+            band = band & ~expires_by(as_of - timedelta(days=high + 1))
+        exprs[_bucket(low, high)] = _count(overdue & band)
+    for month in _forecast_months(as_of):
+        first = max(as_of, month)
+        end = pl.select(pl.lit(month).dt.month_end()).item()
+        within = expires_by(end) & ~expires_by(first - timedelta(days=1))
+        exprs[month.strftime("m%Y_%m")] = _count(pending & within)
+    return exprs
+
+
+def _forecast_months(as_of: date) -> list[date]:
+    start = as_of.replace(day=1)
+    last = pl.lit(start).dt.offset_by(f"{FORECAST_MONTHS - 1}mo")
+    return pl.select(pl.date_range(start, last, "1mo")).to_series().to_list()
+
+
+def rule_in_database(
+    ds: Dataset, rule: RetentionRule, table: ibis.Table, as_of: date
+) -> RuleResult:
+    """`evaluate_rule` as one aggregate query run by the database."""
+    scope = table.filter(db_condition(rule.where, table))
+    exprs = _rule_counts(rule, scope, as_of)
+    row = _counts(databases.one_row(ds, scope.aggregate(**exprs)))
+    return RuleResult(
+        dataset=ds.name,
+        rule=rule.name,
+        action=rule.action,
+        anchor=rule.anchor,
+        period=str(rule.period),
+        in_scope=row["in_scope"],
+        compliant=row["in_scope"] - row["overdue"] - row["missing"] - row["future"],
+        due_within_30=row["due30"],
+        due_within_90=row["due90"],
+        overdue=row["overdue"],
+        overdue_by_age={_bucket(lo, hi): row[_bucket(lo, hi)] for lo, hi in OVERDUE_BUCKETS},
+        anchor_missing=row["missing"],
+        anchor_future=row["future"],
+        forecast=[
+            {"month": m.strftime("%Y-%m"), "expiring": row[m.strftime("m%Y_%m")]}
+            for m in _forecast_months(as_of)
+        ],
+    )
+
+
+def _latest_events(ds: Dataset, rule: ConsentRule, events: ibis.Table, as_of: date) -> ibis.Table:
+    """Per subject, the latest event of the purpose up to `as_of`: granted, withdrawn or null."""
+    import ibis
+
+    ev = rule.events
+    assert ev is not None
+    when = events[ev.time_column]
+    mine = events.filter((events[ev.purpose_column] == rule.purpose) & on_or_before(when, as_of))
+    ranked = mine.mutate(
+        __rank=ibis.row_number().over(
+            group_by=mine[ev.subject], order_by=ibis.desc(mine[ev.time_column])
+        )
+    )
+    latest = ranked.filter(ranked["__rank"] == 0)
+    status = latest[ev.status_column]
+    return latest.select(
+        __subject=latest[ev.subject],
+        __status=ibis.cases(
+            (status == ev.granted, "granted"), (status == ev.withdrawn, "withdrawn"), else_=None
+        ),
+        __when=latest[ev.time_column],
+    )
+
+
+def consent_in_database(
+    ds: Dataset,
+    rule: ConsentRule,
+    table: ibis.Table,
+    as_of: date,
+    events: ibis.Table | None,
+) -> ConsentResult:
+    """`evaluate_consent` as one aggregate query; the event log joined inside the database."""
+    import ibis
+
+    cutoff = pl.select(pl.lit(as_of).dt.offset_by(f"-{rule.max_age.polars_offset}")).item()
+    frame, status, when = table, None, None
+    if events is not None:
+        latest = _latest_events(ds, rule, events, as_of)
+        subject = ds.subject_key or rule.events.subject  # type: ignore[union-attr]
+        frame = table.left_join(latest, table[subject] == latest["__subject"])
+        status, when = frame["__status"], frame["__when"]
+    flag = frame[rule.flag].fill_null(False) if rule.flag else ibis.literal(False)
+    stamp = frame[rule.timestamp] if rule.timestamp else None
+    given = ibis.literal("given")
+    expired = ibis.literal("expired")
+    branches = []
+    if status is not None and when is not None:
+        branches += [
+            (status == "withdrawn", ibis.literal("withdrawn")),
+            (status == "granted", ibis.ifelse(on_or_after(when, cutoff), given, expired)),
+        ]
+    if stamp is not None:
+        branches.append(
+            (flag & stamp.notnull(), ibis.ifelse(on_or_after(stamp, cutoff), given, expired))
+        )
+    state = ibis.cases(*branches, else_="missing") if branches else ibis.literal("missing")
+    exprs = {s: _count(state == s) for s in ("given", "withdrawn", "expired", "missing")}
+    exprs |= {
+        "records": frame.count(),
+        "flagged": _count(flag),
+        "without": _count(flag & (state != "given")),
+    }
+    row = _counts(databases.one_row(ds, frame.aggregate(**exprs)))
+    return ConsentResult(
+        dataset=ds.name,
+        purpose=rule.purpose,
+        records=row["records"],
+        given=row["given"],
+        withdrawn=row["withdrawn"],
+        expired=row["expired"],
+        missing=row["missing"],
+        flagged=row["flagged"],
+        processed_without_consent=row["without"],
+    )
+
+
+def evaluate_in_database(ds: Dataset, *, as_of: date) -> RetentionReport:
+    """Judge every rule of a database dataset inside the database: only counts travel back.
+
+    A consent rule's event log is joined inside the database when it lives in the same database
+    (the same URI). One held elsewhere (a file, another server) cannot be joined there: that
+    rule is judged in polars, reading both datasets, as for files.
+    """
+    events_of = {
+        rule.purpose: ds.catalog.dataset(rule.events.dataset) for rule in ds.consent if rule.events
+    }
+    shared = [e for e in events_of.values() if databases.same_database(ds, e)]
+    con, tables = databases.open_tables(ds, *shared)
+    try:
+        table, by_name = tables[0], {e.name: t for e, t in zip(shared, tables[1:], strict=True)}
+        rules = [rule_in_database(ds, rule, table, as_of) for rule in ds.retention]
+        consent = []
+        for rule in ds.consent:
+            events = events_of.get(rule.purpose)
+            if events is None or events.name in by_name:
+                joined = by_name.get(events.name) if events is not None else None
+                consent.append(consent_in_database(ds, rule, table, as_of, joined))
+            else:
+                consent.append(
+                    evaluate_consent(ds, rule, sources.scan(ds), as_of, sources.scan(events))
+                )
+    finally:
+        con.disconnect()
     return RetentionReport(ds.name, as_of.isoformat(), rules, consent)
 
 
@@ -274,7 +542,9 @@ def plan_retention(
     A rule takes the rows it applies to whose expiry is before `as_of`; rows already
     anonymised, or deleted by an earlier rule, are not anonymised again.
     """
-    frames = frames or sources.load_all(catalog)
+    if frames is None:  # only the datasets a change of `name` can touch are read
+        touched = applysql.reachable(catalog, name)
+        frames = {n: sources.scan(catalog.dataset(n)).collect() for n in touched}
     ds = catalog.dataset(name)
     plan = erasure.Plan(as_of=as_of, frames=frames)
     frame = frames[name]

@@ -6,7 +6,7 @@ import json
 import logging
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,6 +23,9 @@ from govlib.cli.options import (
 )
 from govlib.cli.render import console, show, wrote
 from govlib.errors import ParameterError
+
+if TYPE_CHECKING:
+    from govlib.draft import Draft
 
 log = logging.getLogger("govlib")
 
@@ -45,23 +48,85 @@ def catalog_check_cmd(catalog: CatalogOption = DEFAULT_CATALOG) -> None:
 
 @catalog_app.command("draft")
 def catalog_draft_cmd(
-    paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Data files to draft.")],
+    targets: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="PATH_OR_URI",
+            help="Data files, or one database URI (postgresql://, sqlite:///, duckdb:///).",
+            show_default=False,
+        ),
+    ] = None,
+    uri_env: Annotated[
+        str | None,
+        typer.Option(
+            "--uri-env",
+            help="Environment variable holding the database URI (no password on the command line).",
+        ),
+    ] = None,
+    schema: Annotated[
+        str | None,
+        typer.Option("--schema", help="Database schema (default: the URI's, else public / main)."),
+    ] = None,
+    tables: Annotated[
+        str | None,
+        typer.Option("--tables", help="Tables or views to draft, a,b (default: every table)."),
+    ] = None,
     catalog: CatalogOption = DEFAULT_CATALOG,
 ) -> None:
-    """Draft catalog entries for data files: columns, types, PII, keys and relationships.
+    """Draft catalog entries for data files or a database's tables: types, PII, keys, relationships.
 
     Creates the catalog, or appends the new datasets to it without touching what is there.
     Fill in each TODO, then write a suite with `govlib suggest DATASET --out expectations`.
     """
     from govlib import draft
 
-    drafted = draft.draft_catalog(paths, catalog_path=catalog)
+    targets = targets or []
+    uris = [t for t in targets if draft.is_uri(t)]
+    if uri_env is None and not uris:
+        if not targets:
+            raise ParameterError("give data files, a database URI, or --uri-env NAME to draft")
+        if schema is not None or tables is not None:
+            raise ParameterError("--schema and --tables choose database tables: give a URI")
+        drafted = draft.draft_catalog([Path(t) for t in targets], catalog_path=catalog)
+    else:
+        if len(targets) != len(uris) or len(uris) > (0 if uri_env is not None else 1):
+            raise ParameterError(
+                "give one database URI or --uri-env NAME, and no data files or other URI with it"
+            )
+        names = None if tables is None else [t.strip() for t in tables.split(",") if t.strip()]
+        if names == []:
+            raise ParameterError("--tables names no table; give e.g. --tables customers,orders")
+        drafted = draft.draft_database(
+            uris[0] if uris else None,
+            uri_env=uri_env,
+            schema=schema,
+            tables=names,
+            catalog_path=catalog,
+        )
+    _report_draft(drafted)
+
+
+def _report_draft(drafted: Draft) -> None:
+    from govlib import draft
+
+    for reason in drafted.skipped:
+        show(f"left out {reason}")
+    if not drafted.entries:
+        show(f"nothing to add to {drafted.catalog_path}: it holds every table drafted already")
+        return
     written = draft.write(drafted)
     for entry in drafted.entries:
         key = ", ".join(entry.primary_key) or "none found"
         show(f"{entry.dataset}: {entry.rows:,} rows, {len(entry.columns)} columns, key {key}")
     verb = "created" if drafted.created else "appended to"
     show(f"{verb} {written}: {len(drafted.entries)} dataset(s); fill in each TODO")
+    if drafted.export:
+        log.warning(
+            "the URI's password is not written: the drafted datasets read the URI from $%s; "
+            "export it there before reading them (next time: --uri-env %s)",
+            drafted.export,
+            drafted.export,
+        )
 
 
 def sample_data_cmd(

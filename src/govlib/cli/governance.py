@@ -1,6 +1,7 @@
 """Commands that act on personal data: retention, cleanse, subject, decrypt.
 
-Each writes only a new copy (a restricted output) into `--out`, never a source.
+Each writes only a new copy (a restricted output) into `--out`, never a source; for a dataset
+read from a database, also `apply.sql`, the change for its data owner to review and run.
 """
 
 from __future__ import annotations
@@ -68,12 +69,14 @@ def retention_apply_cmd(
     The copy holds every affected dataset (deletions cascade along relationships) and an
     erasure log with pseudonymised subjects. The source is never modified.
     """
+    from govlib import applysql, privacy, retention, targets
     from govlib import catalog as catalog_mod
-    from govlib import privacy, retention, targets
 
     cat = catalog_mod.load(catalog)
     ds = cat.dataset(dataset)
     check_copies(cat, out, "retention")
+    if execute:
+        applysql.check(cat, applysql.reachable(cat, ds.name))
     key = privacy.load_key(key_file) if execute else None  # before the plan: fail fast
     plan = retention.plan_retention(cat, ds.name, as_of=targets.as_of(as_of, cat.as_of))
     show(*views.plan(plan, "to change" if execute else "would change"))
@@ -81,7 +84,7 @@ def retention_apply_cmd(
         show("dry run: nothing written. Add --execute to write the copy.")
         return
     summary = retention.execute(cat, plan, out, key=key, run_at=datetime.now(UTC), kind="retention")
-    show(*views.written(summary, out))
+    show(*views.written(summary, out), *views.apply_scripts(summary, out))
 
 
 def cleanse_cmd(
@@ -102,8 +105,8 @@ def cleanse_cmd(
     dataset and the datasets that point at it, a quarantine (restricted) and a change log with
     pseudonymised subjects into OUT. The source is never modified.
     """
+    from govlib import applysql, cleansing, privacy, sources, targets
     from govlib import catalog as catalog_mod
-    from govlib import cleansing, privacy, sources, targets
 
     cat = catalog_mod.load(catalog)
     cat.dataset(dataset)
@@ -111,6 +114,8 @@ def cleanse_cmd(
         raise ParameterError("cleanse --execute needs --out DIR for the new copy")
     if out is not None:
         check_copies(cat, out, "cleanse")
+    if execute:
+        applysql.check(cat, applysql.reachable(cat, dataset))
     key = privacy.load_key(key_file) if execute else None
     day = targets.as_of(as_of, cat.as_of)
     frames = sources.load_all(cat)
@@ -121,7 +126,7 @@ def cleanse_cmd(
         show("dry run: nothing written. Add --out DIR --execute to write the copy.")
         return
     summary = cleansing.execute(cat, plan, out, key=key, run_at=datetime.now(UTC))
-    show(*views.written(summary, out, log="change log"))
+    show(*views.written(summary, out, log="change log"), *views.apply_scripts(summary, out))
     with console.status("scoring the copy with the same suite"):
         show(cleansing.score_change(cat, plan, frames, day))
 

@@ -86,9 +86,10 @@ def writable_folder(path: Path, option: str) -> Path:
 
 def check_copies(cat: Any, out: Path, kind: str) -> None:
     """Refuse, before any work, an --out where a copy would overwrite or feed a source."""
-    from govlib import restricted
+    from govlib import applysql, restricted
 
     names = [f"{name}.parquet" for name in cat.names()] + [f"{kind}_log.ndjson"]
+    names += applysql.file_names(cat)
     if kind == "cleanse":
         names += [f"quarantine/{name}.parquet" for name in cat.names()]
     restricted.check_out(cat, out, [*restricted.stored_names(cat, names), f"{kind}.json"])

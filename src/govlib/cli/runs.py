@@ -27,7 +27,7 @@ from govlib.errors import EXIT_FINDING, ParameterError
 
 _VERDICT = {
     0: "all gates passed",
-    1: "a gate failed",
+    1: "a dataset failed",
     3: "a notebook failed to execute",
     4: "outputs withheld: they hold personal data",
 }
@@ -78,9 +78,9 @@ def run_cmd(
 ) -> int:
     """Run notebooks over datasets and publish the reports atomically to OUT/<run-id>.
 
-    Exit codes: 0 all passed, 1 a quality or retention gate failed, 2 a usage or
-    configuration error, 3 a notebook failed to execute, 4 outputs withheld to protect
-    personal data.
+    Exit codes: 0 all passed, 1 a dataset failed in quality, retention, consent or personal
+    data, 2 a usage or configuration error, 3 a notebook failed to execute, 4 outputs withheld
+    to protect personal data.
     """
     from govlib import batch as batch_mod
     from govlib.sampledata import parse_date
@@ -100,8 +100,12 @@ def run_cmd(
     print(f"govlib run: {len(p.jobs)} notebooks on {p.workers} workers, as of {p.as_of}",
           file=sys.stderr)  # fmt: skip
     outcome = batch_mod.execute(p)
-    print(f"govlib run: {outcome.run_id}: {_VERDICT[outcome.exit_code]} "
-          f"({outcome.summary['seconds']} s)", file=sys.stderr)  # fmt: skip
+    verdict = _VERDICT[outcome.exit_code]
+    if outcome.summary["failed"]:  # the areas that failed, whatever else ended the run
+        failed = "failed: " + ", ".join(outcome.summary["failed"])
+        verdict = failed if outcome.exit_code == EXIT_FINDING else f"{verdict}; {failed}"
+    print(f"govlib run: {outcome.run_id}: {verdict} ({outcome.summary['seconds']} s)",
+          file=sys.stderr)  # fmt: skip
     show(str(outcome.index))
     return outcome.exit_code
 

@@ -81,11 +81,12 @@ def subject_erase_cmd(
     yes: YesOption = False,
 ) -> None:
     """Erase the subject everywhere into a new copy, log it, and prove it (exit 4 if not)."""
+    from govlib import applysql, privacy, rights, sources, targets
     from govlib import catalog as catalog_mod
-    from govlib import privacy, rights, sources, targets
 
     cat = catalog_mod.load(catalog)
     check_copies(cat, out, "erasure")
+    applysql.check(cat, cat.names())
     key = privacy.load_key(key_file)
     frames = sources.load_all(cat)
     match, plan = rights.find(
@@ -95,7 +96,7 @@ def subject_erase_cmd(
     show(*views.match(match))
     rights.require_one(match, yes=yes, by_id=customer_id is not None, verb="erase")
     done = rights.erase(cat, match, plan, out, key=key, run_at=datetime.now(UTC))
-    show(*views.written(done.to_dict(), out))
+    show(*views.written(done.to_dict(), out), *views.apply_scripts(done.to_dict(), out))
     for d in done.datasets:
         show(f"proof: {d.dataset}: {d.remaining} rows of the subject remain (were {d.before})")
     show(

@@ -139,6 +139,16 @@ def written(summary: dict[str, Any], out: Path, *, log: str = "erasure log") -> 
     ]
 
 
+def apply_scripts(summary: dict[str, Any], out: Path) -> Views:
+    """The apply.sql scripts among the files written: paths the data owner reviews and runs."""
+    return [
+        f"{out / name}: the change as SQL for the data owner to review and run on the database "
+        "(one transaction; restricted: holds keys and values of people)"
+        for name in summary.get("files", [])
+        if name.removesuffix(".age").endswith(".sql")
+    ]
+
+
 def cleanse(summary: dict[str, Any]) -> Views:
     """A cleanse plan as counts: standardisation, duplicates, re-pointing, quarantine."""
     rows = ([r["column"], r["rule"], f"{r['changed']:,}", f"{r['unable']:,}"]
@@ -164,10 +174,11 @@ def match(m: Any) -> Views:
 
 def history(rows: list[dict[str, Any]], out: Path) -> Views:
     """Run history entries, oldest first."""
-    headers = ("run", "dataset", "status", "overall", "failed checks", "overdue",
+    headers = ("run", "dataset", "status", "failed", "overall", "failed checks", "overdue",
                "without consent", "undeclared PII")  # fmt: skip
     body = (
         [r["run"], r["dataset"], count(r.get("status")),
+         "-" if r.get("failed") is None else ", ".join(r["failed"]) or "none",
          "-" if r.get("overall") is None else f"{r['overall']:.2f}",
          count((r.get("checks") or {}).get("failed")), count(r.get("overdue")),
          count(r.get("without_consent")), count(r.get("undeclared_pii"))]

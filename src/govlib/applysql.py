@@ -1,0 +1,361 @@
+"""`apply.sql`: the change a new copy makes, as a script the data owner of a database runs.
+
+govlib never writes to a source. When `retention apply`, `subject erase` or `cleanse --execute`
+changes a dataset read from a database, the new copy is written as Parquet (as for files) and,
+beside it, `apply.sql`: the same change as DELETE and UPDATE statements keyed by the dataset's
+`primary_key`, in the database's SQL dialect, in one transaction. Run against the source, it
+turns each table into the copy govlib wrote.
+
+The statements are fixed text; the key values (and, for an UPDATE, the new cell values) are
+data: each statement reads them from a temporary table filled by a values list, every literal
+and identifier quoted by sqlglot for the dialect, so no value is ever spliced into a statement.
+The script holds key values and new values of people: it is a restricted output.
+
+>>> literal("O'Brien", "postgres")
+"'O''Brien'"
+>>> identifier("order", "sqlite")
+'"order"'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from govlib.errors import ExecutionError, ParameterError
+
+if TYPE_CHECKING:
+    from govlib.catalog import Catalog, Dataset
+
+FILE_NAME = "apply.sql"
+ROWS_PER_INSERT = 500
+DIALECTS = {
+    "postgresql": "postgres",
+    "postgres": "postgres",
+    "sqlite": "sqlite",
+    "duckdb": "duckdb",
+}
+HOW_TO_RUN = {
+    "postgres": "psql URL -v ON_ERROR_STOP=1 -f FILE (with PGOPTIONS='-c search_path=SCHEMA' "
+    "when the catalog's URI names a schema)",
+    "sqlite": "sqlite3 -bail DATABASE < FILE (-bail: stop at the first error, nothing is kept)",
+    "duckdb": "duckdb -bail DATABASE < FILE",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TableChange:
+    """What a new copy changes in one table: keys of rows to delete, new values per column."""
+
+    dataset: str
+    keys: list[str]
+    deleted: pl.DataFrame  # the key columns of the rows to delete
+    updates: dict[str, pl.DataFrame]  # column -> key columns and the new value, changed rows only
+
+    @property
+    def empty(self) -> bool:
+        """True when the copy equals the table."""
+        return self.deleted.height == 0 and not self.updates
+
+    def describe(self) -> str:
+        """The change as counts, for the script's header."""
+        cells = sum(frame.height for frame in self.updates.values())
+        parts = [f"{self.deleted.height} row(s) deleted"] if self.deleted.height else []
+        if cells:
+            parts.append(f"{cells} cell(s) updated in {len(self.updates)} column(s)")
+        return f"{self.dataset}: {', '.join(parts)}"
+
+
+# -- which datasets, and may they be keyed --------------------------------------------------------
+
+
+def reachable(catalog: Catalog, name: str) -> list[str]:
+    """`name` and every dataset pointing at it, transitively: those a change of `name` touches."""
+    found, pending = [name], [name]
+    while pending:
+        target = pending.pop()
+        for other in catalog.names():
+            refs = {rel.target[0] for rel in catalog.dataset(other).relationships}
+            if target in refs and other not in found:
+                found.append(other)
+                pending.append(other)
+    return found
+
+
+def check(catalog: Catalog, names: Iterable[str]) -> None:
+    """Refuse (exit 2) a database dataset among `names` that apply.sql cannot key or address."""
+    for name in names:
+        ds = catalog.dataset(name)
+        if not ds.source.is_database:
+            continue
+        if not ds.primary_key:
+            raise ParameterError(
+                f"dataset {name!r} is read from a database and has no primary_key: apply.sql "
+                "keys its DELETE and UPDATE statements by it; declare primary_key in the catalog"
+            )
+        if ds.source.table is None:
+            raise ParameterError(
+                f"dataset {name!r} is read through a query: apply.sql changes tables only; "
+                "read it with source.table (a table or view the data owner can change)"
+            )
+
+
+def dialect_of(ds: Dataset) -> str:
+    """The sqlglot dialect of a database dataset's URI."""
+    from govlib import databases
+
+    scheme = databases.scheme_of(databases.uri_of(ds))
+    if scheme in DIALECTS:
+        return DIALECTS[scheme]
+    import sqlglot
+
+    try:
+        sqlglot.Dialect.get_or_raise(scheme)
+    except ValueError:
+        raise ParameterError(
+            f"dataset {ds.name!r}: govlib cannot write apply.sql for {scheme}:// sources; "
+            "use a PostgreSQL, SQLite or DuckDB source"
+        ) from None
+    return scheme
+
+
+# -- the change as keyed rows -------------------------------------------------------------------
+
+
+def _unique_keys(ds: Dataset, frame: pl.DataFrame, what: str) -> None:
+    keys = ds.primary_key
+    missing = [k for k in keys if k not in frame.columns]
+    if missing:
+        raise ParameterError(
+            f"dataset {ds.name!r}: primary_key column {missing[0]!r} is not a declared column; "
+            "fix primary_key in the catalog"
+        )
+    nulls = frame.select(pl.any_horizontal(pl.col(k).is_null() for k in keys).sum()).item()
+    if nulls or frame.select(keys).is_duplicated().any():
+        raise ParameterError(
+            f"dataset {ds.name!r}: the primary key {', '.join(keys)} is not unique and non-null "
+            f"in the {what}, so apply.sql cannot key its rows; fix the key in the catalog or "
+            "the data"
+        )
+
+
+def diff(ds: Dataset, before: pl.DataFrame, after: pl.DataFrame) -> TableChange:
+    """The rows of `before` missing from `after`, and the cells `after` changes, by primary key.
+
+    `after` must hold no key that `before` lacks (a copy adds no rows).
+    """
+    keys = list(ds.primary_key)
+    _unique_keys(ds, before, "source")
+    _unique_keys(ds, after, "new copy")
+    after = after.select([c for c in before.columns if c in after.columns])
+    after = after.cast({c: before.schema[c] for c in after.columns}, strict=False)
+    added = after.select(keys).join(before.select(keys), on=keys, how="anti")
+    if added.height:
+        raise ExecutionError(f"the new copy of {ds.name} holds rows the source does not")
+    deleted = before.select(keys).join(after.select(keys), on=keys, how="anti")
+    both = before.join(after, on=keys, how="inner", suffix="__new")
+    updates = {}
+    for column in after.columns:
+        if column in keys:
+            continue
+        changed = ~pl.col(column).eq_missing(pl.col(f"{column}__new"))
+        rows = both.filter(changed).select(*keys, pl.col(f"{column}__new").alias(column))
+        if rows.height:
+            updates[column] = rows.sort(keys)
+    return TableChange(ds.name, keys, deleted.sort(keys), updates)
+
+
+# -- SQL text ------------------------------------------------------------------------------------
+
+
+def identifier(name: str, dialect: str) -> str:
+    """`name` as a quoted identifier of `dialect`."""
+    from sqlglot import exp
+
+    return exp.to_identifier(name, quoted=True).sql(dialect=dialect)
+
+
+def table_name(ds: Dataset, dialect: str) -> str:
+    """The source table, quoted (`schema.table` as two identifiers)."""
+    return ".".join(identifier(part, dialect) for part in (ds.source.table or "").split("."))
+
+
+def literal(value: object, dialect: str) -> str:
+    """`value` as a SQL literal of `dialect`, quoted by sqlglot.
+
+    >>> literal(datetime(2025, 1, 31, 8, 5), "sqlite")
+    "'2025-01-31 08:05:00.000000'"
+    >>> literal(None, "duckdb"), literal(True, "postgres"), literal(2.5, "sqlite")
+    ('NULL', 'TRUE', '2.5')
+    """
+    from sqlglot import exp
+
+    if isinstance(value, datetime):
+        text = value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    elif isinstance(value, date | time):
+        text = value.isoformat()
+    elif isinstance(value, float) and not math.isfinite(value):
+        if dialect == "sqlite":
+            return "NULL"  # SQLite stores no NaN or infinity: it reads them as NULL
+        return exp.cast(exp.Literal.string(str(value)), "DOUBLE").sql(dialect=dialect)
+    elif value is None or isinstance(value, bool | int | float | str):
+        return exp.convert(value).sql(dialect=dialect)
+    else:
+        raise ExecutionError(f"apply.sql cannot write a value of type {type(value).__name__}")
+    return exp.Literal.string(text).sql(dialect=dialect)
+
+
+def _values(frame: pl.DataFrame, dialect: str) -> Iterator[str]:
+    for start in range(0, frame.height, ROWS_PER_INSERT):
+        chunk = frame.slice(start, ROWS_PER_INSERT)
+        rows = (
+            "  (" + ", ".join(literal(v, dialect) for v in row) + ")" for row in chunk.iter_rows()
+        )
+        yield ",\n".join(rows)
+
+
+def _fill(ds: Dataset, temp: str, frame: pl.DataFrame, dialect: str) -> list[str]:
+    """A temporary table shaped like the source's columns, filled with `frame`'s rows."""
+    names = ", ".join(identifier(c, dialect) for c in frame.columns)
+    lines = [
+        f"CREATE TEMP TABLE {temp} AS SELECT {names} FROM {table_name(ds, dialect)} WHERE 1 = 0;"
+    ]
+    lines += [f"INSERT INTO {temp} ({names}) VALUES\n{rows};" for rows in _values(frame, dialect)]
+    return lines
+
+
+def _match(keys: list[str], temp: str, target: str, dialect: str) -> str:
+    return " AND ".join(
+        f"{temp}.{identifier(k, dialect)} = {target}.{identifier(k, dialect)}" for k in keys
+    )
+
+
+def statements(ds: Dataset, change: TableChange, dialect: str, number: Iterator[int]) -> list[str]:
+    """The UPDATE statements, then the DELETE statement, of one table, with their key tables."""
+    table = table_name(ds, dialect)
+    short = identifier((ds.source.table or "").split(".")[-1], dialect)
+    lines: list[str] = []
+    for column, rows in change.updates.items():
+        temp = identifier(f"govlib_update_{next(number)}", dialect)
+        col = identifier(column, dialect)
+        shown = " ".join(f"{ds.name}.{column}".splitlines())  # a comment stays one line
+        lines.append(f"-- {shown}: new values for {rows.height} row(s)")
+        lines += _fill(ds, temp, rows, dialect)
+        lines.append(
+            f"UPDATE {table} SET {col} = {temp}.{col} FROM {temp} "
+            f"WHERE {_match(change.keys, temp, short, dialect)};"
+        )
+        lines.append(f"DROP TABLE {temp};")
+    if change.deleted.height:
+        temp = identifier(f"govlib_delete_{next(number)}", dialect)
+        lines.append(f"-- {ds.name}: {change.deleted.height} row(s) deleted")
+        lines += _fill(ds, temp, change.deleted, dialect)
+        lines.append(
+            f"DELETE FROM {table} WHERE EXISTS "
+            f"(SELECT 1 FROM {temp} WHERE {_match(change.keys, temp, short, dialect)});"
+        )
+        lines.append(f"DROP TABLE {temp};")
+    return lines
+
+
+def order(catalog: Catalog, names: Iterable[str]) -> list[str]:
+    """`names` with every dataset before the ones it points at (children's rows go first)."""
+    remaining = sorted(names)
+    done: list[str] = []
+    while remaining:
+        for name in remaining:
+            pointing = [
+                other
+                for other in remaining
+                if other != name
+                and name in {rel.target[0] for rel in catalog.dataset(other).relationships}
+            ]
+            if not pointing:
+                break
+        else:  # a cycle: keep the catalog's order for the rest
+            name = remaining[0]
+        remaining.remove(name)
+        done.append(name)
+    return done
+
+
+def _schema_note(ds: Dataset, dialect: str) -> list[str]:
+    """For PostgreSQL, the schema the catalog's URI names (`.../db/schema`), if any."""
+    from urllib.parse import unquote, urlsplit
+
+    from govlib import databases
+
+    if dialect != "postgres":
+        return []
+    schema = unquote(urlsplit(databases.uri_of(ds)).path.lstrip("/").partition("/")[2])
+    if not schema:
+        return []
+    shown = " ".join(schema.splitlines())
+    return [f"-- Schema: {shown} (tables below are in it: run with search_path set to it)"]
+
+
+def script(catalog: Catalog, changes: list[TableChange], *, title: str) -> str:
+    """One transaction: every table's updates, then its deletes, children before parents."""
+    from govlib import databases
+
+    by_name = {c.dataset: c for c in changes}
+    names = order(catalog, by_name)
+    first = catalog.dataset(names[0])
+    dialect = dialect_of(first)
+    header = [
+        f"-- govlib apply.sql: {title}",
+        f"-- Database: {databases.location(first.source).rsplit(' table ', 1)[0]}",
+        *_schema_note(first, dialect),
+        *(f"-- {by_name[name].describe()}" for name in names),
+        f"-- Review it, then run it as the data owner: {HOW_TO_RUN.get(dialect, dialect)}.",
+        "-- One transaction: a failing statement leaves every table as it was.",
+        "-- Restricted: it holds key values and new values of people; delete it once run.",
+    ]
+    body = ["BEGIN;"]
+    if dialect == "postgres":
+        body[:0] = ["SET client_encoding TO 'UTF8';  -- the file is UTF-8"]
+        body.append("SET LOCAL TIME ZONE 'UTC';  -- date-times below are UTC")
+    number = iter(range(1, 1_000_000))
+    for name in names:
+        body += statements(catalog.dataset(name), by_name[name], dialect, number)
+    body.append("COMMIT;")
+    return "\n".join(header + body) + "\n"
+
+
+def scripts(
+    catalog: Catalog,
+    before: dict[str, pl.DataFrame],
+    after: dict[str, pl.DataFrame],
+    *,
+    title: str,
+) -> dict[str, str]:
+    """File name -> script, for the database datasets of `after` that the copy changes.
+
+    One script per database (`apply.sql`; `apply-<dataset>.sql` each when the copy changes
+    datasets of several databases). Empty when no database dataset changes.
+    """
+    from govlib import databases
+
+    names = [n for n in after if catalog.dataset(n).source.is_database]
+    check(catalog, names)
+    groups: dict[str, list[TableChange]] = {}
+    for name in names:
+        change = diff(catalog.dataset(name), before[name], after[name])
+        if not change.empty:
+            groups.setdefault(databases.uri_of(catalog.dataset(name)), []).append(change)
+    if len(groups) == 1:
+        return {FILE_NAME: script(catalog, next(iter(groups.values())), title=title)}
+    return {
+        f"apply-{changes[0].dataset}.sql": script(catalog, changes, title=title)
+        for changes in groups.values()
+    }
+
+
+def file_names(catalog: Catalog) -> list[str]:
+    """Every name an apply script may get in `--out` (checked before any work)."""
+    return [FILE_NAME, *(f"apply-{name}.sql" for name in catalog.names())]
