@@ -25,7 +25,7 @@ from typing import Any
 import polars as pl
 import psutil
 import yaml
-from bench_validate import customers, outcomes, write_parquet
+from bench_validate import outcomes, write_parquet
 
 from govlib import catalog, engine, quality
 from govlib.engine import spark
@@ -102,9 +102,9 @@ def on_spark(folder: Path, rows: int, session: Any) -> tuple[float, float, list]
     return seconds, jvm.peak_mib, outcomes(shape, run.results)
 
 
-def on_polars(rows: int) -> tuple[float, list]:
-    """Seconds and outcomes of the suite on the polars engine, N rows in memory."""
-    frame = customers(rows)
+def on_polars(file: Path) -> tuple[float, list]:
+    """Seconds and outcomes of the suite on the polars engine, the same rows in memory."""
+    frame = pl.read_parquet(file)
     entries = quality.read_suite(SUITE)["expectations"]
     start = time.perf_counter()
     run = run_suite(open_frame(frame, "polars"), entries, params=PARAMS)
@@ -127,7 +127,7 @@ def main() -> None:
     on_spark(folder, 10_000, session)  # warm: first compilations are not what is measured
     if args.compare_rows:
         seconds, mib, spark_out = on_spark(folder, args.compare_rows, session)
-        polars_s, polars_out = on_polars(args.compare_rows)
+        polars_s, polars_out = on_polars(folder / f"customers-{args.compare_rows}.parquet")
         if [o[2:] for o in spark_out] != [o[2:] for o in polars_out]:
             raise SystemExit("Spark and polars disagree on the customers suite")
         print(f"{args.compare_rows:>11,} rows: spark {seconds:7.1f} s (JVM peak {mib:,.0f} MiB)"

@@ -21,6 +21,7 @@ import os
 import re
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -102,7 +103,9 @@ def session(**conf: str) -> Any:
         spark.conf.set("spark.sql.session.timeZone", "UTC")
         return spark
     url = master()
-    settings = {**CONF, **local_settings(url), **conf}
+    logging = Path(__file__).with_name("log4j2.properties").as_uri()
+    quiet = {"spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={logging}"}
+    settings = {**CONF, **quiet, **local_settings(url), **conf}
     builder = SparkSession.builder.master(url).appName("govlib")
     for key, value in settings.items():
         builder = builder.config(key, value)
