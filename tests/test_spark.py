@@ -22,6 +22,8 @@ from govlib.engine.run import run_suite
 
 from .conftest import CATALOG, ROOT
 
+pytestmark = pytest.mark.slow  # a Spark session starts in 10-40 s
+
 AS_OF = date(2025, 1, 31)
 PARAMS = engine.parameters(AS_OF)
 ENGINES = ("polars", "duckdb", "spark")
