@@ -2,6 +2,7 @@
 
 `postgres_url` gives `GOVLIB_TEST_POSTGRES_URL` when that server answers. Without one the
 PostgreSQL tests skip with one line, unless `GOVLIB_REQUIRE_SERVICES=1` makes that a failure.
+`count_fetched` counts the rows PostgreSQL sends back, to prove work stays in the database.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import secrets
 import shutil
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -145,3 +148,74 @@ def schema_url(url: str, schema_name: str) -> str:
     """`url` pointing at `schema_name` (govlib reads `postgresql://.../db/schema`)."""
     parts = urlsplit(url)
     return parts._replace(path=f"{parts.path.rstrip('/')}/{schema_name}").geturl()
+
+
+@dataclass
+class Fetched:
+    """Rows PostgreSQL sent to this process through psycopg, and per statement."""
+
+    rows: int = 0
+    statements: list[tuple[str, int]] = field(default_factory=list)
+
+    def add(self, query: object, rows: int) -> None:
+        self.rows += rows
+        self.statements.append((" ".join(str(query).split())[:120], rows))
+
+
+@contextmanager
+def count_fetched() -> Iterator[Fetched]:
+    """Count every row PostgreSQL returns to psycopg connections opened inside the block.
+
+    A client-side cursor receives its whole result on `execute` (counted there, fetched or
+    not); a server-side (named) cursor receives what each fetch asks for. Installed as the
+    connections' `cursor_factory` and `server_cursor_factory`, so every driver call is seen.
+    """
+    import psycopg
+
+    fetched = Fetched()
+
+    class Counting(psycopg.Cursor):  # type: ignore[type-arg]
+        def execute(self, query, params=None, **kwargs):  # type: ignore[no-untyped-def]
+            super().execute(query, params, **kwargs)
+            fetched.add(query, self.pgresult.ntuples if self.pgresult is not None else 0)
+            return self
+
+    class CountingServer(psycopg.ServerCursor):  # type: ignore[type-arg]
+        query: object = ""
+
+        def execute(self, query, params=None, **kwargs):  # type: ignore[no-untyped-def]
+            self.query = query
+            return super().execute(query, params, **kwargs)
+
+        def fetchone(self):  # type: ignore[no-untyped-def]
+            row = super().fetchone()
+            fetched.add(self.query, int(row is not None))
+            return row
+
+        def fetchmany(self, size=0):  # type: ignore[no-untyped-def]
+            rows = super().fetchmany(size)
+            fetched.add(self.query, len(rows))
+            return rows
+
+        def fetchall(self):  # type: ignore[no-untyped-def]
+            rows = super().fetchall()
+            fetched.add(self.query, len(rows))
+            return rows
+
+        def __next__(self):  # type: ignore[no-untyped-def]
+            row = super().__next__()
+            fetched.add(self.query, 1)
+            return row
+
+    original = psycopg.Connection.connect
+
+    def connect(*args, **kwargs):  # type: ignore[no-untyped-def]
+        con = original(*args, **kwargs)
+        con.cursor_factory = Counting
+        con.server_cursor_factory = CountingServer
+        return con
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(psycopg, "connect", connect)
+        patch.setattr(psycopg.Connection, "connect", connect)
+        yield fetched

@@ -298,9 +298,9 @@ def test_the_sample_run_names_for_each_dataset_exactly_which_areas_failed(sample
     assert {name: (v["quality"], v["retention"], v["consent"], v["personal_data"])
             for name, v in datasets.items()} == {
         "customers": ("failed", "failed", "failed", "passed"),
-        "orders": ("passed", "passed", "passed", "failed"),
-        "consent_events": ("passed", "passed", "passed", "passed"),
-        "support_tickets": ("passed", "passed", "passed", "passed"),
+        "orders": ("passed", "passed", None, "failed"),  # no consent rule covers orders
+        "consent_events": ("passed", "passed", None, "passed"),
+        "support_tickets": ("passed", "passed", None, "passed"),
     }  # fmt: skip
     assert sample_run.summary["failed"] == ["quality", "retention", "consent", "personal data"]
     assert sample_run.exit_code == 1
@@ -400,9 +400,10 @@ def finding(kind: str, count: int = 0) -> dict:
         ({"profile": PROFILE | {"findings": [finding("kind_mismatch")]}},
          ("passed", "passed", "passed", "warning"), []),
         ({"profile": None}, ("passed", "passed", "passed", None), []),
+        ({"retention": {"overdue": 0, "consent": []}}, ("passed", "passed", None, "passed"), []),
     ],
     ids=["clean", "quality-error", "overdue", "without-consent", "undeclared", "raw-cards",
-         "declared-not-found", "kind-mismatch", "no-profile"],
+         "declared-not-found", "kind-mismatch", "no-profile", "no-consent-rule"],
 )  # fmt: skip
 def test_each_area_is_judged_apart_and_failed_names_the_failing_ones(changed, areas, failed):
     records = {"quality": QUALITY, "retention": RETENTION, "profile": PROFILE} | changed

@@ -146,9 +146,24 @@ def test_records_equal_the_file_based_sample(db_catalog, tmp_path, command, name
     same(got, want, name)
 
 
-def test_sample_is_bounded_and_ordered_by_primary_key(db_catalog, frames):
-    rows = databases.sample(catalog.load(db_catalog).dataset("orders"), n=7)
-    assert rows.equals(frames["orders"].sort("order_id").head(7))
+def test_sample_of_a_small_table_is_all_of_it_by_primary_key(db_catalog, frames):
+    rows = databases.sample(catalog.load(db_catalog).dataset("orders"), n=10_000)
+    assert rows.equals(frames["orders"].sort("order_id"))
+
+
+def test_sample_is_drawn_by_the_database_bounded_and_ordered(db_catalog, frames):
+    ds = catalog.load(db_catalog).dataset("orders")
+    rows = databases.sample(ds, n=2_000, columns=["order_id", "card"])
+    assert 1_700 <= rows.height <= 2_000  # Bernoulli: about n, never more
+    assert rows["order_id"].is_sorted()
+    assert rows.join(frames["orders"], on=["order_id", "card"], nulls_equal=True).height == (
+        rows.height
+    )
+    first = frames["orders"]["order_id"].sort().head(rows.height)
+    assert rows["order_id"].max() > first.max()  # spread over the table, not its head
+    if "sqlite" not in str(db_catalog):  # SQLite's random() takes no seed
+        again = databases.sample(ds, n=2_000, columns=["order_id", "card"])
+        assert again.equals(rows)
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "duckdb"])

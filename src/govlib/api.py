@@ -348,6 +348,8 @@ class DatasetHandle:
         def compute() -> DatasetProfile:
             from govlib import profiling
 
+            if self.spec.source.is_database:  # computed inside the database, never read whole
+                return profiling.profile_dataset(self.spec, as_of=day)
             return profiling.profile(self.frame, dataset=self.name, as_of=day, declared=self.spec)
 
         return self._once(("profile", day), compute)

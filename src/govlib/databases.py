@@ -12,7 +12,8 @@ Driver messages are not quoted (they can echo values); each failure is one line 
 dataset and what to do.
 
 For now `scan` reads the table into polars in Arrow batches (an interim path); `table` gives the
-Ibis table that profile and validate will push their work down to.
+Ibis table that profile and validate push their work down to, `rows` runs a small query on it
+and `sample` draws a bounded sample by the database's own sampling.
 
 >>> redact("postgresql://crm:s3cret@db.example:5432/crm")
 'postgresql://crm:***@db.example:5432/crm'
@@ -24,6 +25,7 @@ import os
 import re
 import sqlite3
 import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from ibis.backends import BaseBackend
 
 SAMPLE_ROWS = 20_000
+SAMPLE_SEED = 20_250_131
 BATCH_ROWS = 50_000
 CONNECT_TIMEOUT_S = 10
 # Schemes govlib tests, with the Ibis backend and what to install; any other Ibis backend is
@@ -424,24 +427,75 @@ def frame(ds: Dataset) -> pl.DataFrame:
         con.disconnect()
 
 
-def sample(ds: Dataset, n: int = SAMPLE_ROWS) -> pl.DataFrame:
-    """At most `n` rows, the same on every call: the first by primary key, else by every column."""
-    con, expr = open_table(ds)
-    order = ds.primary_key or list(ds.columns)
+def sample(ds: Dataset, n: int = SAMPLE_ROWS, *, columns: list[str] | None = None) -> pl.DataFrame:
+    """At most `n` rows of `columns` (default: every declared one), drawn by the database.
+
+    A table of at most `n` rows is read whole, ordered by primary key (else by every column).
+    A larger one is sampled by the database itself (`TABLESAMPLE BERNOULLI` on PostgreSQL,
+    DuckDB's sample, a `random()` filter on SQLite), about `n` rows, capped at `n` and ordered
+    the same way. The PostgreSQL and DuckDB samples of a table are seeded (`SAMPLE_SEED`): the
+    same rows on every call while the table is unchanged. SQLite's `random()` takes no seed,
+    nor does a sample of a PostgreSQL `query:` source; theirs differ from call to call.
+    """
+    con = connect(ds)
     try:
-        return _fetch(ds, con, expr.order_by(*order).limit(n))
+        raw = _raw_table(ds, con)
+        _check_types(ds, dict(raw.schema().items()))
+        try:
+            total = int(rows(con, raw.aggregate(n=raw.count()))[0]["n"] or 0)
+        except Exception as exc:
+            raise DatabaseError(
+                ds.name,
+                f"counting the rows of {location(ds.source)} failed ({type(exc).__name__})",
+                "Check the table or query and the user's grants",
+            ) from None
+        order = ds.primary_key or list(ds.columns)
+        if total > n:
+            raw = _sampled(con, raw, n / total)
+        wanted = list(ds.columns) if columns is None else columns
+        keyed = list(dict.fromkeys([*wanted, *order]))  # the order's columns, to keep it
+        drawn = raw.select(*ds.columns).order_by(*order).limit(n)
+        return _fetch(ds, con, drawn.select(*keyed).order_by(*order), keyed).select(wanted)
     finally:
         con.disconnect()
 
 
-def _fetch(ds: Dataset, con: BaseBackend, expr: ibis.Table) -> pl.DataFrame:
+def _sampled(con: BaseBackend, raw: ibis.Table, fraction: float) -> ibis.Table:
+    """`raw` sampled by the backend, seeded where it takes a seed."""
+    from ibis.expr import operations as ops
+
+    name = getattr(con, "name", "")
+    physical = isinstance(raw.op(), ops.DatabaseTable)
+    seeded = name == "duckdb" or (name == "postgres" and physical)
+    return raw.sample(fraction, method="row", seed=SAMPLE_SEED if seeded else None)
+
+
+def rows(con: BaseBackend, expr: ibis.Table) -> list[dict[str, Any]]:
+    """Run `expr` and return its rows as dicts: for small results (aggregates, groups) only."""
+    with warnings.catch_warnings():
+        # Ibis' SQLite reader touches a pandas option that pandas 3 deprecates
+        warnings.filterwarnings("ignore", message=".*future.infer_string", category=Warning)
+        return [row for batch in _batches(con, expr) for row in batch.to_pylist()]
+
+
+def naive_utc(value: object) -> object:
+    """A date-time with a time zone as naive UTC (as files read them); anything else as is."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _fetch(
+    ds: Dataset, con: BaseBackend, expr: ibis.Table, columns: list[str] | None = None
+) -> pl.DataFrame:
+    """`expr`'s rows with their declared types; `columns`: those it selects (default: all)."""
     parts = []
     try:
         with warnings.catch_warnings():
             # Ibis' SQLite reader touches a pandas option that pandas 3 deprecates
             warnings.filterwarnings("ignore", message=".*future.infer_string", category=Warning)
             for batch in _batches(con, expr):
-                parts.append(_typed(pl.from_arrow(batch), ds))  # type: ignore[arg-type]
+                parts.append(_typed(pl.from_arrow(batch), ds, columns))  # type: ignore[arg-type]
     except GovlibError:
         raise
     except Exception as exc:
@@ -451,7 +505,7 @@ def _fetch(ds: Dataset, con: BaseBackend, expr: ibis.Table) -> pl.DataFrame:
             "Check the table or query and the user's grants",
         ) from None
     if not parts:
-        return _typed(pl.DataFrame(schema=list(ds.columns)), ds)
+        return _typed(pl.DataFrame(schema=columns or list(ds.columns)), ds, columns)
     return pl.concat(parts, how="vertical")
 
 
@@ -463,12 +517,14 @@ def _batches(con: BaseBackend, expr: ibis.Table) -> Any:
     return con.to_pyarrow_batches(expr, chunk_size=BATCH_ROWS)
 
 
-def _typed(df: pl.DataFrame, ds: Dataset) -> pl.DataFrame:
-    """Declared polars types; date-times with a time zone become UTC, as for files."""
+def _typed(df: pl.DataFrame, ds: Dataset, only: list[str] | None = None) -> pl.DataFrame:
+    """Declared polars types of `only` (default: every column); zoned date-times become UTC."""
     from govlib.sources import POLARS_TYPE
 
     columns = []
     for name, kind in ds.schema().items():
+        if only is not None and name not in only:
+            continue
         col = pl.col(name)
         dtype = df.schema[name]
         if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:

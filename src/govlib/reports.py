@@ -16,16 +16,24 @@ import copy
 import html
 import json
 import re
+import sys
+import threading
 from pathlib import Path
-from typing import Any
-
-import nbformat
+from typing import TYPE_CHECKING, Any
 
 from govlib import __version__, outputs
 from govlib.errors import GovlibError
 from govlib.privacy import LeakScanner
 
+if TYPE_CHECKING:
+    import nbformat
+    from nbconvert import HTMLExporter
+
 TEMPLATES = Path(__file__).with_name("templates")
+# A chart a batch run's kernel left for the batch to draw (see govlib.charts): its Vega-Lite
+# spec under this type, in kernels whose environment sets CHART_SPEC_ENV to "spec".
+CHART_SPEC_MIME = "application/vnd.govlib.vegalite-spec+json"
+CHART_SPEC_ENV = "GOVLIB_CHARTS"
 MAX_REPORT_BYTES = 2 * 1024 * 1024
 HIDDEN_TAGS = {"parameters", "injected-parameters", "papermill-error-cell-tag", "remove-cell"}
 EXPLORE_TAG = "explore"  # a cell for an analyst at a keyboard: never in a shared export
@@ -114,24 +122,13 @@ def notebook_html(
     `header` (from `header()`) names the dataset, `as_of`, the run and its verdicts at the
     top of the page; without it the header holds the title only.
     """
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(
-        template_name="govlib",
-        extra_template_basedirs=[str(TEMPLATES)],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        skip_svg_encoding=True,
-    )
-    exporter.register_filter("govlib_svg", inline_svg)
     page = shareable(nb)
     page.metadata["title"] = title
     resources = {
         "govlib_version": __version__,
         "govlib_header": header or {"heading": title, "as_of": "-", "run_id": "-"},
     }
-    body, _ = exporter.from_notebook_node(page, resources=resources)
+    body = _export(page, resources)
     if "<script" in body.lower():
         raise ReportError("the export holds a script; shared reports carry none", title)
     size = len(body.encode("utf-8"))
@@ -142,6 +139,38 @@ def notebook_html(
             title,
         )
     return body
+
+
+_EXPORTER: list[HTMLExporter] = []  # set up once per process, on first use
+_EXPORTER_LOCK = threading.Lock()
+
+
+def _export(page: nbformat.NotebookNode, resources: dict[str, Any]) -> str:
+    """`page` as HTML through govlib's template, with the process's one exporter.
+
+    Setting an exporter up loads and compiles the template chain (about 0.2 s); it keeps no
+    state from one notebook to the next, so every report of a run reuses it, one at a time.
+    """
+    with _EXPORTER_LOCK:
+        if not _EXPORTER:
+            # nbformat (under nbconvert) validates with jsonschema, which would import the
+            # optional `rfc3987_syntax` and build its grammar, seconds; no notebook schema
+            # uses the "iri" format it checks (see govlib.charts)
+            sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+            from nbconvert import HTMLExporter
+
+            exporter = HTMLExporter(
+                template_name="govlib",
+                extra_template_basedirs=[str(TEMPLATES)],
+                exclude_input=True,
+                exclude_input_prompt=True,
+                exclude_output_prompt=True,
+                skip_svg_encoding=True,
+            )
+            exporter.register_filter("govlib_svg", inline_svg)
+            _EXPORTER.append(exporter)
+        body, _ = _EXPORTER[0].from_notebook_node(page, resources=resources)
+    return str(body)
 
 
 def inline_svg(svg: str) -> str:
@@ -167,6 +196,38 @@ def inline_svg(svg: str) -> str:
         if active:
             raise ReportError("a chart holds active content (a script or handler); not exported")
     return body
+
+
+def draw_charts(executed: Path) -> str | None:
+    """Draw the charts an executed notebook left as specs to SVG, in place; why not, if not.
+
+    The SVG is what Altair's SVG renderer draws in a kernel: the same vl-convert call on the
+    same spec. vl-convert's engine starts once per process (about 0.7 s of CPU) and each chart
+    then takes a few milliseconds, drawn outside the GIL. A notebook without such a chart is
+    left untouched.
+    """
+    if not executed.is_file() or CHART_SPEC_MIME not in executed.read_text(encoding="utf-8"):
+        return None
+    import nbformat
+    import vl_convert
+
+    nb = nbformat.read(executed, as_version=4)
+    problem = None
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            found = output.get("data", {}).get(CHART_SPEC_MIME)
+            if found is None:
+                continue
+            try:
+                svg = vl_convert.vegalite_to_svg(found["spec"], vl_version=found["vl_version"])
+            except (ValueError, KeyError, TypeError) as exc:  # quotes no value: names the kind
+                problem = f"a chart could not be drawn ({type(exc).__name__})"
+                output.data = {"text/plain": "The chart could not be drawn."}
+                continue
+            output.data = {"image/svg+xml": svg}
+    # private: it is still the staging copy, and 0600 needs no umask change under other threads
+    outputs.write_text(executed, nbformat.writes(nb), private=True)
+    return problem
 
 
 BADGE_CLASS = {"passed": "ok", "failed": "bad", "error": "error", "unreadable": "error"}

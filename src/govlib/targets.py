@@ -39,8 +39,13 @@ class Target:
     name: str
 
 
-def resolve(target: str, catalog_path: Path, data_root: Path | None = None) -> Target:
+def resolve(
+    target: str, catalog_path: Path, data_root: Path | None = None, *, read_databases: bool = True
+) -> Target:
     """A catalog dataset by name, or an ad-hoc file path (detection only).
+
+    With `read_databases=False` a dataset that lives in a database is not read (`loaded` is
+    None): the caller pushes its work down to the database instead.
 
     A name that is not in the catalog and looks like no path is an unknown dataset (exit 2,
     naming the known ones). An ad-hoc file is the user's choice: it is read wherever it is
@@ -55,6 +60,8 @@ def resolve(target: str, catalog_path: Path, data_root: Path | None = None) -> T
         cat = catalog_mod.load(catalog_path)
         if target in cat.datasets:
             ds = cat.dataset(target)
+            if ds.source.is_database and not read_databases:
+                return Target(None, ds, cat.as_of, ds.name)
             return Target(sources.load(ds, data_root=data_root), ds, cat.as_of, ds.name)
         if not Path(target).expanduser().exists() and not any(ch in target for ch in "/\\."):
             cat.dataset(target)  # raises: unknown dataset, with the known names

@@ -19,14 +19,14 @@ personal data   failed on personal data the catalog does not protect: a column h
                 to be corrected.
 ==============  ===============================================================================
 
-An area is None when the record it reads was not computed in this run; a dataset that could
-not be read (quality "unreadable") is not judged, its failed notebooks make the run exit 3.
-Exit code 1, the index
-page, `run.json` and the overview all read `failed`, so they agree.
+An area is None when the record it reads was not computed in this run, and consent is None
+for a dataset no consent rule covers; a dataset that could not be read (quality "unreadable")
+is not judged, its failed notebooks make the run exit 3. Exit code 1, the index page,
+`run.json` and the overview all read `failed`, so they agree.
 
 >>> v = build("orders", {"retention": {"overdue": 3, "consent": []}})
 >>> (v.dataset, v.quality, v.retention, v.consent, v.personal_data, v.failed)
-('orders', None, 'failed', 'passed', None, ['retention'])
+('orders', None, 'failed', None, None, ['retention'])
 """
 
 from __future__ import annotations
@@ -222,7 +222,10 @@ def build(
     if r := plain.get("retention"):
         found |= {
             "overdue": r["overdue"],
-            "without_consent": sum(c["processed_without_consent"] for c in r["consent"]),
+            # no consent rule: consent is not judged (None), rather than passed
+            "without_consent": (
+                sum(c["processed_without_consent"] for c in r["consent"]) if r["consent"] else None
+            ),
         }
     if p := plain.get("profile"):
         findings = p["findings"]

@@ -242,8 +242,13 @@ def records(ctx: Context, name: str) -> dict[str, Any]:
 
     ds = ctx.catalog.dataset(name)
     frame = sources.scan(ds).collect()
+    profile = (
+        profiling.profile_dataset(ds, as_of=ctx.as_of)  # inside the database
+        if ds.source.is_database
+        else profiling.profile(frame.lazy(), dataset=name, as_of=ctx.as_of, declared=ds)
+    )
     return {
-        "profile": profiling.profile(frame.lazy(), dataset=name, as_of=ctx.as_of, declared=ds),
+        "profile": profile,
         "quality": quality.validate(ds, as_of=ctx.as_of, frame=frame),
         "retention": retention.evaluate(ds, as_of=ctx.as_of, lf=frame.lazy()),
     }
@@ -272,18 +277,6 @@ def verdicts(ctx: Context, results_dir: str = "") -> list[Verdict]:
         except GovlibError:
             found.append(verdicts_mod.unreadable(name))
     return found
-
-
-VERDICT_COLUMNS = [
-    "dataset", "quality", "overall", "gate_failures", "failing_checks", "overdue",
-    "without_consent", "undeclared_pii", "pii_found",
-]  # fmt: skip
-
-
-def verdict_table(verdicts_: Iterable[Verdict]) -> Table:
-    """The verdicts as the overview shows them: one row per dataset."""
-    rows = [v.to_dict() | {"failing_checks": v.failing_checks} for v in verdicts_]
-    return Table(rows, VERDICT_COLUMNS)
 
 
 def found_kinds(verdicts_: Iterable[Verdict]) -> dict[str, list[str]]:

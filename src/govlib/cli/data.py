@@ -160,12 +160,15 @@ def profile_cmd(
     from govlib import profiling, targets
 
     writable_file(json_path, "--json", catalog=catalog, inputs=(target,))
-    data = targets.resolve(target, catalog, data_root)
+    data = targets.resolve(target, catalog, data_root, read_databases=False)
     day = targets.as_of(as_of, data.catalog_as_of)
     with console.status(f"profiling {data.name}"):
-        result = profiling.profile(
-            data.loaded.frame, dataset=data.name, as_of=day, declared=data.dataset
-        )
+        if data.loaded is None and data.dataset is not None:  # profiled inside the database
+            result = profiling.profile_dataset(data.dataset, as_of=day)
+        else:
+            result = profiling.profile(
+                data.loaded.frame, dataset=data.name, as_of=day, declared=data.dataset
+            )
     show(*views.profile(result))
     if json_path is not None:
         write_json(json_path, result.to_dict())

@@ -120,10 +120,17 @@ def _temporal_value(value: object) -> str | None:
 def _kept_tops(
     tops: list[dict[str, object]], column: str, k: int
 ) -> tuple[list[dict[str, object]], int]:
-    """The top values held by at least `k` rows, and how many rows the rest hold."""
+    """The top values held by at least `k` rows, and how many rows the rest hold.
+
+    Most frequent first, equal counts by value: the same order whichever engine counted them.
+    """
     key = next(iter(tops[0])) if tops else column
     kept, hidden = [], 0
-    for entry in tops:
+    ordered = sorted(
+        tops,
+        key=lambda e: (-int(e["count"]), e[key] is None, e[key]),  # type: ignore[call-overload]
+    )
+    for entry in ordered:
         value, count = entry[key], int(entry["count"])  # type: ignore[call-overload]
         if value is None:
             continue

@@ -12,6 +12,7 @@ from govlib.profiling.kinds import EngineType, col
 from govlib.profiling.sampling import Sample
 
 RAW_CARD = r"^[\d\s-]{13,25}$"
+RAW_CARD_DETAIL = "raw card numbers where the catalog says the column is masked"
 
 
 def detect(
@@ -64,6 +65,7 @@ def unmasked_cards(
                 .collect(engine=engine)["v"]
             )
             if raw:
-                detail = "raw card numbers where the catalog says the column is masked"
-                found.append(pii.CatalogFinding(dataset, column, "unmasked_card", detail, raw))
+                found.append(
+                    pii.CatalogFinding(dataset, column, "unmasked_card", RAW_CARD_DETAIL, raw)
+                )
     return found
