@@ -1,4 +1,4 @@
-"""Spark: the same compiled checks on PySpark, Spark reading the files; same answers everywhere.
+"""Spark: the same compiled checks and profile on PySpark, Spark reading the files; same answers.
 
 One local[2] session serves every test here (`govlib.engine.spark.session` is one per process).
 """
@@ -6,6 +6,7 @@ One local[2] session serves every test here (`govlib.engine.spark.session` is on
 import json
 import math
 import re
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -14,7 +15,7 @@ import polars as pl
 import pytest
 import yaml
 
-from govlib import catalog, engine, quality
+from govlib import catalog, engine, profiling, quality
 from govlib.cli import main
 from govlib.engine import spark
 from govlib.engine.backends import open_frame
@@ -207,3 +208,17 @@ def test_without_pyspark_the_spark_engine_is_a_usage_error_naming_the_extra():
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "pip install govlib[spark]" in lines[0]
+
+
+def test_sample_profiles_are_the_same_on_spark_as_on_polars(tmp_path, sample_catalog, session):
+    raw = yaml.safe_load(CATALOG.read_text())
+    raw["data_root"] = str(ROOT / "data" / "sample")
+    for spec in raw["datasets"].values():
+        spec["engine"] = "spark"
+    shutil.copytree(ROOT / "expectations", tmp_path / "expectations")
+    (tmp_path / "catalog.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    on_spark = catalog.load(tmp_path / "catalog.yaml")
+    for name in sample_catalog.names():
+        polars = profiling.profile_dataset(sample_catalog.dataset(name), as_of=AS_OF)
+        spark_profile = profiling.profile_dataset(on_spark.dataset(name), as_of=AS_OF)
+        assert close(spark_profile.to_dict(), polars.to_dict()), name

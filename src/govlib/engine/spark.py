@@ -252,6 +252,24 @@ def _sockets() -> Iterator[None]:
         gc.collect(0)
 
 
+def sample(data: Data, ds: Dataset, n: int, columns: list[str]) -> pl.DataFrame:
+    """At most `n` rows of `columns`, ordered by primary key (else every column), from Spark.
+
+    A table of at most `n` rows is read whole; a larger one is sampled by Spark (seeded), as
+    `govlib.databases.sample` samples a database's.
+    """
+    from govlib.databases import SAMPLE_SEED
+
+    table = data.table
+    order = ds.primary_key or list(ds.columns)
+    total = int(rows(data.con, table.aggregate(n=table.count()))[0]["n"] or 0)
+    if total > n:
+        table = table.sample(n / total, method="row", seed=SAMPLE_SEED)
+    keyed = list(dict.fromkeys([*columns, *order]))
+    drawn = table.select(*keyed).order_by(*order).limit(n)
+    return pl.DataFrame(pl.from_arrow(arrow(data.con, drawn))).select(columns)
+
+
 def open_frame(frame: pl.DataFrame | pl.LazyFrame, spark: Any | None = None) -> Data:
     """A polars frame handed to Spark as Arrow (for data already in memory: tests, notebooks)."""
     spark = spark if spark is not None else session()
