@@ -75,6 +75,7 @@ def parquet_catalog(folder: Path, file: Path) -> catalog.Catalog:
     raw["datasets"] = {"customers": raw["datasets"]["customers"]}
     raw["datasets"]["customers"]["source"] = {"path": file.name}
     raw["datasets"]["customers"]["consent"] = []
+    raw["datasets"]["customers"]["engine"] = "spark"
     (folder / "expectations").mkdir(exist_ok=True)
     (folder / "expectations" / "customers.json").write_text(SUITE.read_text())
     path = folder / "catalog.yaml"
@@ -102,6 +103,18 @@ def on_spark(folder: Path, rows: int, session: Any) -> tuple[float, float, list]
     return seconds, jvm.peak_mib, outcomes(shape, run.results)
 
 
+def profile_on_spark(folder: Path, rows: int) -> tuple[float, float, int]:
+    """Seconds, the JVM's peak MiB and the column count of the profile on Spark over N rows."""
+    from govlib import profiling
+
+    cat = parquet_catalog(folder, folder / f"customers-{rows}.parquet")
+    with JvmPeak() as jvm:
+        start = time.perf_counter()
+        record = profiling.profile_dataset(cat.dataset("customers"), as_of=AS_OF)
+        seconds = time.perf_counter() - start
+    return seconds, jvm.peak_mib, len(record.columns)
+
+
 def on_polars(file: Path) -> tuple[float, list]:
     """Seconds and outcomes of the suite on the polars engine, the same rows in memory."""
     frame = pl.read_parquet(file)
@@ -117,6 +130,8 @@ def main() -> None:
     parser.add_argument("--compare-rows", type=int, default=1_000_000)
     parser.add_argument("--folder", type=Path, default=None)
     parser.add_argument("--driver-memory", default="2g")
+    parser.add_argument("--skip-validate", action="store_true", help="profile only")
+    parser.add_argument("--profile", action="store_true", help="also profile the N rows")
     args = parser.parse_args()
     folder = args.folder or Path(tempfile.gettempdir()) / "govlib-bench-spark"
     folder.mkdir(parents=True, exist_ok=True)
@@ -125,19 +140,25 @@ def main() -> None:
     print(f"Spark {session.version} on {spark.master()}, driver memory {args.driver_memory}: "
           f"session in {time.perf_counter() - start:.1f} s")  # fmt: skip
     on_spark(folder, 10_000, session)  # warm: first compilations are not what is measured
-    if args.compare_rows:
+    if args.compare_rows and not args.skip_validate:
         seconds, mib, spark_out = on_spark(folder, args.compare_rows, session)
         polars_s, polars_out = on_polars(folder / f"customers-{args.compare_rows}.parquet")
         if [o[2:] for o in spark_out] != [o[2:] for o in polars_out]:
             raise SystemExit("Spark and polars disagree on the customers suite")
         print(f"{args.compare_rows:>11,} rows: spark {seconds:7.1f} s (JVM peak {mib:,.0f} MiB)"
               f"   polars {polars_s:6.1f} s   identical outcomes")  # fmt: skip
-    seconds, mib, out = on_spark(folder, args.rows, session)
-    failed = sum(1 for o in out if o[2] != "passed")
-    python_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{args.rows:>11,} rows: spark {seconds:7.1f} s, {len(out)} checks, {failed} failed; "
-          f"JVM peak RSS {mib:,.0f} MiB, Python peak RSS {python_peak:,.0f} MiB "
-          "(the Python peak includes generating the Parquet file)")  # fmt: skip
+    if not args.skip_validate:
+        seconds, mib, out = on_spark(folder, args.rows, session)
+        failed = sum(1 for o in out if o[2] != "passed")
+        python_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"{args.rows:>11,} rows: validate on spark {seconds:7.1f} s, {len(out)} checks, "
+              f"{failed} failed; JVM peak RSS {mib:,.0f} MiB, Python peak RSS "
+              f"{python_peak:,.0f} MiB (with generating the Parquet file)")  # fmt: skip
+    if args.profile:
+        seconds, mib, columns = profile_on_spark(folder, args.rows)
+        python_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"{args.rows:>11,} rows: profile on spark {seconds:7.1f} s, {columns} columns; "
+              f"JVM peak RSS {mib:,.0f} MiB, Python peak RSS {python_peak:,.0f} MiB")  # fmt: skip
 
 
 if __name__ == "__main__":
