@@ -222,3 +222,13 @@ def test_sample_profiles_are_the_same_on_spark_as_on_polars(tmp_path, sample_cat
         polars = profiling.profile_dataset(sample_catalog.dataset(name), as_of=AS_OF)
         spark_profile = profiling.profile_dataset(on_spark.dataset(name), as_of=AS_OF)
         assert close(spark_profile.to_dict(), polars.to_dict()), name
+
+
+def test_spark_samples_a_larger_table_seeded_in_key_order(sample_catalog, session):
+    data = spark.open_dataset(sample_catalog.dataset("customers"), session)
+    ds = sample_catalog.dataset("customers")
+    first, again = (spark.sample(data, ds, 500, ["email", "customer_id"]) for _ in range(2))
+    assert first.equals(again)
+    assert 0 < first.height <= 500
+    assert first["customer_id"].is_sorted()
+    assert spark.sample(data, ds, 5000, ["email"]).height == 3045  # a smaller table: whole

@@ -263,8 +263,11 @@ def sample(data: Data, ds: Dataset, n: int, columns: list[str]) -> pl.DataFrame:
     table = data.table
     order = ds.primary_key or list(ds.columns)
     total = int(rows(data.con, table.aggregate(n=table.count()))[0]["n"] or 0)
-    if total > n:
-        table = table.sample(n / total, method="row", seed=SAMPLE_SEED)
+    if total > n:  # Spark's own seeded sample: Ibis gives pyspark no seed
+        frame = data.con.raw_sql(data.con.compile(table))
+        view = _view("sample")
+        frame.sample(fraction=n / total, seed=SAMPLE_SEED).createOrReplaceTempView(view)
+        table = data.con.table(view)
     keyed = list(dict.fromkeys([*columns, *order]))
     drawn = table.select(*keyed).order_by(*order).limit(n)
     return pl.DataFrame(pl.from_arrow(arrow(data.con, drawn))).select(columns)
