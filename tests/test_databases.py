@@ -2,6 +2,7 @@ import json
 import math
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import polars as pl
 import pytest
@@ -184,6 +185,30 @@ def test_postgres_sessions_are_read_only(pg_catalog):
             con.raw_sql("CREATE TABLE written (a INTEGER)")
     finally:
         con.disconnect()
+
+
+def test_postgres_uri_options_apply_but_cannot_lift_read_only(pg_catalog, tmp_path, monkeypatch):
+    url = os.environ[PG_ENV]
+    lifted = "options=-c%20default_transaction_read_only%3Doff"
+    monkeypatch.setenv("GOVLIB_OPTIONS_URL", f"{url}?{lifted}&application_name=govlib_check")
+    path = pg.database_catalog(tmp_path / "a", {"customers": {"uri_env": "GOVLIB_OPTIONS_URL",
+                                                              "table": "customers"}})  # fmt: skip
+    con = databases.connect(catalog.load(path).dataset("customers"))
+    try:
+        shown = con.raw_sql("SHOW application_name").fetchone()[0]
+        assert shown == "govlib_check"  # the URI's options reach the session ...
+        with pytest.raises(Exception, match="read-only transaction"):
+            con.raw_sql("CREATE TABLE written (a INTEGER)")  # ... but read-only stays on
+    finally:
+        con.disconnect()
+    # sslmode is honoured: verify-full with a root certificate that does not exist cannot connect
+    missing = tmp_path / "no-root.crt"
+    monkeypatch.setenv("GOVLIB_OPTIONS_URL", f"{url}?sslmode=verify-full&sslrootcert={missing}")
+    with pytest.raises(databases.DatabaseError) as caught:
+        databases.connect(catalog.load(path).dataset("customers"))
+    password = urlsplit(url).password
+    assert password
+    assert password not in str(caught.value)
 
 
 def test_a_query_source_reads_only_what_it_selects(pg_catalog, tmp_path, frames):

@@ -190,20 +190,29 @@ def connect(ds: Dataset) -> BaseBackend:
         raise _connect_error(ds.name, uri, exc) from None
 
 
+READ_ONLY_OPTION = "-c default_transaction_read_only=on"
+
+
 def _connect_postgres(uri: str) -> BaseBackend:
+    """A read-only session; the URI's query options (sslmode, sslrootcert, host...) apply."""
     import ibis
 
     parts = urlsplit(uri)
     database, _, schema = parts.path.lstrip("/").partition("/")
+    given = dict(parse_qsl(parts.query, keep_blank_values=True))
+    # read-only comes last, so a URI's own `options` cannot switch it off
+    options = " ".join(filter(None, [given.pop("options", ""), READ_ONLY_OPTION]))
+    given.setdefault("connect_timeout", str(CONNECT_TIMEOUT_S))
+    host = given.pop("host", "") or None
     return ibis.postgres.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-        database=unquote(database) or None,
+        host=parts.hostname or host,
+        port=parts.port or int(given.pop("port", 5432)),
+        user=unquote(parts.username) if parts.username else given.pop("user", "") or None,
+        password=unquote(parts.password) if parts.password else given.pop("password", "") or None,
+        database=unquote(database) or given.pop("dbname", "") or None,
         schema=schema or None,
-        connect_timeout=CONNECT_TIMEOUT_S,
-        options="-c default_transaction_read_only=on",
+        options=options,
+        **given,
     )
 
 

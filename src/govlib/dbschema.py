@@ -75,10 +75,14 @@ def _rows(con: BaseBackend, sql: str, params: tuple[Any, ...] = ()) -> list[tupl
     return list(con.con.execute(sql, params).fetchall())
 
 
-def default_schema(con: BaseBackend) -> str:
-    """The schema unqualified names resolve to (the URI's schema, `public`, `main`)."""
+def default_schema(con: BaseBackend) -> str | None:
+    """The schema unqualified names resolve to (the URI's schema, `public`, `main`).
+
+    None when the search path names no schema that exists (a URI naming a missing schema).
+    """
     if backend_of(con) in ("postgres", "duckdb"):
-        return str(_rows(con, "SELECT current_schema()")[0][0])
+        current = _rows(con, "SELECT current_schema()")[0][0]
+        return None if current is None else str(current)
     return "main"
 
 

@@ -594,13 +594,17 @@ def _introspect(
         try:
             default = dbschema.default_schema(con)
             schema = schema or default
-            if not dbschema.has_schema(con, schema):
+            if schema is None or not dbschema.has_schema(con, schema):
+                # no current schema: the one the URI names does not exist
+                named = f"schema {printable(schema)!r}" if schema else "the schema the URI names"
                 raise GovlibError(
-                    f"{source.shown}: no schema {printable(schema)!r} in the database; check "
+                    f"{source.shown}: {named} is not in the database; check "
                     "--schema (or the URI's schema)"
                 )
             chosen, skipped = _chosen(dbschema.list_tables(con, schema), tables, schema, source)
-            found = [_counted(con, t, default) for t in dbschema.describe(con, schema, chosen)]
+            found = [
+                _counted(con, t, default or schema) for t in dbschema.describe(con, schema, chosen)
+            ]
         except GovlibError:
             raise
         except Exception as exc:
