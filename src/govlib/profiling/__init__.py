@@ -28,6 +28,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -112,7 +113,19 @@ def profile_dataset(
     detection, value shapes and top-value candidates read `databases.sample`, at most
     `sample_rows` rows drawn by the database. The record equals the one `profile` gives for the
     same rows, but for free text on a sampled table: its embedded PII is counted on the sample.
+    A file dataset whose catalog `engine:` is spark is profiled so too, Spark reading its files.
     """
+    if ds.engine == "spark" and not ds.source.is_database:
+        from govlib.engine import spark
+
+        data = spark.open_dataset(ds)
+
+        def on_spark(d: Dataset, n: int, columns: list[str]) -> pl.DataFrame:
+            return spark.sample(data, d, n, columns)
+
+        return _profile_table(
+            ds, data.con, data.table, as_of, k=k, sample_rows=sample_rows, draw=on_spark
+        )
     if not ds.source.is_database:
         from govlib import sources
 
@@ -134,7 +147,14 @@ def profile_dataset(
 
 
 def _profile_table(
-    ds: Dataset, con: BaseBackend, table: ibis.Table, as_of: date, *, k: int, sample_rows: int
+    ds: Dataset,
+    con: BaseBackend,
+    table: ibis.Table,
+    as_of: date,
+    *,
+    k: int,
+    sample_rows: int,
+    draw: Callable[[Dataset, int, list[str]], pl.DataFrame] | None = None,
 ) -> DatasetProfile:
     """`profile_dataset` on an open database table: aggregates and one bounded sample."""
     from govlib.sources import POLARS_TYPE
@@ -143,7 +163,8 @@ def _profile_table(
     rows = pushdown.count(con, table)
     strings = [c for c, t in schema.items() if t == pl.String]
     none = pl.DataFrame(schema={c: pl.String for c in strings})
-    drawn = databases.sample(ds, sample_rows, columns=strings) if strings and rows else none
+    draw = draw or (lambda d, n, columns: databases.sample(d, n, columns=columns))
+    drawn = draw(ds, sample_rows, strings) if strings and rows else none
     sample = Sample(drawn, 1, strings)
     lf = sample.frame.lazy()  # free text: embedded PII counted on the sample (step 1)
     findings, mismatches = detect(lf, ds.name, schema, sample, ds, engine="in-memory")

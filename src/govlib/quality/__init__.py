@@ -1,11 +1,11 @@
 """Quality: Great Expectations suites as files, value-free three-state results, dimension scores.
 
 Suites live as plain GX 1.x JSON in `expectations/`. `validate()` runs a suite on the check
-engine (`govlib.engine`: expectations compiled to Ibis, run on polars or DuckDB), leaves what it
-does not compile to GX (an ephemeral context on a pandas copy, counts kept and values dropped),
-and adds the checks GX cannot express (referential integrity, duplicate subjects). Every check
-maps to one quality dimension; dimension scores and the catalog's gate turn the result into a
-verdict a scheduler can act on.
+engine (`govlib.engine`: expectations compiled to Ibis, run on polars, DuckDB or Spark), leaves
+what it does not compile to GX (an ephemeral context on a pandas copy, counts kept and values
+dropped), and adds the checks GX cannot express (referential integrity, duplicate subjects).
+Every check maps to one quality dimension; dimension scores and the catalog's gate turn the
+result into a verdict a scheduler can act on.
 
 A database source is validated inside its database: the compiled suite, referential integrity
 and duplicate subjects run there as queries, and only aggregates (and the bounded rows
@@ -21,6 +21,7 @@ The parts:
   entries all compile never imports it;
 - `predicates`: row-level expectations as polars conditions (cleansing's quarantine uses them);
 - `rules`: govlib's own checks; `scores`: scores and the gate; `suggestions`: starter suites;
+- `onspark`: validation with Spark reading and checking the data (`engine="spark"`);
 - `results`: the records.
 """
 
@@ -113,8 +114,9 @@ def validate(
     frame
         The dataset's rows, when already loaded (else they are read once here).
     engine
-        Where the suite runs: "polars", "duckdb" or "gx" (the whole suite on Great
-        Expectations). Default: the catalog's `engine:`, else chosen by the data's size.
+        Where the suite runs: "polars", "duckdb", "gx" (the whole suite on Great
+        Expectations) or "spark" (Spark reads the source itself: `quality.onspark`).
+        Default: the catalog's `engine:`, else chosen by the data's size.
 
     Returns
     -------
@@ -124,6 +126,10 @@ def validate(
     from govlib import sources
     from govlib.engine.backends import open_frame
 
+    if (engine or ds.engine) == "spark":
+        from govlib.quality.onspark import validate_on_spark
+
+        return validate_on_spark(ds, as_of=as_of, suite=suite)
     catalog = ds.catalog
     name = suite or ds.suite
     if frame is None and ds.source.is_database:
@@ -255,7 +261,8 @@ def suite_checks(
     publishable
         Columns whose values shared outputs may show.
     engine
-        "polars", "duckdb", "gx", or None to choose by the frame's size.
+        "polars", "duckdb", "gx", "spark" (the frame handed to Spark), or None to choose by
+        the frame's size.
 
     Returns
     -------
