@@ -262,18 +262,7 @@ def evaluate_consent(
         .collect()
         .row(0, named=True)
     )
-    return ConsentResult(
-        dataset=ds.name,
-        purpose=rule.purpose,
-        records=row["records"],
-        given=row["given"],
-        withdrawn=row["withdrawn"],
-        expired=row["expired"],
-        missing=row["missing"],
-        unrecognised=row["unrecognised"],
-        flagged=row["flagged"],
-        processed_without_consent=row["without"],
-    )
+    return consent_result(ds, rule, row)
 
 
 def evaluate(ds: Dataset, *, as_of: date, lf: pl.LazyFrame | None = None) -> RetentionReport:
@@ -413,6 +402,22 @@ def _forecast_months(as_of: date) -> list[date]:
     return pl.select(pl.date_range(start, last, "1mo")).to_series().to_list()
 
 
+def consent_result(ds: Dataset, rule: ConsentRule, row: dict[str, Any]) -> ConsentResult:
+    """A consent rule's result from its counts (`row`), however they were computed."""
+    return ConsentResult(
+        dataset=ds.name,
+        purpose=rule.purpose,
+        records=row["records"],
+        given=row["given"],
+        withdrawn=row["withdrawn"],
+        expired=row["expired"],
+        missing=row["missing"],
+        unrecognised=row["unrecognised"],
+        flagged=row["flagged"],
+        processed_without_consent=row["without"],
+    )
+
+
 def rule_result(
     ds: Dataset, rule: RetentionRule, row: dict[str, Any], forecast: list[dict[str, Any]]
 ) -> RuleResult:
@@ -521,18 +526,7 @@ def consent_in_database(
         "without": _count(flag & (state != "given")),
     }
     row = _counts(databases.one_row(ds, frame.aggregate(**exprs)))
-    return ConsentResult(
-        dataset=ds.name,
-        purpose=rule.purpose,
-        records=row["records"],
-        given=row["given"],
-        withdrawn=row["withdrawn"],
-        expired=row["expired"],
-        missing=row["missing"],
-        unrecognised=row["unrecognised"],
-        flagged=row["flagged"],
-        processed_without_consent=row["without"],
-    )
+    return consent_result(ds, rule, row)
 
 
 def evaluate_in_database(ds: Dataset, *, as_of: date) -> RetentionReport:
