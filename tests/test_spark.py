@@ -5,6 +5,7 @@ One local[2] session serves every test here (`govlib.engine.spark.session` is on
 
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -21,7 +22,9 @@ from govlib.engine import spark
 from govlib.engine.backends import open_frame
 from govlib.engine.run import run_suite
 
+from . import pg
 from .conftest import CATALOG, ROOT
+from .pg import pg_schema  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow  # a Spark session starts in 10-40 s
 
@@ -232,3 +235,46 @@ def test_spark_samples_a_larger_table_seeded_in_key_order(sample_catalog, sessio
     assert 0 < first.height <= 500
     assert first["customer_id"].is_sorted()
     assert spark.sample(data, ds, 5000, ["email"]).height == 3045  # a smaller table: whole
+
+
+FIVE = ("polars", "duckdb-file", "sqlite", "postgres", "spark")
+
+
+@pytest.fixture(scope="module")
+def five(tmp_path_factory, sample_catalog, frames, pg_schema, session):  # noqa: F811
+    """The sample's datasets where each of the five backends reads them."""
+    folder = tmp_path_factory.mktemp("five")
+    files = pg.file_catalogs(folder, sample_catalog, frames)
+    os.environ["GOVLIB_TEST_PG_FIVE_URL"] = pg.schema_url(pg.postgres_url(), pg_schema)
+    on_pg = pg.database_catalog(
+        folder / "pg", {n: {"uri_env": "GOVLIB_TEST_PG_FIVE_URL", "table": n} for n in frames}
+    )
+    raw = yaml.safe_load(CATALOG.read_text())
+    raw["data_root"] = str(ROOT / "data" / "sample")
+    for spec in raw["datasets"].values():
+        spec["engine"] = "spark"
+    shutil.copytree(ROOT / "expectations", folder / "spark" / "expectations")
+    (folder / "spark" / "catalog.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    return {
+        "polars": sample_catalog,
+        "duckdb-file": catalog.load(files["duckdb"]),
+        "sqlite": catalog.load(files["sqlite"]),
+        "postgres": catalog.load(on_pg),
+        "spark": catalog.load(folder / "spark" / "catalog.yaml"),
+    }
+
+
+@pytest.mark.parametrize("name", ["customers", "orders", "consent_events", "support_tickets"])
+def test_suites_and_profiles_agree_on_all_five_backends(five, name):
+    """polars, a DuckDB file, SQLite, PostgreSQL and Spark: the same records (floats REL_TOL)."""
+    validated = {
+        k: quality.validate(c.dataset(name), as_of=AS_OF).to_dict() for k, c in five.items()
+    }
+    profiled = {
+        k: profiling.profile_dataset(c.dataset(name), as_of=AS_OF).to_dict()
+        for k, c in five.items()
+    }
+    for backend in FIVE[1:]:
+        assert close(validated[backend], validated["polars"]), (name, backend)
+        assert close(profiled[backend], profiled["polars"]), (name, backend)
+    assert validated["polars"]["checks"]  # the records compared are not empty
