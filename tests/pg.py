@@ -234,3 +234,9 @@ def file_catalogs(
     write_sqlite(folder / "sqlite" / "data" / "crm.sqlite", catalog, frames)
     write_duckdb(folder / "duckdb" / "data" / "crm.duckdb", frames)
     return made
+
+
+def postgres_catalog(folder: Path, schema_name: str, env: str, names: list[str]) -> Path:
+    """A catalog reading `names` from the test server's `schema_name`, its URL in `env`."""
+    os.environ[env] = schema_url(postgres_url(), schema_name)
+    return database_catalog(folder, {n: {"uri_env": env, "table": n} for n in names})

@@ -43,10 +43,7 @@ PG_ENV = "GOVLIB_TEST_PG_PUSHDOWN_URL"
 def db_catalogs(tmp_path_factory, sample_catalog, frames, pg_schema) -> dict[str, Path]:  # noqa: F811
     folder = tmp_path_factory.mktemp("pushdown")
     made = pg.file_catalogs(folder, sample_catalog, frames)
-    os.environ[PG_ENV] = pg.schema_url(pg.postgres_url(), pg_schema)
-    made["postgres"] = pg.database_catalog(
-        folder / "pg", {n: {"uri_env": PG_ENV, "table": n} for n in NAMES}
-    )
+    made["postgres"] = pg.postgres_catalog(folder / "pg", pg_schema, PG_ENV, list(NAMES))
     return made
 
 

@@ -30,15 +30,14 @@ DAYS = [date(2025, 1, 31), date(2024, 2, 29), date(2025, 3, 31), date(2026, 7, 1
 @pytest.fixture(scope="module")
 def file_catalogs(tmp_path_factory, sample_catalog, frames) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("retention-db")
-    made = pg.file_catalogs(folder, sample_catalog, frames)
-    return made
+    return pg.file_catalogs(folder, sample_catalog, frames)
 
 
 @pytest.fixture(scope="module")
 def pg_catalog(tmp_path_factory, pg_schema) -> Path:  # noqa: F811
-    os.environ[PG_ENV] = pg.schema_url(pg.postgres_url(), pg_schema)
-    folder = tmp_path_factory.mktemp("retention-pg")
-    return pg.database_catalog(folder, {n: {"uri_env": PG_ENV, "table": n} for n in NAMES})
+    return pg.postgres_catalog(
+        tmp_path_factory.mktemp("retention-pg"), pg_schema, PG_ENV, list(NAMES)
+    )
 
 
 @pytest.fixture(params=["sqlite", "duckdb", "postgres"])

@@ -5,7 +5,6 @@ One local[2] session serves every test here (`govlib.engine.spark.session` is on
 
 import json
 import math
-import os
 import re
 import shutil
 import subprocess
@@ -245,10 +244,7 @@ def five(tmp_path_factory, sample_catalog, frames, pg_schema, session):  # noqa:
     """The sample's datasets where each of the five backends reads them."""
     folder = tmp_path_factory.mktemp("five")
     files = pg.file_catalogs(folder, sample_catalog, frames)
-    os.environ["GOVLIB_TEST_PG_FIVE_URL"] = pg.schema_url(pg.postgres_url(), pg_schema)
-    on_pg = pg.database_catalog(
-        folder / "pg", {n: {"uri_env": "GOVLIB_TEST_PG_FIVE_URL", "table": n} for n in frames}
-    )
+    on_pg = pg.postgres_catalog(folder / "pg", pg_schema, "GOVLIB_TEST_PG_FIVE_URL", list(frames))
     raw = yaml.safe_load(CATALOG.read_text())
     raw["data_root"] = str(ROOT / "data" / "sample")
     for spec in raw["datasets"].values():
