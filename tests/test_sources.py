@@ -390,3 +390,20 @@ def test_zoned_datetimes_times_and_durations_in_parquet_read_as_plain_types(tmp_
     )
     assert frame.row(0) == (1, dt.datetime(2024, 1, 1, 10), "01:02:00", 90.0)
     assert main(["profile", str(path)]) == 0
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "ndjson"])
+@pytest.mark.parametrize("name", ["*", "^id$"])
+def test_a_column_polars_reads_as_a_pattern_is_refused_not_read_as_other_columns(
+    tmp_path, fmt, name
+):
+    frame = pl.DataFrame({"id": ["1", "2"], name: [CANARY, CANARY]})
+    path = tmp_path / f"data.{fmt}"
+    {"csv": frame.write_csv, "parquet": frame.write_parquet, "ndjson": frame.write_ndjson}[fmt](
+        path
+    )
+    shaped = {"*": r"\*", "^id$": r"\^a\$"}[name]
+    with pytest.raises(SourceError, match=rf"column 2 \(shaped {shaped}\): a column named"):
+        adhoc(path)
+    with pytest.raises(catalog.CatalogError, match="column 2: a column named '\\*' or"):
+        declared(tmp_path, {"path": path.name}, {"id": {"type": "string"}, name: {}})

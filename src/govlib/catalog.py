@@ -433,6 +433,14 @@ class Dataset(_Model):
             raise RuntimeError("dataset is not attached to a catalog")
         return self._catalog
 
+    @field_validator("columns")
+    @classmethod
+    def _addressable(cls, columns: dict[str, ColumnSpec]) -> dict[str, ColumnSpec]:
+        for position, name in enumerate(columns, start=1):
+            if reads_as_pattern(name):
+                raise ValueError(f"column {position}: {PATTERN_NAME_PROBLEM}")
+        return columns
+
     def pii_columns(self) -> list[str]:
         """Columns declared as personal data, in declaration order."""
         return [name for name, spec in self.columns.items() if spec.personal]
@@ -453,6 +461,19 @@ class Dataset(_Model):
 
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+PATTERN_NAME_PROBLEM = (
+    "a column named '*' or '^…$' is read by polars as a wildcard or a regular expression, "
+    "never as that column; rename it in the source"
+)
+
+
+def reads_as_pattern(name: str) -> bool:
+    """Whether polars reads a column name as a pattern: `*` matches every column, `^…$` a regex.
+
+    >>> [reads_as_pattern(n) for n in ("*", "^id$", "a*", "^id", "id$")]
+    [True, True, False, False, False]
+    """
+    return name == "*" or (len(name) > 1 and name.startswith("^") and name.endswith("$"))
 
 
 class RestrictedOutputs(_Model):

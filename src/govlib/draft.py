@@ -39,7 +39,15 @@ import yaml
 
 from govlib import catalog as catalog_mod
 from govlib import databases, dbschema, profiling, sources
-from govlib.catalog import IDENTIFIER, TODO, Catalog, ColumnType, Dataset
+from govlib.catalog import (
+    IDENTIFIER,
+    PATTERN_NAME_PROBLEM,
+    TODO,
+    Catalog,
+    ColumnType,
+    Dataset,
+    reads_as_pattern,
+)
 from govlib.errors import CatalogError, GovlibError, SourceError, printable
 
 SAMPLE_ROWS = 2_000  # rows sampled (systematically) for PII detection
@@ -602,9 +610,16 @@ def _introspect(
                     "--schema (or the URI's schema)"
                 )
             chosen, skipped = _chosen(dbschema.list_tables(con, schema), tables, schema, source)
-            found = [
-                _counted(con, t, default or schema) for t in dbschema.describe(con, schema, chosen)
-            ]
+            described = dbschema.describe(con, schema, chosen)
+            for table in described:
+                for position, column in enumerate(table.columns, start=1):
+                    if reads_as_pattern(column.name):
+                        raise GovlibError(
+                            f"table {printable(table.name)!r}, column {position}: "
+                            f"{PATTERN_NAME_PROBLEM.removesuffix('; rename it in the source')}; "
+                            "read the table through a view that renames it"
+                        )
+            found = [_counted(con, t, default or schema) for t in described]
         except GovlibError:
             raise
         except Exception as exc:

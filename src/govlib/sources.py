@@ -29,7 +29,15 @@ from pathlib import Path
 
 import polars as pl
 
-from govlib.catalog import Catalog, ColumnType, Dataset, Limits, SourceSpec
+from govlib.catalog import (
+    PATTERN_NAME_PROBLEM,
+    Catalog,
+    ColumnType,
+    Dataset,
+    Limits,
+    SourceSpec,
+    reads_as_pattern,
+)
 from govlib.errors import SourceError, printable
 from govlib.records import Record
 
@@ -545,7 +553,7 @@ def _shape(name: str) -> str:
         elif ch.isdigit():
             kind = "9"
         else:
-            kind = ch if ch in "_-. @" else "?"
+            kind = ch if ch in "_-. @*^$" else "?"
         if not out or out[-1] != kind or kind not in "Aa9":
             out.append(kind)
     return "".join(out) + ("…" if len(name) > 64 else "")
@@ -570,6 +578,7 @@ def _check_header(
                     f"{shown}-delimited, not {spec.delimiter!r}-delimited",
                     "Set source.delimiter in the catalog",
                 )
+    _check_names(path, names)
     first: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
         if name in first:
@@ -597,6 +606,13 @@ def _check_header(
             "line 1 looks like data, not a header (it holds numbers, dates or emails)",
             "Add a header line, or declare the dataset in the catalog with has_header: false",
         )
+
+
+def _check_names(path: Path, names: Iterable[str]) -> None:
+    """Refuse a column polars cannot address by name (`*`, `^…$`): it would read other columns."""
+    for position, name in enumerate(names, start=1):
+        if reads_as_pattern(name):
+            raise SourceError(path, f"{_column(position, name)}: {PATTERN_NAME_PROBLEM}")
 
 
 def _check_drift(path: Path, names: Iterable[str], schema: dict[str, ColumnType]) -> None:
@@ -640,6 +656,7 @@ def _read_ndjson(path: Path, text: str, schema: dict[str, ColumnType] | None) ->
         if not isinstance(record, dict):
             raise SourceError(path, f"line {number} is not a JSON object", "Write one per line")
         keys.update(dict.fromkeys(record))
+    _check_names(path, keys)
     if schema is not None:
         _check_drift(path, keys, schema)
     columns = list(schema) if schema is not None else list(keys)
@@ -671,6 +688,7 @@ def _read_parquet(
         rows = pl.scan_parquet(path).select(pl.len()).collect().item()
     except (pl.exceptions.PolarsError, OSError):
         raise SourceError(path, "Parquet file is corrupt", "Copy or export it again") from None
+    _check_names(path, found)
     lf = plain_temporals(pl.scan_parquet(path))
     found = lf.collect_schema()
     if schema is not None:
