@@ -35,11 +35,12 @@ def lab(tmp_path):
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / ".jupyter"),
            "JUPYTER_RUNTIME_DIR": str(tmp_path / ".runtime"),
            "JUPYTERLAB_SETTINGS_DIR": str(settings)}  # fmt: skip
+    log = (tmp_path / "lab.log").open("wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
          f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}",
          "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -56,6 +57,7 @@ def lab(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
 
 
 def accept_dialogs(page) -> bool:
@@ -71,6 +73,20 @@ def kernel_idle(page) -> bool:
     return page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count() > 0
 
 
+def stuck(page, root: Path, what: str) -> None:
+    """Fail with what the page and the server showed, so a hang elsewhere can be read."""
+    page.screenshot(path=str(root / "stuck.png"))
+    status = page.locator(".jp-Notebook-ExecutionIndicator").first
+    shown = status.get_attribute("data-status") if status.count() else "no indicator"
+    prompts = " ".join(t.strip() for t in page.locator(".jp-InputPrompt").all_inner_texts())
+    dialogs = " | ".join(page.locator(".jp-Dialog").all_inner_texts())
+    log = (root / "lab.log").read_text(errors="replace").splitlines()[-15:]
+    pytest.fail(
+        f"{what}; kernel {shown}; prompts {prompts!r}; dialogs {dialogs!r}; "
+        "server log:\n" + "\n".join(log)
+    )
+
+
 @pytest.mark.browser
 @pytest.mark.notebook
 def test_quality_notebook_runs_in_jupyterlab_and_shows_a_chart(lab):
@@ -81,19 +97,18 @@ def test_quality_notebook_runs_in_jupyterlab_and_shows_a_chart(lab):
         page.wait_for_selector(".jp-Notebook", timeout=120_000)
         results = root / "build" / "notebooks" / "results.json"
         deadline = time.monotonic() + 300
-        asked = 0.0
+        asked = -60.0
         while not results.is_file():  # the last cell writes it
             if time.monotonic() > deadline:
-                page.screenshot(path=str(root / "stuck.png"))
-                pytest.fail("the notebook did not finish in JupyterLab")
-            if accept_dialogs(page):
-                asked = 0.0  # a kernel was (re)chosen: ask again once it is up
+                stuck(page, root, "the notebook did not finish in JupyterLab")
+            accept_dialogs(page)  # kernel choice, or restart's confirmation
             if page.locator("[data-mime-type='application/vnd.jupyter.error']").count():
-                page.screenshot(path=str(root / "stuck.png"))
-                pytest.fail("a cell raised in JupyterLab (see stuck.png)")
+                stuck(page, root, "a cell raised in JupyterLab")
             started = any(t.strip() not in ("[ ]:", "") for t in
                           page.locator(".jp-InputPrompt").all_inner_texts())  # fmt: skip
-            if not started and time.monotonic() - asked > 20 and kernel_idle(page):
+            # ask again only 30 s after the last ask: a restart shows idle before it runs cells,
+            # and asking then would restart it again, and again
+            if not started and time.monotonic() - asked > 30 and kernel_idle(page):
                 # the toolbar's restart-and-run-all: one button, no menu that a popup can shift
                 page.locator("[data-command='notebook:restart-run-all']").first.click()
                 asked = time.monotonic()
