@@ -622,9 +622,15 @@ def one_row(ds: Dataset, expr: ibis.Table) -> dict[str, Any]:
 
     con = ibis.get_backend(expr)
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*future.infer_string", category=Warning)
-            rows = [pl.DataFrame(pl.from_arrow(batch)) for batch in _batches(con, expr)]
+        if getattr(con, "name", "") == "pyspark":  # collected by Spark, no pandas in between
+            from govlib.engine import spark
+
+            found = spark.rows(con, expr)
+            rows = [pl.DataFrame(found, infer_schema_length=None)] if found else []
+        else:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*future.infer_string", category=Warning)
+                rows = [pl.DataFrame(pl.from_arrow(batch)) for batch in _batches(con, expr)]
     except Exception as exc:
         raise DatabaseError(
             ds.name,

@@ -265,14 +265,23 @@ def evaluate_consent(
     return consent_result(ds, rule, row)
 
 
-def evaluate(ds: Dataset, *, as_of: date, lf: pl.LazyFrame | None = None) -> RetentionReport:
+def evaluate(
+    ds: Dataset,
+    *,
+    as_of: date,
+    lf: pl.LazyFrame | None = None,
+    engine: str | None = None,
+) -> RetentionReport:
     """Judge every retention and consent rule of `ds` on `as_of`.
 
-    A dataset read from a database (and given no frame) is judged inside the database: only
-    the counts travel back (see `evaluate_in_database`).
+    A dataset read from a database (and given no frame) is judged inside the database, and one
+    whose engine is Spark (`engine`, else the catalog's) by Spark reading its files: only the
+    counts travel back (see `evaluate_in_database`, `evaluate_on_spark`).
     """
     if lf is None and ds.source.is_database:
         return evaluate_in_database(ds, as_of=as_of)
+    if lf is None and (engine or ds.engine) == "spark":
+        return evaluate_on_spark(ds, as_of=as_of)
     lf = lf if lf is not None else sources.scan(ds)
     rules = [evaluate_rule(ds, rule, lf, as_of) for rule in ds.retention]
     consent = []
@@ -536,26 +545,55 @@ def evaluate_in_database(ds: Dataset, *, as_of: date) -> RetentionReport:
     (the same URI). One held elsewhere (a file, another server) cannot be joined there: that
     rule is judged in polars, reading both datasets, as for files.
     """
-    events_of = {
-        rule.purpose: ds.catalog.dataset(rule.events.dataset) for rule in ds.consent if rule.events
-    }
+    events_of = _events_of(ds)
     shared = [e for e in events_of.values() if databases.same_database(ds, e)]
     con, tables = databases.open_tables(ds, *shared)
     try:
-        table, by_name = tables[0], {e.name: t for e, t in zip(shared, tables[1:], strict=True)}
-        rules = [rule_in_database(ds, rule, table, as_of) for rule in ds.retention]
-        consent = []
-        for rule in ds.consent:
-            events = events_of.get(rule.purpose)
-            if events is None or events.name in by_name:
-                joined = by_name.get(events.name) if events is not None else None
-                consent.append(consent_in_database(ds, rule, table, as_of, joined))
-            else:
-                consent.append(
-                    evaluate_consent(ds, rule, sources.scan(ds), as_of, sources.scan(events))
-                )
+        by_name = {e.name: t for e, t in zip(shared, tables[1:], strict=True)}
+        return _judge_where_held(ds, tables[0], by_name, as_of)
     finally:
         con.disconnect()
+
+
+def evaluate_on_spark(ds: Dataset, *, as_of: date) -> RetentionReport:
+    """Judge every rule of a file dataset on Spark, which reads the files: counts travel back.
+
+    A consent rule's event log is read by Spark too when it is a file dataset; one held in a
+    database is judged in polars, reading both datasets, as for files.
+    """
+    from govlib.engine import spark
+
+    session = spark.session()
+    table = spark.open_dataset(ds, session).table
+    by_name = {
+        e.name: spark.open_dataset(e, session).table
+        for e in _events_of(ds).values()
+        if not e.source.is_database
+    }
+    return _judge_where_held(ds, table, by_name, as_of)
+
+
+def _events_of(ds: Dataset) -> dict[str, Dataset]:
+    """Each consent rule's event log dataset, by the rule's purpose."""
+    return {
+        rule.purpose: ds.catalog.dataset(rule.events.dataset) for rule in ds.consent if rule.events
+    }
+
+
+def _judge_where_held(
+    ds: Dataset, table: ibis.Table, events: dict[str, ibis.Table], as_of: date
+) -> RetentionReport:
+    """Every rule as aggregates on `table`'s backend; `events`: the event logs it can join."""
+    events_of = _events_of(ds)
+    rules = [rule_in_database(ds, rule, table, as_of) for rule in ds.retention]
+    consent = []
+    for rule in ds.consent:
+        log = events_of.get(rule.purpose)
+        if log is None or log.name in events:
+            joined = events.get(log.name) if log is not None else None
+            consent.append(consent_in_database(ds, rule, table, as_of, joined))
+        else:
+            consent.append(evaluate_consent(ds, rule, sources.scan(ds), as_of, sources.scan(log)))
     return RetentionReport(ds.name, as_of.isoformat(), rules, consent)
 
 

@@ -38,14 +38,26 @@ def retention_check_cmd(
     catalog: CatalogOption = DEFAULT_CATALOG,
     as_of: AsOfOption = None,
     json_path: JsonOption = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="Where files are judged: polars or spark (default: the catalog's, else "
+            "polars). A database dataset is always judged inside its database.",
+        ),
+    ] = None,
 ) -> int:
     """Judge retention and consent rules; exit 1 if any record is overdue or needs review."""
     from govlib import catalog as catalog_mod
     from govlib import retention, targets
 
+    if engine is not None and engine not in ("polars", "spark"):
+        raise ParameterError(f"--engine must be polars or spark, got {engine!r}")
     writable_file(json_path, "--json")
     cat = catalog_mod.load(catalog)
-    report = retention.evaluate(cat.dataset(dataset), as_of=targets.as_of(as_of, cat.as_of))
+    report = retention.evaluate(
+        cat.dataset(dataset), as_of=targets.as_of(as_of, cat.as_of), engine=engine
+    )
     show(*views.retention(report))
     if json_path is not None:
         retention.write_report(report, json_path, catalog=cat)
