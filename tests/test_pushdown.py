@@ -25,6 +25,7 @@ from govlib.cli import main
 from govlib.engine.backends import open_database, open_frame
 from govlib.engine.regex import translate
 from govlib.quality.rules import e164_digits, email_key_expr
+from govlib.quality.suggestions import percent
 
 from . import pg
 from .fetchcount import BIG_CUSTOMERS, FetchCounter, big_customers  # noqa: F401 (fixture)
@@ -141,6 +142,49 @@ def test_validate_on_200000_customers_fetches_only_aggregates_and_a_bounded_rema
         (c["column"], c["unexpected_count"]) for c in pushed
     ]
     assert all(c.unexpected_count > 0 for c in in_memory)
+
+
+def test_suggest_on_200000_customers_counts_defects_in_the_database(big_customers, tmp_path):  # noqa: F811
+    path, frame = big_customers
+    with FetchCounter() as fetched:
+        code = main(["suggest", "customers", "--catalog", str(path), "--out", str(tmp_path)])
+    assert code == 0
+    # the profile's detection sample (20,000 rows), then aggregates, a categorical column's
+    # values (at most 20 a column) and Ibis' schema look-ups: far from the table's 203,000
+    assert fetched.rows <= FETCH_LIMIT + 300, (fetched.rows, fetched.queries)
+    suite = json.loads((tmp_path / "customers.json").read_text())
+    checked = 0
+    for entry in suite["expectations"]:  # each defect rate as polars counts it on the same rows
+        column = entry["kwargs"].get("column")
+        present = frame[column].drop_nulls() if column else None
+        if entry["type"] == "expect_column_values_to_be_unique":
+            bad = int(present.is_duplicated().sum())
+        elif entry["type"] == "expect_column_values_to_match_regex":
+            bad = int((~present.cast(pl.String).str.contains(entry["kwargs"]["regex"])).sum())
+        else:
+            continue
+        checked += 1
+        observed = entry["meta"].get("observed", "")
+        assert (percent(bad / present.len()) in observed) if bad else not observed, entry
+    assert checked >= 3
+
+
+@pytest.mark.parametrize("kind", ["postgres", "sqlite", "duckdb"])
+def test_suggest_in_the_database_writes_the_suite_files_give(db_catalogs, tmp_path, kind):
+    """Defect counts, value sets and ranges computed by the database, as polars computes them."""
+    for name in NAMES:
+        got, want = tmp_path / kind / name, tmp_path / "files" / name
+        assert main(["suggest", name, "--catalog", str(db_catalogs[kind]), "--out", str(got)]) == 0
+        assert main(["suggest", name, "--out", str(want)]) == 0
+        suite = json.loads((want / f"{name}.json").read_text())
+        assert json.loads((got / f"{name}.json").read_text()) == suite, (kind, name)
+    customers = json.loads((tmp_path / "files" / "customers" / "customers.json").read_text())
+    customers = customers["expectations"]
+    assert {e["type"] for e in customers} >= {
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_be_between",
+    }
 
 
 # -- e-mail and phone keys in SQL against `identity` ----------------------------------------------

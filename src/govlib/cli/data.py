@@ -245,18 +245,28 @@ def suggest_cmd(
     if out is not None:
         writable_folder(out, "--out")
         path = writable_file(out / f"{name}.json", "--out", catalog=catalog, inputs=(target,))
-    data = targets.resolve(target, catalog, data_root)
+    data = targets.resolve(target, catalog, data_root, read_databases=False)
     declared = data.dataset
-    result = profiling.profile(
-        data.loaded.frame,
-        dataset=declared.name if declared else name,
-        as_of=targets.as_of(as_of, data.catalog_as_of),
-        declared=declared,
-    )
-    record = quality.suggest(
-        result, name=name, frame=data.loaded.frame, tolerate_current=tolerate_current,
-        primary_key=declared.primary_key if declared else None,
-    )  # fmt: skip
+    day = targets.as_of(as_of, data.catalog_as_of)
+    key = declared.primary_key if declared else None
+    if data.loaded is None and declared is not None:  # counted inside the database
+        from govlib.engine.backends import open_database
+
+        result = profiling.profile_dataset(declared, as_of=day)
+        table = open_database(declared)
+        try:
+            record = quality.suggest(
+                result, name=name, table=table, tolerate_current=tolerate_current, primary_key=key
+            )
+        finally:
+            table.close()
+    else:
+        result = profiling.profile(
+            data.loaded.frame, dataset=declared.name if declared else name, as_of=day,
+            declared=declared,
+        )  # fmt: skip
+        record = quality.suggest(result, name=name, frame=data.loaded.frame,
+                                 tolerate_current=tolerate_current, primary_key=key)  # fmt: skip
     lines = tolerances(record)
     if path is None:
         print(json.dumps(record, indent=2))

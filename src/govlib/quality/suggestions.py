@@ -24,6 +24,7 @@ import polars.selectors as cs
 from govlib import identity
 
 if TYPE_CHECKING:
+    from govlib.engine.backends import Data
     from govlib.profiling import ColumnProfile, DatasetProfile
 
 EMAIL_REGEX = identity.EMAIL_REGEX
@@ -56,7 +57,7 @@ class _Suite:
         if defect is not None and defect[0] > 0 and defect[1] > 0:
             unexpected, elements, what = defect
             rate = unexpected / elements
-            meta["observed"] = f"{_percent(rate)} {what}"
+            meta["observed"] = f"{percent(rate)} {what}"
             if self.tolerate:
                 kw["mostly"] = math.floor((1 - rate) * 10_000) / 10_000
         self.entries.append({"type": kind, "kwargs": kw, "meta": meta})
@@ -69,6 +70,7 @@ def suggest(
     frame: pl.LazyFrame | pl.DataFrame | None = None,
     tolerate_current: bool = False,
     primary_key: list[str] | None = None,
+    table: Data | None = None,
 ) -> dict[str, Any]:
     """A starter suite from a profile that fails on today's defects unless told to tolerate them.
 
@@ -85,13 +87,20 @@ def suggest(
         Set `mostly` on each check to the pass rate observed today, so today's data passes.
     primary_key
         The catalog's primary key: its columns must be unique and present.
+    table
+        The profiled data where it lives (a database's table, or Spark's), instead of `frame`:
+        the same counts and values, computed there by aggregate queries.
 
     Returns
     -------
     dict
         The suite as Great Expectations 1.x JSON.
     """
-    data = frame.lazy().collect() if frame is not None else None
+    data: _Facts | None = None
+    if frame is not None:
+        data = _Frame(frame.lazy().collect())
+    elif table is not None:
+        data = _Table(table)
     suite = _Suite(tolerate_current)
     rows = profile.rows
     suite.add(
@@ -102,14 +111,14 @@ def suggest(
     for c in profile.column_profiles:
         _column_checks(suite, profile, c, data, key)
     if len(key) > 1:
-        dup = _duplicated(data, key) if data is not None else profile.duplicate_keys or 0
+        dup = data.duplicated(key) if data is not None else profile.duplicate_keys or 0
         suite.add(
             "expect_compound_columns_to_be_unique", "the primary key",
             (dup, rows, DEFECTS["expect_compound_columns_to_be_unique"]), column_list=key,
         )  # fmt: skip
     if profile.duplicate_rows and len(profile.column_profiles) > 1:
         columns = [c.column for c in profile.column_profiles]
-        dup = _duplicated(data, columns) if data is not None else profile.duplicate_rows
+        dup = data.duplicated(columns) if data is not None else profile.duplicate_rows
         suite.add(
             "expect_compound_columns_to_be_unique", "duplicate rows seen",
             (dup, rows, DEFECTS["expect_compound_columns_to_be_unique"]), column_list=columns,
@@ -122,7 +131,7 @@ def _column_checks(
     suite: _Suite,
     profile: DatasetProfile,
     c: ColumnProfile,
-    data: pl.DataFrame | None,
+    data: _Facts | None,
     key: list[str],
 ) -> None:
     """The checks of one column: presence, uniqueness, format, values and bounds."""
@@ -133,13 +142,13 @@ def _column_checks(
         suite.add("expect_column_values_to_not_be_null", _why_present(c, key), defect,
                   column=c.column)  # fmt: skip
     if present and (in_key or _unique_like(c)):
-        dup = _duplicated(data, [c.column], present=True) if data is not None else 0
+        dup = data.duplicated([c.column], present=True) if data is not None else 0
         defect = (dup, present, DEFECTS["expect_column_values_to_be_unique"])
         reason = "the primary key" if in_key else "every value distinct, or an id"
         suite.add("expect_column_values_to_be_unique", reason, defect, column=c.column)
     if c.pii_kind in ("email", "phone") and present:
         regex = EMAIL_REGEX if c.pii_kind == "email" else PHONE_REGEX
-        bad = _not_matching(data, c.column, regex) if data is not None else _estimate(profile, c)
+        bad = data.not_matching(c.column, regex) if data is not None else _estimate(profile, c)
         defect = (bad, present, DEFECTS[c.pii_kind])
         suite.add("expect_column_values_to_match_regex", f"detected {c.pii_kind}", defect,
                   column=c.column, regex=regex)  # fmt: skip
@@ -167,18 +176,93 @@ def _unique_like(c: ColumnProfile) -> bool:
     return bool(ID_NAME.search(c.column)) and present > 0 and c.distinct >= NEAR_UNIQUE * present
 
 
-def _duplicated(data: pl.DataFrame, columns: list[str], *, present: bool = False) -> int:
-    """Rows sharing their values of `columns` with another row, as GX counts them."""
-    frame = data.select(cs.by_name(columns))
-    # a column's nulls are not compared; of several columns, only rows missing every value
-    all_missing = pl.all_horizontal(pl.all().is_null())
-    frame = frame.drop_nulls() if present else frame.filter(~all_missing)
-    return int(frame.is_duplicated().sum())
+class _Facts:
+    """What a suggestion needs from the data: defect counts, and a publishable column's values.
+
+    `duplicated`: rows sharing their values of `columns` with another row, as GX counts them (a
+    column's nulls are not compared; of several columns, only rows missing every value are left
+    out). `not_matching`: present values `regex` does not find. `distinct`: a column's present
+    values. `bounds`: its least and greatest present value, and how many are present.
+    """
+
+    def duplicated(self, columns: list[str], *, present: bool = False) -> int:
+        raise NotImplementedError
+
+    def not_matching(self, column: str, regex: str) -> int:
+        raise NotImplementedError
+
+    def distinct(self, column: str) -> list[Any]:
+        raise NotImplementedError
+
+    def bounds(self, column: str) -> tuple[Any, Any, int]:
+        raise NotImplementedError
 
 
-def _not_matching(data: pl.DataFrame, column: str, regex: str) -> int:
-    values = data.get_column(column).drop_nulls().cast(pl.String)
-    return int((~values.str.contains(regex)).sum())
+@dataclass
+class _Frame(_Facts):
+    """The facts of a frame in memory, counted by polars."""
+
+    data: pl.DataFrame
+
+    def duplicated(self, columns: list[str], *, present: bool = False) -> int:
+        frame = self.data.select(cs.by_name(columns))
+        all_missing = pl.all_horizontal(pl.all().is_null())
+        frame = frame.drop_nulls() if present else frame.filter(~all_missing)
+        return int(frame.is_duplicated().sum())
+
+    def not_matching(self, column: str, regex: str) -> int:
+        values = self.data.get_column(column).drop_nulls().cast(pl.String)
+        return int((~values.str.contains(regex)).sum())
+
+    def distinct(self, column: str) -> list[Any]:
+        return self.data.get_column(column).drop_nulls().unique().to_list()
+
+    def bounds(self, column: str) -> tuple[Any, Any, int]:
+        values = self.data.get_column(column).drop_nulls()
+        return values.min(), values.max(), values.len()
+
+
+@dataclass
+class _Table(_Facts):
+    """The facts of a table where it lives, counted by its database (or Spark): no rows travel.
+
+    Only aggregates come back, and a publishable column's distinct values, asked for only when
+    the profile counted at most 20 of them.
+    """
+
+    data: Data
+
+    def duplicated(self, columns: list[str], *, present: bool = False) -> int:
+        import ibis
+
+        t = self.data.table
+        missing = [t[c].isnull() for c in columns]
+        kept = ~ibis.or_(*missing) if present else ~ibis.and_(*missing)
+        scope = t.filter(kept)
+        groups = scope.group_by([scope[c] for c in columns]).aggregate(__n=scope.count())
+        shared = groups.filter(groups["__n"] > 1)
+        [row] = self.data.rows(shared.aggregate(n=shared["__n"].sum()))
+        return int(row["n"] or 0)
+
+    def not_matching(self, column: str, regex: str) -> int:
+        from govlib.engine.regex import translate
+
+        t = self.data.table
+        text = t[column].cast("string")
+        found = text.re_search(translate(regex, backend=self.data.backend))
+        [row] = self.data.rows(t.aggregate(n=(text.notnull() & ~found).sum()))
+        return int(row["n"] or 0)
+
+    def distinct(self, column: str) -> list[Any]:
+        t = self.data.table
+        values = t.select(v=t[column]).filter(lambda x: x.v.notnull()).distinct()
+        return [row["v"] for row in self.data.rows(values)]
+
+    def bounds(self, column: str) -> tuple[Any, Any, int]:
+        t = self.data.table
+        [row] = self.data.rows(t.aggregate(lo=t[column].min(), hi=t[column].max(),
+                                           n=t[column].count()))  # fmt: skip
+        return row["lo"], row["hi"], int(row["n"])
 
 
 def _estimate(profile: DatasetProfile, c: ColumnProfile) -> int:
@@ -204,26 +288,28 @@ def _value_free_bounds(suite: _Suite, c: ColumnProfile) -> None:
                   max_value={"$PARAMETER": "as_of"})  # fmt: skip
 
 
-def _value_expectations(suite: _Suite, c: ColumnProfile, data: pl.DataFrame) -> None:
+def _value_expectations(suite: _Suite, c: ColumnProfile, data: _Facts) -> None:
     """A complete value set or a range for a column allowed to publish its values.
 
     The steward allowed these values, so every one is listed, however few rows hold it. Dates
     end at `as_of`, not at the latest value seen, so next month's data still passes.
     """
-    values = data.get_column(c.column).drop_nulls()
     if c.kind == "string" and c.distinct <= 20:
-        value_set = sorted(str(v) for v in values.unique())
+        value_set = sorted(str(v) for v in data.distinct(c.column))
         suite.add("expect_column_values_to_be_in_set", "low-cardinality categorical",
                   column=c.column, value_set=value_set)  # fmt: skip
         return
-    if c.kind not in ("numeric", "temporal") or values.len() == 0:
+    if c.kind not in ("numeric", "temporal"):
         return
-    lo, hi = _bound(values.min()), _bound(values.max())
+    low, high, present = data.bounds(c.column)
+    if present == 0:
+        return
+    lo, hi = _bound(low), _bound(high)
     between = "expect_column_values_to_be_between"
     if c.kind == "numeric":
         suite.add(between, "range seen", column=c.column, min_value=lo, max_value=hi)
     elif _temporal_bound(c):
-        defect = (c.future or 0, values.len(), DEFECTS["future"])
+        defect = (c.future or 0, present, DEFECTS["future"])
         suite.add(between, "earliest seen, up to as_of", defect, column=c.column,
                   min_value=lo, max_value={"$PARAMETER": "as_of"})  # fmt: skip
 
@@ -237,7 +323,7 @@ def _bound(value: object) -> object:
     return value
 
 
-def _percent(rate: float) -> str:
+def percent(rate: float) -> str:
     """A rate as a percentage that never rounds a defect away: 0.004% stays above zero."""
     digits = 2 if rate >= 0.0001 else 4
     return f"{max(rate, 10**-digits / 100) * 100:.{digits}f}%"
