@@ -1,6 +1,7 @@
 import json
 import math
 import os
+import sqlite3
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -167,6 +168,39 @@ def test_file_sessions_are_read_only(file_catalogs, kind):
             con.raw_sql("CREATE TABLE written (a INTEGER)")
     finally:
         con.disconnect()
+
+
+def test_a_sqlite_database_in_wal_mode_is_read_without_a_file_beside_it(
+    tmp_path, sample_catalog, frames
+):
+    """Read-only SQLite creates -wal and -shm files for a WAL database: opened immutable, none."""
+    folder = pg.file_catalogs(tmp_path, sample_catalog, frames)["sqlite"].parent
+    db = folder / "data" / "crm.sqlite"
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA journal_mode=WAL").fetchone() == ("wal",)
+    con.close()
+    before = {p.name: p.stat().st_mtime_ns for p in db.parent.iterdir()}
+    assert sorted(before) == ["crm.sqlite"]
+    cat = str(folder / "catalog.yaml")
+    assert (
+        main(["validate", "customers", "--catalog", cat, "--json", str(tmp_path / "v.json")]) == 1
+    )
+    assert main(["profile", "orders", "--catalog", cat]) == 0
+    got = sources.scan(catalog.load(cat).dataset("customers")).collect()
+    assert got.equals(frames["customers"])
+    assert {p.name: p.stat().st_mtime_ns for p in db.parent.iterdir()} == before
+    # a writer at work keeps its -wal file: read as usual, its uncommitted pages unseen
+    writer = sqlite3.connect(db)
+    writer.execute("BEGIN")
+    writer.execute("DELETE FROM orders")
+    try:
+        assert databases.sqlite_read_uri(db).endswith("?mode=ro")
+        assert sources.scan(catalog.load(cat).dataset("orders")).collect().height == len(
+            frames["orders"]
+        )
+    finally:
+        writer.rollback()
+        writer.close()
 
 
 def test_postgres_sessions_are_read_only(pg_catalog):

@@ -246,9 +246,26 @@ def _connect_file(ds: Dataset, uri: str, backend: str) -> BaseBackend:
     path = database_file(ds, uri)
     if backend == "duckdb":
         return ibis.duckdb.connect(database=str(path), read_only=True)
-    raw = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    raw = sqlite3.connect(sqlite_read_uri(path), uri=True, check_same_thread=False)
     raw.execute("PRAGMA query_only = ON")
     return ibis.sqlite.from_connection(raw)
+
+
+def sqlite_read_uri(path: Path) -> str:
+    """A read-only SQLite URI that leaves no file beside the database.
+
+    Even read-only, SQLite opens a database in WAL mode by creating its `-wal` and `-shm` files
+    next to it, and leaves them. A WAL database without a `-wal` file has no writer and nothing
+    uncommitted: it is opened `immutable`, creating nothing. With a `-wal` file (a writer at
+    work), the files are there already and the database is read as usual.
+    """
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    with path.open("rb") as fh:
+        header = fh.read(20)
+    in_wal_mode = header.startswith(b"SQLite format 3\x00") and header[18:20] == b"\x02\x02"
+    if in_wal_mode and not path.with_name(path.name + "-wal").exists():
+        uri += "&immutable=1"
+    return uri
 
 
 def _connect_error(dataset: str, uri: str, exc: Exception) -> DatabaseError:
