@@ -1,10 +1,8 @@
-"""Generated customers in PostgreSQL, and a count of the rows the driver hands to Python.
+"""Generated customers in PostgreSQL, to count the rows the driver hands to Python.
 
 `big_customers` loads N generated customers (the sample generator, planted defects included)
-into a fresh schema with COPY and gives a catalog whose `customers` reads that table.
-`FetchCounter` counts every row psycopg returns to its caller, on every cursor of every
-connection opened while it is active (Ibis's plain and server-side cursors alike): what
-actually travelled from the server into Python, metadata queries included.
+into a fresh schema with COPY and gives a catalog whose `customers` reads that table; count
+what travels with `pg.count_fetched`.
 """
 
 from __future__ import annotations
@@ -14,7 +12,6 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pytest
@@ -65,60 +62,3 @@ def big_customers(tmp_path_factory, sample_catalog) -> Iterator[tuple[Path, pl.D
         yield path, frame
     finally:
         pg.drop_postgres(url, schema)
-
-
-class FetchCounter:
-    """Counts the rows psycopg returns (fetchone, fetchmany, fetchall, iteration) while active."""
-
-    def __init__(self) -> None:
-        self.rows = 0
-        self.queries = 0
-
-    def __enter__(self) -> FetchCounter:
-        import psycopg
-
-        counter = self
-
-        def counting(base: type) -> type:
-            class Counting(base):  # type: ignore[misc, valid-type]
-                def execute(self, *args: Any, **kwargs: Any) -> Any:
-                    counter.queries += 1
-                    return super().execute(*args, **kwargs)
-
-                def fetchone(self) -> Any:
-                    row = super().fetchone()
-                    counter.rows += row is not None
-                    return row
-
-                def fetchmany(self, *args: Any, **kwargs: Any) -> Any:
-                    rows = super().fetchmany(*args, **kwargs)
-                    counter.rows += len(rows)
-                    return rows
-
-                def fetchall(self) -> Any:
-                    rows = super().fetchall()
-                    counter.rows += len(rows)
-                    return rows
-
-                def __iter__(self) -> Iterator[Any]:
-                    for row in super().__iter__():
-                        counter.rows += 1
-                        yield row
-
-            return Counting
-
-        cursor, server = counting(psycopg.Cursor), counting(psycopg.ServerCursor)
-        self._connect = original = psycopg.connect
-
-        def connect(*args: Any, **kwargs: Any) -> Any:
-            con = original(*args, **kwargs)
-            con.cursor_factory, con.server_cursor_factory = cursor, server
-            return con
-
-        psycopg.connect = connect  # Ibis connects through the module's function
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        import psycopg
-
-        psycopg.connect = self._connect
