@@ -295,3 +295,36 @@ def test_retention_on_spark_counts_the_planted_overdue_records(tmp_path, session
         ("inactive_accounts", 60),
     ]
     assert on_spark["consent"]  # judged from the event log, joined by Spark
+
+
+def test_duplicate_subjects_on_spark_equal_identitys_on_hostile_values(tmp_path, session):
+    """E-mail keys in Spark SQL and phone candidates as in a database: the counts polars gives."""
+    from govlib import identity
+    from govlib.quality.rules import email_key_expr
+
+    from .test_pushdown import EMAILS, EXOTIC, PEOPLE_CATALOG, PHONES, people
+
+    frames = {"regular": people(EMAILS).vstack(people(PHONES, 100)), "exotic": people(EXOTIC)}
+    raw = yaml.safe_load(yaml.safe_dump(PEOPLE_CATALOG))
+    spec = raw["datasets"].pop("people")
+    (tmp_path / "data").mkdir()
+    for name, frame in frames.items():
+        frame.write_parquet(tmp_path / "data" / f"{name}.parquet")
+        raw["datasets"][name] = {
+            **yaml.safe_load(yaml.safe_dump(spec)),  # a copy each: no YAML aliases
+            "source": {"path": f"{name}.parquet"},
+            "engine": "spark",
+        }
+    (tmp_path / "catalog.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    cat = catalog.load(tmp_path / "catalog.yaml")
+    regular = spark.open_dataset(cat.dataset("regular"), session)
+    t = regular.table
+    rows = regular.rows(t.select("row_id", k=email_key_expr(t.email, regular.backend)))
+    want = frames["regular"].select(identity.email_keys(pl.col("email")).alias("k"))["k"]
+    assert [r["k"] for r in sorted(rows, key=lambda r: r["row_id"])] == want.to_list()
+    on_spark = quality.duplicate_subjects(cat.dataset("regular"), regular)
+    assert on_spark == quality.duplicate_subjects(cat.dataset("regular"), frames["regular"])
+    assert {c.column: c.unexpected_count for c in on_spark} == {"email": 11, "phone": 9}
+    exotic = spark.open_dataset(cat.dataset("exotic"), session)
+    missed = quality.duplicate_subjects(cat.dataset("exotic"), exotic)  # as in a database
+    assert [c.unexpected_count for c in missed if c.column == "phone"] == [0]

@@ -2,10 +2,11 @@
 
 `validate_on_spark` is what `validate(..., engine="spark")` runs: Spark reads the dataset's
 files itself (`govlib.engine.spark`), the compiled suite runs as Spark queries, referential
-integrity is an anti-join in Spark, and only aggregates come back. Duplicate subjects need
-Python's e-mail and phone normalisation: they read the subject key and the e-mail, phone and
-country columns alone, as Arrow. An entry the compiler does not cover would need GX on the
-whole table in memory: on Spark it is reported as an error that says so, never run on a copy.
+integrity is an anti-join in Spark, and only aggregates come back. Duplicate subjects run as
+in a database (`govlib.quality.rules`): e-mail keys in Spark SQL, phones grouped by candidate
+key with only the rows of shared candidates keyed by Python. An entry the compiler does not
+cover would need GX on the whole table in memory: on Spark it is reported as an error that
+says so, never run on a copy.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from govlib.catalog import Dataset, PiiKind
+from govlib.catalog import Dataset
 from govlib.engine.backends import Data
 from govlib.quality.gx import gx_checks
 from govlib.quality.results import CheckResult, QualityResult
@@ -39,7 +40,7 @@ def validate_on_spark(ds: Dataset, *, as_of: date, suite: str | None = None) -> 
     if name is not None:
         checks += suite_on_spark(ds, data, shape, name, as_of=as_of)
     checks += orphans(ds, data, session)
-    checks += duplicate_subjects(ds, subject_columns(ds, data))
+    checks += duplicate_subjects(ds, data)  # keyed by Spark, as a database keys them
     return judge(ds.name, name, as_of, rows, checks, ds.catalog.gate_for(ds.name))
 
 
@@ -91,18 +92,3 @@ def orphans(ds: Dataset, data: Data, session: Any) -> list[CheckResult]:
             )
         )  # fmt: skip
     return checks
-
-
-def subject_columns(ds: Dataset, data: Data) -> pl.DataFrame:
-    """The columns duplicate subjects read (key, e-mail, phone, country), as polars."""
-    from govlib import identity
-    from govlib.engine import spark
-
-    columns = list(data.table.columns)
-    key = identity.subject_key(ds)
-    personal = [c for c, s in ds.columns.items() if s.pii in (PiiKind.EMAIL, PiiKind.PHONE)]
-    country = identity.country_column(ds, columns)
-    wanted = [c for c in dict.fromkeys([key, *personal, country]) if c is not None and c in columns]
-    if key is None or key not in columns or len(wanted) < 2:
-        return pl.DataFrame()
-    return pl.from_arrow(spark.arrow(data.con, data.table.select(*wanted)))  # type: ignore[return-value]

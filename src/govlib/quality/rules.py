@@ -157,7 +157,7 @@ def _trim(backend: str) -> Any:
     """The database's trim of any of a set of characters from both ends."""
     import ibis
 
-    name = "btrim" if backend == "postgres" else "trim"
+    name = "btrim" if backend in ("postgres", "pyspark") else "trim"
 
     @ibis.udf.scalar.builtin(name=name)  # type: ignore[untyped-decorator]  # Ibis is untyped
     def trim(text: str, characters: str) -> str:
