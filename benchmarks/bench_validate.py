@@ -88,6 +88,9 @@ def side_by_side(rows: int, repeat: int) -> None:
     validate = med(f[1] for f in figures["gx"])
     gx_total, gx_mib = convert + validate, max(f[2] for f in figures["gx"])
     print("identical outcomes on all three engines")
+    size = frame.estimated_size()
+    picked = engine.choose(None, size_bytes=size)
+    print(f"by default govlib runs this {size / 2**20:,.0f} MiB frame on {picked}")
     print(f"GX: to_pandas conversion   {convert:8.2f} s")
     print(f"GX: validation             {validate:8.2f} s   peak +{gx_mib:,.0f} MiB")
     for name in ("polars", "duckdb"):

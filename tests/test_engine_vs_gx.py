@@ -36,7 +36,7 @@ from govlib.engine import parameters
 from govlib.engine.backends import open_frame
 from govlib.engine.run import SUPPORTED, run_suite
 from govlib.engine.schemas import schema
-from govlib.quality import EMAIL_REGEX, PHONE_REGEX
+from govlib.quality import EMAIL_REGEX, PHONE_REGEX, suite_checks
 from govlib.quality.gx import gx_suite, run_gx
 from govlib.quality.suites import kwargs_problem
 
@@ -339,3 +339,17 @@ def test_deviation_big_integers_with_nulls_compare_exactly():
     gx_rows, _ = run_gx(frame, gx_suite({"expectations": [entry]}, PATH), as_of=AS_OF)
     ours, theirs = run.results[0]["result"], gx_rows[0]["result"]
     assert (ours["unexpected_count"], theirs["unexpected_count"]) == (1, 0)
+
+
+@pytest.mark.parametrize("engine_name", ["polars", "duckdb", "gx"])
+def test_a_date_columns_stdev_left_to_gx_is_an_error_not_a_crash(engine_name):
+    """GX's stdev of dates is a time span it cannot write out: that check errors, alone."""
+    frame = pl.DataFrame({"id": [1, 2, 3], "signed_up": [date(2020, 1, 1), date(2020, 1, 5), None]})
+    suite = {"expectations": [
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}},
+        {"type": "expect_column_stdev_to_be_between", "kwargs": {"column": "signed_up"}},
+    ]}  # fmt: skip
+    checks = suite_checks("x", frame, suite, PATH, as_of=AS_OF, publishable=set(),
+                          engine=engine_name)  # fmt: skip
+    assert [c.status for c in checks] == ["passed", "error"]
+    assert "TypeError" in checks[1].reason

@@ -142,8 +142,14 @@ def run_gx(frame: pl.DataFrame, suite: Any, *, as_of: date) -> tuple[list[dict[s
 
 
 def _plain(r: Any) -> dict[str, Any]:
-    d = r.to_json_dict()
     config = r.expectation_config
+    try:
+        d = r.to_json_dict()
+    except TypeError:  # an observed value GX cannot write out (a date column's stdev: a span)
+        problem = "TypeError: GX's observed value is not JSON"
+        info = {"raised_exception": True, "exception_message": problem,
+                "exception_traceback": problem}  # fmt: skip
+        d = {"success": False, "result": {}, "exception_info": info}
     return {
         "index": config.meta.get("govlib_index"),
         "type": config.type,
