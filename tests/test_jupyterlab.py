@@ -1,5 +1,6 @@
 """JupyterLab as analysts use it: open quality.ipynb, run all cells, see a chart."""
 
+import json
 import os
 import secrets
 import shutil
@@ -96,22 +97,35 @@ def test_quality_notebook_runs_in_jupyterlab_and_shows_a_chart(lab):
         page.goto(f"{url}/lab/tree/notebooks/quality.ipynb?token={token}")
         page.wait_for_selector(".jp-Notebook", timeout=120_000)
         results = root / "build" / "notebooks" / "results.json"
-        deadline = time.monotonic() + 300
-        asked = -60.0
+        cells = len(json.loads((root / "notebooks" / "quality.ipynb").read_text())["cells"])
+        deadline = time.monotonic() + 420
+        asked = reloaded = -600.0
+        seen, changed = (), time.monotonic()
         while not results.is_file():  # the last cell writes it
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if now > deadline:
                 stuck(page, root, "the notebook did not finish in JupyterLab")
             accept_dialogs(page)  # kernel choice, or restart's confirmation
             if page.locator("[data-mime-type='application/vnd.jupyter.error']").count():
                 stuck(page, root, "a cell raised in JupyterLab")
-            started = any(t.strip() not in ("[ ]:", "") for t in
-                          page.locator(".jp-InputPrompt").all_inner_texts())  # fmt: skip
+            prompts = tuple(t.strip() for t in page.locator(".jp-InputPrompt").all_inner_texts())
+            if prompts != seen:
+                seen, changed = prompts, now
+            started = any(t not in ("[ ]:", "") for t in prompts)
+            idle = kernel_idle(page) and len(prompts) == cells  # every cell rendered
+            # cells run but no results and no prompt changed for a minute: the run stopped
+            stalled = started and now - changed > 60
             # ask again only 30 s after the last ask: a restart shows idle before it runs cells,
             # and asking then would restart it again, and again
-            if not started and time.monotonic() - asked > 30 and kernel_idle(page):
+            if idle and (not started or stalled) and now - asked > 30:
                 # the toolbar's restart-and-run-all: one button, no menu that a popup can shift
                 page.locator("[data-command='notebook:restart-run-all']").first.click()
-                asked = time.monotonic()
+                asked = changed = now
+            elif not idle and now - changed > 120 and now - reloaded > 120:
+                # no kernel ready and nothing moving for two minutes: connect afresh
+                page.reload()
+                page.wait_for_selector(".jp-Notebook", timeout=120_000)
+                reloaded = changed = now
             page.wait_for_timeout(500)
         page.wait_for_function(
             "document.querySelectorAll('.jp-RenderedSVG').length >= 2", timeout=60_000
