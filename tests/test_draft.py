@@ -208,7 +208,7 @@ _NAMES = (
 @st.composite
 def frames(draw) -> pl.DataFrame:
     rows = draw(st.integers(min_value=0, max_value=6))
-    names = draw(st.lists(_NAMES, min_size=1, max_size=5, unique_by=str.lower))
+    names = draw(st.lists(_NAMES, min_size=1, max_size=5, unique_by=str.casefold))
     kinds = st.sampled_from(["hex", "int", "text", "null", "date", "email"])
     columns = {}
     for i, name in enumerate(names):

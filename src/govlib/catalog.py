@@ -436,9 +436,9 @@ class Dataset(_Model):
     @field_validator("columns")
     @classmethod
     def _addressable(cls, columns: dict[str, ColumnSpec]) -> dict[str, ColumnSpec]:
-        for position, name in enumerate(columns, start=1):
-            if reads_as_pattern(name):
-                raise ValueError(f"column {position}: {PATTERN_NAME_PROBLEM}")
+        problem = name_problem(list(columns))
+        if problem is not None:
+            raise ValueError(problem)
         return columns
 
     def pii_columns(self) -> list[str]:
@@ -465,6 +465,37 @@ PATTERN_NAME_PROBLEM = (
     "a column named '*' or '^…$' is read by polars as a wildcard or a regular expression, "
     "never as that column; rename it in the source"
 )
+
+
+CASE_NAME_PROBLEM = (
+    "differ only in letter case, and DuckDB, Spark and Great Expectations read them as one "
+    "column; rename one in the source"
+)
+
+
+def name_problem(names: list[str]) -> str | None:
+    """Why a list of column names cannot be checked safely on every engine, or None.
+
+    A name polars reads as a pattern, one holding a NUL (Arrow and DuckDB end it there), and
+    names equal but for letter case (DuckDB, Spark and GX match names without case) would make
+    an engine read another column than the one named. Names are given by position only.
+
+    >>> name_problem(["id", "Email", "email"])
+    'columns 2 and 3 differ only in letter case, and DuckDB, Spark and Great Expectations read them as one column; rename one in the source'
+    """  # noqa: E501
+    exact: dict[str, int] = {}
+    folded: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        if reads_as_pattern(name):
+            return f"column {position}: {PATTERN_NAME_PROBLEM}"
+        if "\x00" in name:
+            return f"column {position}: its name holds a NUL character; rename it in the source"
+        if name in exact:
+            return f"duplicate column names: column {position} repeats column {exact[name]}"
+        if name.casefold() in folded:
+            return f"columns {folded[name.casefold()]} and {position} {CASE_NAME_PROBLEM}"
+        exact[name] = folded[name.casefold()] = position
+    return None
 
 
 def reads_as_pattern(name: str) -> bool:

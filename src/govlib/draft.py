@@ -39,15 +39,7 @@ import yaml
 
 from govlib import catalog as catalog_mod
 from govlib import databases, dbschema, profiling, sources
-from govlib.catalog import (
-    IDENTIFIER,
-    PATTERN_NAME_PROBLEM,
-    TODO,
-    Catalog,
-    ColumnType,
-    Dataset,
-    reads_as_pattern,
-)
+from govlib.catalog import IDENTIFIER, TODO, Catalog, ColumnType, Dataset, name_problem
 from govlib.errors import CatalogError, GovlibError, SourceError, printable
 
 SAMPLE_ROWS = 2_000  # rows sampled (systematically) for PII detection
@@ -612,13 +604,12 @@ def _introspect(
             chosen, skipped = _chosen(dbschema.list_tables(con, schema), tables, schema, source)
             described = dbschema.describe(con, schema, chosen)
             for table in described:
-                for position, column in enumerate(table.columns, start=1):
-                    if reads_as_pattern(column.name):
-                        raise GovlibError(
-                            f"table {printable(table.name)!r}, column {position}: "
-                            f"{PATTERN_NAME_PROBLEM.removesuffix('; rename it in the source')}; "
-                            "read the table through a view that renames it"
-                        )
+                problem = name_problem([column.name for column in table.columns])
+                if problem is not None:
+                    raise GovlibError(
+                        f"table {printable(table.name)!r}: "
+                        f"{problem.removesuffix(' in the source')} through a view"
+                    )
             found = [_counted(con, t, default or schema) for t in described]
         except GovlibError:
             raise

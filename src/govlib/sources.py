@@ -29,15 +29,7 @@ from pathlib import Path
 
 import polars as pl
 
-from govlib.catalog import (
-    PATTERN_NAME_PROBLEM,
-    Catalog,
-    ColumnType,
-    Dataset,
-    Limits,
-    SourceSpec,
-    reads_as_pattern,
-)
+from govlib.catalog import Catalog, ColumnType, Dataset, Limits, SourceSpec, name_problem
 from govlib.errors import SourceError, printable
 from govlib.records import Record
 
@@ -609,10 +601,10 @@ def _check_header(
 
 
 def _check_names(path: Path, names: Iterable[str]) -> None:
-    """Refuse a column polars cannot address by name (`*`, `^…$`): it would read other columns."""
-    for position, name in enumerate(names, start=1):
-        if reads_as_pattern(name):
-            raise SourceError(path, f"{_column(position, name)}: {PATTERN_NAME_PROBLEM}")
+    """Refuse names an engine would read as other columns (see `catalog.name_problem`)."""
+    problem = name_problem(list(names))
+    if problem is not None:
+        raise SourceError(path, problem)
 
 
 def _check_drift(path: Path, names: Iterable[str], schema: dict[str, ColumnType]) -> None:

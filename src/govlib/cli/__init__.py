@@ -115,7 +115,10 @@ def _invoke(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("govlib: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # an unexpected internal error: exit 3, never 1
+    except (SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # an unexpected internal error: exit 3, never 1
+        # BaseException: a Rust panic in polars or pyarrow arrives as pyo3's PanicException
         if _state["debug"]:
             traceback.print_exc()
         print(
