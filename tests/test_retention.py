@@ -343,3 +343,57 @@ def test_consent_events_are_read_trimmed_in_any_case_and_a_tie_goes_to_the_withd
     assert total == after.records
     for order in (events.reverse(), events.sort("status"), events.sort("status", descending=True)):
         assert retention.evaluate_consent(ds, rule, customers, AS_OF, order.lazy()) == after
+
+
+def _consent_catalog(tmp_path, status: str, when: str):
+    """Three customers, two events; the customers hold columns named `status` and `when`."""
+    import yaml
+
+    (tmp_path / "data").mkdir(parents=True)
+    pl.DataFrame({
+        "customer_id": [1, 2, 3], "marketing_consent": [False, False, True],
+        "marketing_consent_at": [None, None, date(2024, 12, 1)],
+        status: ["granted", "granted", "withdrawn"], when: [date(2025, 1, 1)] * 3,
+    }).write_parquet(tmp_path / "data" / "cust.parquet")  # fmt: skip
+    pl.DataFrame({
+        "event_id": [1, 2], "customer_id": [1, 3], "purpose": ["marketing"] * 2,
+        "status": ["withdrawn", "granted"], "occurred_at": [datetime(2025, 1, 10)] * 2,
+    }).write_parquet(tmp_path / "data" / "ev.parquet")  # fmt: skip
+    todo = dict.fromkeys(("owner", "steward", "purpose"), "x") | {"lawful_basis": "consent"}
+    raw = {"data_root": "data", "as_of": "2025-01-31", "datasets": {
+        "cust": {"source": {"path": "cust.parquet"}, **todo, "subject_key": "customer_id",
+                 "columns": {"customer_id": {"type": "int64"},
+                             "marketing_consent": {"type": "bool"},
+                             "marketing_consent_at": {"type": "date"},
+                             status: {"type": "string"}, when: {"type": "date"}},
+                 "consent": [{"purpose": "marketing", "flag": "marketing_consent",
+                              "timestamp": "marketing_consent_at", "max_age": "P24M",
+                              "events": {"dataset": "ev", "subject": "customer_id"}}]},
+        "ev": {"source": {"path": "ev.parquet"}, **todo,
+               "columns": {"event_id": {"type": "int64"}, "customer_id": {"type": "int64"},
+                           "purpose": {"type": "string"}, "status": {"type": "string"},
+                           "occurred_at": {"type": "datetime"}}},
+    }}  # fmt: skip
+    (tmp_path / "catalog.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    return catalog.load(tmp_path / "catalog.yaml")
+
+
+@pytest.mark.parametrize("names", [("__status", "__when"), ("__subject", "__rank")])
+def test_data_columns_named_like_govlibs_own_do_not_change_the_consent_verdict(tmp_path, names):
+    control = _consent_catalog(tmp_path / "control", "xstatus", "xwhen")
+    hostile = _consent_catalog(tmp_path / "hostile", *names)
+    want = retention.evaluate(control.dataset("cust"), as_of=AS_OF).to_dict()["consent"]
+    assert [(c["given"], c["withdrawn"], c["missing"]) for c in want] == [(1, 1, 1)]
+    ds = hostile.dataset("cust")
+    assert retention.evaluate(ds, as_of=AS_OF).to_dict()["consent"] == want
+    # the Ibis path (databases, Spark): the same tables in a SQLite file
+    frames = {n: sources.scan(hostile.dataset(n)).collect() for n in ("cust", "ev")}
+    pg.write_sqlite(tmp_path / "hostile" / "data" / "crm.sqlite", hostile, frames)
+    text = (tmp_path / "hostile" / "catalog.yaml").read_text()
+    for n in ("cust", "ev"):
+        text = text.replace(f"path: {n}.parquet", f"uri: sqlite:///crm.sqlite\n      table: {n}")
+    (tmp_path / "hostile" / "catalog.yaml").write_text(text)
+    in_db = catalog.load(tmp_path / "hostile" / "catalog.yaml").dataset("cust")
+    assert in_db.source.is_database
+    got = retention.evaluate(in_db, as_of=AS_OF).consent[0]
+    assert got.to_dict() == want[0]

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import polars as pl
+import polars.selectors as cs
 
 from govlib import applysql, databases, erasure, identity, outputs, restricted, sources
 from govlib.catalog import Catalog, Condition, ConsentEvents, ConsentRule, Dataset, RetentionRule
@@ -178,34 +179,38 @@ def _bucket(low: int, high: int | None) -> str:
 def consent_states(
     ds: Dataset, rule: ConsentRule, lf: pl.LazyFrame, as_of: date, events: pl.LazyFrame | None
 ) -> pl.LazyFrame:
-    """Each record with its consent state for the rule's purpose.
+    """Each record's columns the rule reads, with its consent state for the rule's purpose.
 
     With an event log, the latest event per subject wins (a withdrawal first at equal times);
     without one (or for a subject with no events), the flag and its timestamp decide. A grant
     older than `max_age` is expired; a latest event of another status is `unrecognised`.
     """
     cutoff = pl.lit(as_of).dt.offset_by(f"-{rule.max_age.polars_offset}")
-    frame = lf
+    # only the columns the rule reads, and names of govlib's own that no data column has
+    used = _used_columns(ds, rule)
+    status_name, when_name = _fresh("__status", used), _fresh("__when", used)
+    frame = lf.select(cs.by_name(used["records"]))
     latest_status = pl.lit(None, dtype=pl.String)
     latest_time = pl.lit(None, dtype=pl.Date)
     if rule.events is not None and events is not None:
         ev = rule.events
         subject = ds.subject_key or ev.subject
         latest = (
-            events.filter(pl.col(ev.purpose_column) == rule.purpose)
+            events.select(cs.by_name(used["events"]))
+            .filter(pl.col(ev.purpose_column) == rule.purpose)
             .filter(pl.col(ev.time_column).cast(pl.Date) <= as_of)
-            .with_columns(event_status(ev).alias("__status"))
+            .with_columns(event_status(ev).alias(status_name))
             .group_by(ev.subject)
             .agg(
-                pl.col("__status")
-                .sort_by(ev.time_column, pl.col("__status").replace_strict(EVENT_PRECEDENCE))
+                pl.col(status_name)
+                .sort_by(ev.time_column, pl.col(status_name).replace_strict(EVENT_PRECEDENCE))
                 .last(),
-                pl.col(ev.time_column).max().cast(pl.Date).alias("__when"),
+                pl.col(ev.time_column).max().cast(pl.Date).alias(when_name),
             )
             .rename({ev.subject: subject})
         )
         frame = frame.join(latest, on=subject, how="left")
-        latest_status, latest_time = pl.col("__status"), pl.col("__when")
+        latest_status, latest_time = pl.col(status_name), pl.col(when_name)
     stamp = pl.col(rule.timestamp).cast(pl.Date) if rule.timestamp else pl.lit(None, pl.Date)
     flag = pl.col(rule.flag).fill_null(False) if rule.flag else pl.lit(False)
     state = (
@@ -219,7 +224,32 @@ def consent_states(
         .then(pl.when(stamp >= cutoff).then(pl.lit("given")).otherwise(pl.lit("expired")))
         .otherwise(pl.lit("missing"))
     )
-    return frame.with_columns(state.alias("__consent"), flag.alias("__flag"))
+    states = ["__consent", "__flag"]  # a data column of either name gives way (see evaluate)
+    kept = [c for c in used["records"] if c not in states]
+    return frame.with_columns(state.alias("__consent"), flag.alias("__flag")).select(
+        cs.by_name([*kept, *states])
+    )
+
+
+def _used_columns(ds: Dataset, rule: ConsentRule) -> dict[str, list[str]]:
+    """The columns a consent rule reads: of the records, and of its event log."""
+    ev = rule.events
+    subject = (ds.subject_key or ev.subject) if ev is not None else None
+    records = [c for c in (subject, rule.flag, rule.timestamp) if c is not None]
+    log = [ev.subject, ev.purpose_column, ev.status_column, ev.time_column] if ev else []
+    return {"records": list(dict.fromkeys(records)), "events": list(dict.fromkeys(log))}
+
+
+def _fresh(base: str, used: dict[str, list[str]]) -> str:
+    """`base`, lengthened with underscores until no column the rule reads has that name.
+
+    >>> _fresh("__status", {"records": ["__status"], "events": ["__status_"]})
+    '__status__'
+    """
+    taken = {name for names in used.values() for name in names}
+    while base in taken:
+        base += "_"
+    return base
 
 
 def event_status(ev: ConsentEvents) -> pl.Expr:
@@ -463,35 +493,50 @@ def rule_in_database(
     return rule_result(ds, rule, row, forecast)
 
 
-def _latest_events(ds: Dataset, rule: ConsentRule, events: ibis.Table, as_of: date) -> ibis.Table:
+def _latest_events(
+    rule: ConsentRule, events: ibis.Table, as_of: date, names: dict[str, str]
+) -> ibis.Table:
     """Per subject, the latest event of the purpose up to `as_of`: its status and time.
 
     The status is "granted", "withdrawn" or "unrecognised" as in `event_status`; at equal
-    times the one of highest `EVENT_PRECEDENCE` is the latest.
+    times the one of highest `EVENT_PRECEDENCE` is the latest. `names`: the result's column
+    names ("subject", "status", "when") and the rank's, chosen by `_fresh`.
     """
     import ibis
 
     ev = rule.events
     assert ev is not None
+    events = events.select(*dict.fromkeys([ev.subject, ev.purpose_column, ev.status_column,
+                                           ev.time_column]))  # fmt: skip
+    status, rank_name = names["status"], names["rank"]
     when = events[ev.time_column]
     mine = events.filter((events[ev.purpose_column] == rule.purpose) & on_or_before(when, as_of))
     raw = mine[ev.status_column].cast("string").strip().lower()
     mine = mine.mutate(
-        __status=ibis.cases(
-            (raw == _status_key(ev.granted), "granted"),
-            (raw == _status_key(ev.withdrawn), "withdrawn"),
-            else_="unrecognised",
-        )
+        **{
+            status: ibis.cases(
+                (raw == _status_key(ev.granted), "granted"),
+                (raw == _status_key(ev.withdrawn), "withdrawn"),
+                else_="unrecognised",
+            )
+        }
     )
-    rank = ibis.cases(*((mine["__status"] == s, n) for s, n in EVENT_PRECEDENCE.items()))
+    rank = ibis.cases(*((mine[status] == s, n) for s, n in EVENT_PRECEDENCE.items()))
     ranked = mine.mutate(
-        __rank=ibis.row_number().over(
-            group_by=mine[ev.subject], order_by=[ibis.desc(mine[ev.time_column]), ibis.desc(rank)]
-        )
+        **{
+            rank_name: ibis.row_number().over(
+                group_by=mine[ev.subject],
+                order_by=[ibis.desc(mine[ev.time_column]), ibis.desc(rank)],
+            )
+        }
     )
-    latest = ranked.filter(ranked["__rank"] == 0)
+    latest = ranked.filter(ranked[rank_name] == 0)
     return latest.select(
-        __subject=latest[ev.subject], __status=latest["__status"], __when=latest[ev.time_column]
+        **{
+            names["subject"]: latest[ev.subject],
+            status: latest[status],
+            names["when"]: latest[ev.time_column],
+        }
     )
 
 
@@ -506,12 +551,15 @@ def consent_in_database(
     import ibis
 
     cutoff = pl.select(pl.lit(as_of).dt.offset_by(f"-{rule.max_age.polars_offset}")).item()
-    frame, status, when = table, None, None
+    # only the columns the rule reads, and names of govlib's own that no data column has
+    used = _used_columns(ds, rule)
+    names = {k: _fresh(f"__{k}", used) for k in ("subject", "status", "when", "rank")}
+    frame, status, when = table.select(*used["records"]), None, None
     if events is not None:
-        latest = _latest_events(ds, rule, events, as_of)
+        latest = _latest_events(rule, events, as_of, names)
         subject = ds.subject_key or rule.events.subject  # type: ignore[union-attr]
-        frame = table.left_join(latest, table[subject] == latest["__subject"])
-        status, when = frame["__status"], frame["__when"]
+        frame = frame.left_join(latest, frame[subject] == latest[names["subject"]])
+        status, when = frame[names["status"]], frame[names["when"]]
     flag = frame[rule.flag].fill_null(False) if rule.flag else ibis.literal(False)
     stamp = frame[rule.timestamp] if rule.timestamp else None
     given = ibis.literal("given")
