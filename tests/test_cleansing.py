@@ -305,3 +305,26 @@ def test_cleanse_merges_people_under_a_text_key_without_an_activity_column(
     assert copy.height == people
     assert "LA-900" not in copy["case_id"].to_list()  # the lowest id survives a tie
     assert copy.filter(pl.col("case_id") == "LA-000")["first_name"].to_list() == ["Cesar A."]
+
+
+def test_data_columns_named_like_cleansings_helpers_survive_the_merge(plan, sample_catalog, frames):
+    ds = sample_catalog.dataset("customers")
+    ids = pl.col("customer_id").cast(pl.String)
+    hostile = frames["customers"].with_columns(
+        ("g" + ids).alias("__group"), ("s" + ids).alias("__survivor")
+    )
+    merged = cleansing.merge(ds, hostile, plan.merges)
+    plain = cleansing.merge(ds, frames["customers"], plan.merges)
+    assert merged.drop("__group", "__survivor").equals(plain)
+    assert merged["__survivor"].to_list() == ("s" + merged["customer_id"].cast(pl.String)).to_list()
+
+
+def test_a_data_column_named_reason_is_kept_beside_the_quarantine_reason(sample_catalog, frames):
+    orders = frames["orders"].with_columns(pl.lit("theirs").alias("_reason"))
+    ds = sample_catalog.dataset("orders")
+    good, held = cleansing.quarantine(sample_catalog, ds, orders, as_of=sample_catalog.as_of)
+    assert good.columns == orders.columns
+    assert set(good["_reason"]) == {"theirs"}
+    assert set(held["_reason"]) == {"theirs"}
+    assert set(held["_reason_"]) == {"column_values_to_be_between (amount)"}
+    assert good.height + held.height == orders.height

@@ -12,6 +12,7 @@ consent rules. It doubles as the record of processing activities (GDPR Art. 30).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -496,6 +497,18 @@ def name_problem(names: list[str]) -> str | None:
             return f"columns {folded[name.casefold()]} and {position} {CASE_NAME_PROBLEM}"
         exact[name] = folded[name.casefold()] = position
     return None
+
+
+def unused_name(base: str, taken: Iterable[str]) -> str:
+    """`base`, lengthened with underscores until it is none of `taken` (a helper column's name).
+
+    >>> unused_name("__group", ["id", "__group", "__group_"])
+    '__group__'
+    """
+    names = set(taken)
+    while base in names:
+        base += "_"
+    return base
 
 
 def reads_as_pattern(name: str) -> bool:

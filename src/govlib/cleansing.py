@@ -29,7 +29,7 @@ from typing import Any, ClassVar, TypedDict
 import polars as pl
 
 from govlib import applysql, identity, outputs, privacy, quality, restricted, sources
-from govlib.catalog import Catalog, Dataset, PiiKind
+from govlib.catalog import Catalog, Dataset, PiiKind, unused_name
 from govlib.errors import GovlibError
 from govlib.records import Record
 
@@ -405,8 +405,11 @@ def merge(ds: Dataset, frame: pl.DataFrame, merges: dict[object, object]) -> pl.
     group = pl.col(key).replace_strict(merges, default=pl.col(key))
     flags = {r.flag: r.timestamp for r in ds.consent if r.flag}
     activity = _activity_column(ds, frame)
-    ordered = frame.with_columns(group.alias("__group"), (pl.col(key) == group).alias("__survivor"))
-    sort_by = ["__group", "__survivor"] + ([activity] if activity else [])
+    # helper columns under names no data column has
+    group_name = unused_name("__group", frame.columns)
+    survivor = unused_name("__survivor", [*frame.columns, group_name])
+    ordered = frame.with_columns(group.alias(group_name), (pl.col(key) == group).alias(survivor))
+    sort_by = [group_name, survivor] + ([activity] if activity else [])
     ordered = ordered.sort(sort_by, descending=[False, True] + ([True] if activity else []))
     aggs = []
     for column in frame.columns:
@@ -416,7 +419,7 @@ def merge(ds: Dataset, frame: pl.DataFrame, merges: dict[object, object]) -> pl.
             aggs.append(pl.col(column).fill_null(False).all().alias(column))
         else:
             aggs.append(pl.col(column).drop_nulls().first().alias(column))
-    merged = ordered.group_by("__group", maintain_order=True).agg(aggs).rename({"__group": key})
+    merged = ordered.group_by(group_name, maintain_order=True).agg(aggs).rename({group_name: key})
     for flag, stamp in flags.items():
         if stamp:
             merged = merged.with_columns(
@@ -462,19 +465,21 @@ def quarantine(
     """Split rows into (kept, quarantined with `_reason`).
 
     A row is quarantined when it fails a blocking expectation of the dataset's suite, judged
-    as `quality.validate` judges it; `_reason` names every check it fails.
+    as `quality.validate` judges it; `_reason` names every check it fails (`_reason_` when the
+    data has a `_reason` column of its own, which both parts keep).
     """
+    reason = unused_name("_reason", frame.columns)
     checks = blocking_checks(catalog, ds, as_of=as_of, schema=frame.schema)
     if not checks:
-        return frame, frame.head(0).with_columns(pl.lit("").alias("_reason"))
+        return frame, frame.head(0).with_columns(pl.lit("").alias(reason))
     reasons = pl.concat_str(
         [pl.when(~c.ok).then(pl.lit(_reason(c))) for c in checks],
         separator="; ",
         ignore_nulls=True,
     )
-    marked = frame.with_columns(reasons.alias("_reason"))
-    bad = marked.filter(pl.col("_reason") != "")
-    good = marked.filter(pl.col("_reason") == "").drop("_reason")
+    marked = frame.with_columns(reasons.alias(reason))
+    bad = marked.filter(pl.col(reason) != "")
+    good = marked.filter(pl.col(reason) == "").drop(reason)
     return good, bad
 
 

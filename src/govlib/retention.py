@@ -34,7 +34,15 @@ import polars as pl
 import polars.selectors as cs
 
 from govlib import applysql, databases, erasure, identity, outputs, restricted, sources
-from govlib.catalog import Catalog, Condition, ConsentEvents, ConsentRule, Dataset, RetentionRule
+from govlib.catalog import (
+    Catalog,
+    Condition,
+    ConsentEvents,
+    ConsentRule,
+    Dataset,
+    RetentionRule,
+    unused_name,
+)
 from govlib.records import Record
 
 if TYPE_CHECKING:
@@ -241,15 +249,8 @@ def _used_columns(ds: Dataset, rule: ConsentRule) -> dict[str, list[str]]:
 
 
 def _fresh(base: str, used: dict[str, list[str]]) -> str:
-    """`base`, lengthened with underscores until no column the rule reads has that name.
-
-    >>> _fresh("__status", {"records": ["__status"], "events": ["__status_"]})
-    '__status__'
-    """
-    taken = {name for names in used.values() for name in names}
-    while base in taken:
-        base += "_"
-    return base
+    """`base`, or a longer name no column the rule reads has (see `catalog.unused_name`)."""
+    return unused_name(base, [name for names in used.values() for name in names])
 
 
 def event_status(ev: ConsentEvents) -> pl.Expr:
