@@ -727,3 +727,14 @@ def test_postgres_refuses_a_nul_it_cannot_store_with_exit_2(pg_people):
     assert caught.value.exit_code == 2
     assert "NUL character" in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_a_column_named_like_another_plus_the_join_suffix_is_diffed_as_itself(sample_catalog):
+    ds = sample_catalog.dataset("orders")  # primary key order_id
+    before = pl.DataFrame({"order_id": [1, 2, 3], "x": ["a", "b", "c"], "x__new": ["p", "q", "r"]})
+    after = before.filter(pl.col("order_id") != 3).with_columns(
+        pl.when(pl.col("order_id") == 1).then(pl.lit("A")).otherwise(pl.col("x")).alias("x")
+    )
+    change = applysql.diff(ds, before, after)
+    assert change.deleted["order_id"].to_list() == [3]
+    assert {c: f.rows() for c, f in change.updates.items()} == {"x": [(1, "A")]}

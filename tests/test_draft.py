@@ -208,7 +208,7 @@ _NAMES = (
 @st.composite
 def frames(draw) -> pl.DataFrame:
     rows = draw(st.integers(min_value=0, max_value=6))
-    names = draw(st.lists(_NAMES, min_size=1, max_size=5, unique_by=str.casefold))
+    names = draw(st.lists(_NAMES, min_size=1, max_size=5, unique_by=str.lower))
     kinds = st.sampled_from(["hex", "int", "text", "null", "date", "email"])
     columns = {}
     for i, name in enumerate(names):
@@ -281,3 +281,10 @@ def test_file_names_yaml_reads_as_null_or_true_and_names_with_line_breaks_draft_
     cat = catalog.load(cat_path)
     assert cat.names() == ["null", "yes"]
     assert list(cat.dataset("null").columns) == ["id", "na\nme", "x"]
+
+
+def test_a_catalog_in_a_missing_folder_is_one_clear_error(tmp_path):
+    (tmp_path / "x.csv").write_text("id,name\n1,a\n")
+    d = draft.draft_catalog([tmp_path / "x.csv"], catalog_path=tmp_path / "nodir" / "c.yaml")
+    with pytest.raises(GovlibError, match="no such folder for the catalog; create it first"):
+        draft.write(d)

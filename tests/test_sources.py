@@ -429,3 +429,8 @@ def test_a_nul_in_a_parquet_column_name_is_refused_not_a_panic(tmp_path):
     pl.DataFrame({"id": [1], "a\x00b": [CANARY]}).write_parquet(path)
     with pytest.raises(SourceError, match="column 2: its name holds a NUL character"):
         adhoc(path)
+
+
+def test_names_that_only_casefold_alike_are_read_as_the_engines_keep_them_apart(tmp_path):
+    path = csv_file(tmp_path, "id,straße,strasse\n1,a,b\n")  # ß lower-cases to itself
+    assert adhoc(path).frame.collect().columns == ["id", "straße", "strasse"]

@@ -8,7 +8,7 @@ import pytest
 
 from govlib import catalog, profiling, quality
 from govlib.cli import main
-from govlib.quality.suggestions import tolerances
+from govlib.quality.suggestions import percent, tolerances
 
 from .conftest import CATALOG
 from .test_realdata import packaged
@@ -223,3 +223,35 @@ def test_profile_and_suggest_read_a_typed_path_from_any_folder(tmp_path, monkeyp
     guarded = ["profile", str(exports / "customers.csv"), "--data-root", str(elsewhere)]
     assert main(guarded) == 2  # a data root given on purpose still guards
     assert "outside the data root" in capsys.readouterr().err
+
+
+def test_a_column_named_like_a_helper_is_counted_in_a_database_as_in_a_file(tmp_path):
+    import sqlite3
+
+    rows = [(i, i * 7, "a" if i % 2 else "b") for i in range(1, 201)] + [(200, 1400, "b")]
+    (tmp_path / "data").mkdir()
+    con = sqlite3.connect(tmp_path / "data" / "db.sqlite")
+    con.execute('CREATE TABLE t (id INTEGER, "__n" INTEGER, cat TEXT)')
+    con.executemany("INSERT INTO t VALUES (?, ?, ?)", rows)
+    con.commit()
+    con.close()
+    pl.DataFrame(rows, schema=["id", "__n", "cat"], orient="row").write_csv(
+        tmp_path / "data" / "t.csv"
+    )
+    in_db, in_file = tmp_path / "db.yaml", tmp_path / "file.yaml"
+    assert (
+        main(["catalog", "draft", f"sqlite:///{tmp_path}/data/db.sqlite", "--catalog", str(in_db)])
+        == 0
+    )
+    assert (
+        main(["catalog", "draft", str(tmp_path / "data" / "t.csv"), "--catalog", str(in_file)]) == 0
+    )
+    assert main(["suggest", "t", "--catalog", str(in_db), "--out", str(tmp_path / "db")]) == 0
+    assert main(["suggest", "t", "--catalog", str(in_file), "--out", str(tmp_path / "file")]) == 0
+    suites = [json.loads((tmp_path / w / "t.json").read_text()) for w in ("db", "file")]
+    assert suites[0]["expectations"] == suites[1]["expectations"]
+    unique = [e for e in suites[0]["expectations"] if e["type"] == UNIQUE]
+    want = f"{percent(2 / 201)} duplicated values"  # the row of id 200, twice
+    assert [(e["kwargs"]["column"], e["meta"]["observed"]) for e in unique] == [("id", want)]
+    rows_check = [e for e in suites[0]["expectations"] if e["type"].startswith("expect_compound")]
+    assert [e["kwargs"]["column_list"] for e in rows_check] == [["id", "__n", "cat"]]

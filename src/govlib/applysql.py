@@ -169,13 +169,16 @@ def diff(ds: Dataset, before: pl.DataFrame, after: pl.DataFrame) -> TableChange:
     if added.height:
         raise ExecutionError(f"the new copy of {ds.name} holds rows the source does not")
     deleted = before.select(keys).join(after.select(keys), on=keys, how="anti")
-    both = before.join(after, on=keys, how="inner", suffix="__new")
+    suffix = "__new"  # lengthened until no column plus it names another (`x`, `x__new`)
+    while any(f"{c}{suffix}" in before.columns for c in after.columns):
+        suffix += "_"
+    both = before.join(after, on=keys, how="inner", suffix=suffix)
     updates = {}
     for column in after.columns:
         if column in keys:
             continue
-        changed = ~pl.col(column).eq_missing(pl.col(f"{column}__new"))
-        rows = both.filter(changed).select(*keys, pl.col(f"{column}__new").alias(column))
+        changed = ~pl.col(column).eq_missing(pl.col(f"{column}{suffix}"))
+        rows = both.filter(changed).select(*keys, pl.col(f"{column}{suffix}").alias(column))
         if rows.height:
             updates[column] = rows.sort(keys)
     return TableChange(ds.name, keys, deleted.sort(keys), updates)

@@ -492,10 +492,15 @@ def name_problem(names: list[str]) -> str | None:
         if "\x00" in name:
             return f"column {position}: its name holds a NUL character; rename it in the source"
         if name in exact:
-            return f"duplicate column names: column {position} repeats column {exact[name]}"
-        if name.casefold() in folded:
-            return f"columns {folded[name.casefold()]} and {position} {CASE_NAME_PROBLEM}"
-        exact[name] = folded[name.casefold()] = position
+            return (
+                f"duplicate column names: column {position} repeats column {exact[name]}; "
+                "give each column its own name"
+            )
+        # lower(), not casefold(): the engines fold letter by letter, so `ß` stays apart from
+        # `ss`, while the Kelvin sign meets `k` as DuckDB has it meet
+        if name.lower() in folded:
+            return f"columns {folded[name.lower()]} and {position} {CASE_NAME_PROBLEM}"
+        exact[name] = folded[name.lower()] = position
     return None
 
 

@@ -255,9 +255,11 @@ def sqlite_read_uri(path: Path) -> str:
     """A read-only SQLite URI that leaves no file beside the database.
 
     Even read-only, SQLite opens a database in WAL mode by creating its `-wal` and `-shm` files
-    next to it, and leaves them. A WAL database without a `-wal` file has no writer and nothing
-    uncommitted: it is opened `immutable`, creating nothing. With a `-wal` file (a writer at
-    work), the files are there already and the database is read as usual.
+    next to it, and leaves them. A WAL database without a `-wal` file has nothing outside the
+    file itself: it is opened `immutable`, creating nothing (SQLite then takes no lock: a writer
+    starting during the read can make it fail or read wrongly; rerun after writers stop). With
+    a `-wal` file (a writer at work, or a copy taken with one), the database is read as usual,
+    and SQLite creates the `-shm` file if it is missing: the `-wal` file holds data to read.
     """
     uri = f"{path.resolve().as_uri()}?mode=ro"
     with path.open("rb") as fh:

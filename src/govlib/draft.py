@@ -164,6 +164,8 @@ def write(draft: Draft) -> Path:
     values allowed), and then replaces the catalog in one step.
     """
     target = Path(draft.catalog_path)
+    if not target.parent.is_dir():
+        raise GovlibError(f"{target.parent}: no such folder for the catalog; create it first")
     temp = target.with_name(f".{target.name}.draft-{os.getpid()}")
     try:
         temp.write_text(draft.text, encoding="utf-8")

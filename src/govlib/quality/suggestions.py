@@ -235,14 +235,17 @@ class _Table(_Facts):
     def duplicated(self, columns: list[str], *, present: bool = False) -> int:
         import ibis
 
+        from govlib.catalog import unused_name
+
         t = self.data.table
         missing = [t[c].isnull() for c in columns]
         kept = ~ibis.or_(*missing) if present else ~ibis.and_(*missing)
         scope = t.filter(kept)
-        groups = scope.group_by([scope[c] for c in columns]).aggregate(__n=scope.count())
-        shared = groups.filter(groups["__n"] > 1)
-        [row] = self.data.rows(shared.aggregate(n=shared["__n"].sum()))
-        return int(row["n"] or 0)
+        n = unused_name("__n", columns)  # a group's size, named unlike any grouped column
+        groups = scope.group_by([scope[c] for c in columns]).aggregate(**{n: scope.count()})
+        shared = groups.filter(groups[n] > 1)
+        [row] = self.data.rows(shared.aggregate(rows=shared[n].sum()))
+        return int(row["rows"] or 0)
 
     def not_matching(self, column: str, regex: str) -> int:
         from govlib.engine.regex import translate
