@@ -288,3 +288,10 @@ def test_a_catalog_in_a_missing_folder_is_one_clear_error(tmp_path):
     d = draft.draft_catalog([tmp_path / "x.csv"], catalog_path=tmp_path / "nodir" / "c.yaml")
     with pytest.raises(GovlibError, match="no such folder for the catalog; create it first"):
         draft.write(d)
+
+
+def test_a_column_name_too_long_for_a_catalog_key_is_one_clear_error(tmp_path):
+    (tmp_path / "x.csv").write_text("id," + "n" * 10_000 + "\n1,a\n")
+    with pytest.raises(SourceError, match="column 2's name has 10,000 characters; a catalog key"):
+        draft.draft_catalog([tmp_path / "x.csv"], catalog_path=tmp_path / "c.yaml")
+    assert not (tmp_path / "c.yaml").exists()

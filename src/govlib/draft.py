@@ -137,6 +137,8 @@ def draft_catalog(
     names = _names(files, existing)
     day = as_of or date.today()
     loaded = {n: _load(f) for n, f in zip(names, files, strict=True)}
+    for file, lo in zip(files, loaded.values(), strict=True):
+        _check_key_lengths(file, lo.report.columns)
     entries = [
         _entry(name, file, loaded[name], data_dir, day, sample_rows)
         for name, file in zip(names, files, strict=True)
@@ -475,6 +477,21 @@ def draft_database(
     return Draft(str(catalog_path), text, entries, existing is None, skipped, source.export)
 
 
+MAX_NAME = 1_000  # YAML reads a mapping key of at most 1,024 characters
+
+
+def _check_key_lengths(file: Path, columns: list[str]) -> None:
+    """Refuse a column name too long to be a catalog key, before drafting anything."""
+    for position, name in enumerate(columns, start=1):
+        if len(name) > MAX_NAME:
+            raise SourceError(
+                file,
+                f"column {position}'s name has {len(name):,} characters; a catalog key holds "
+                f"at most {MAX_NAME:,}",
+                "Rename it in the export",
+            )
+
+
 def _database_source(
     uri: str | None, uri_env: str | None, existing: Catalog | None, catalog_path: Path
 ) -> _Source:
@@ -606,6 +623,7 @@ def _introspect(
             chosen, skipped = _chosen(dbschema.list_tables(con, schema), tables, schema, source)
             described = dbschema.describe(con, schema, chosen)
             for table in described:
+                _check_key_lengths(Path(table.name), [c.name for c in table.columns])
                 problem = name_problem([column.name for column in table.columns])
                 if problem is not None:
                     raise GovlibError(
