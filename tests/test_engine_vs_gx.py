@@ -353,3 +353,26 @@ def test_a_date_columns_stdev_left_to_gx_is_an_error_not_a_crash(engine_name):
                           engine=engine_name)  # fmt: skip
     assert [c.status for c in checks] == ["passed", "error"]
     assert "TypeError" in checks[1].reason
+
+
+@pytest.mark.parametrize("condition", ['col("s") == " b"', 'col("s") != "\tb"', 'col("s") == "b "'])
+def test_a_quoted_value_is_read_as_gxs_parser_reads_it(condition):
+    """GX's parser skips the blanks a quoted value starts with, not those it ends with."""
+    frame = pl.DataFrame({"s": [" b", "b", "b ", "b", None], "n": [1, 2, 3, 4, 5]})
+    entry = {"type": "expect_column_values_to_be_between",
+             "kwargs": {"column": "n", "max_value": 3, "row_condition": condition,
+                        "condition_parser": "great_expectations"}}  # fmt: skip
+    assert differences(frame, [entry]) == []
+
+
+@pytest.mark.parametrize("regex", ["[a-z&&[^aeiou]]", "[a-c--b]", "^[A-Z~~M]", "[a[b]"])
+def test_set_operations_inside_a_class_are_left_to_gx(regex):
+    """Rust's regex reads `&&`, `--`, `~~` and `[` in a class as set syntax; Python, literally."""
+    frame = pl.DataFrame({"s": ["abc", "a&b", "M", "[", "b-c", None]})
+    entry = {
+        "type": "expect_column_values_to_match_regex",
+        "kwargs": {"column": "s", "regex": regex},
+    }
+    run = run_suite(open_frame(frame, "polars"), [entry], params=parameters(AS_OF))
+    assert run.fallback == [0]
+    assert differences(frame, [entry]) == []

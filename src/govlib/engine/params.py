@@ -167,4 +167,8 @@ def parse_condition(text: str) -> Condition:
         except ValueError:
             return Condition(column, match.group("op"), float(number))
     text_value = match.group("text") if match.group("text") is not None else match.group("date")
+    # GX's grammar (pyparsing) skips whitespace before the quoted word: `" >50K"` is `>50K`
+    text_value = text_value.lstrip(" \t\n\r")
+    if not text_value:
+        raise Unsupported("a row condition comparing with blank text")
     return Condition(column, match.group("op"), text_value)
