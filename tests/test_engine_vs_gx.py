@@ -376,3 +376,16 @@ def test_set_operations_inside_a_class_are_left_to_gx(regex):
     run = run_suite(open_frame(frame, "polars"), [entry], params=parameters(AS_OF))
     assert run.fallback == [0]
     assert differences(frame, [entry]) == []
+
+
+def test_quarantine_judges_an_untranslatable_regex_as_gx_does():
+    from govlib.quality.predicates import row_predicate
+
+    frame = pl.DataFrame({"s": ["abc", "a&b]", "M", None]})
+    entry = {"type": "expect_column_values_to_match_regex",
+             "kwargs": {"column": "s", "regex": "[a-z&&[^aeiou]]"}}  # fmt: skip
+    ok = frame.select(row_predicate(entry, as_of=AS_OF, schema=frame.schema)).to_series()
+    with warnings.catch_warnings():  # Python warns of a possible nested set when GX compiles it
+        warnings.simplefilter("ignore", FutureWarning)
+        gx_rows, _ = run_gx(frame, gx_suite({"expectations": [entry]}, PATH), as_of=AS_OF)
+    assert (~ok).sum() == gx_rows[0]["result"]["unexpected_count"] == 2  # abc and M
