@@ -3,6 +3,7 @@
 One local[2] session serves every test here (`govlib.engine.spark.session` is one per process).
 """
 
+import copy
 import json
 import math
 import re
@@ -305,13 +306,13 @@ def test_duplicate_subjects_on_spark_equal_identitys_on_hostile_values(tmp_path,
     from .test_pushdown import EMAILS, EXOTIC, PEOPLE_CATALOG, PHONES, people
 
     frames = {"regular": people(EMAILS).vstack(people(PHONES, 100)), "exotic": people(EXOTIC)}
-    raw = yaml.safe_load(yaml.safe_dump(PEOPLE_CATALOG))
+    raw = copy.deepcopy(PEOPLE_CATALOG)
     spec = raw["datasets"].pop("people")
     (tmp_path / "data").mkdir()
     for name, frame in frames.items():
         frame.write_parquet(tmp_path / "data" / f"{name}.parquet")
         raw["datasets"][name] = {
-            **yaml.safe_load(yaml.safe_dump(spec)),  # a copy each: no YAML aliases
+            **copy.deepcopy(spec),  # a copy each: no YAML aliases
             "source": {"path": f"{name}.parquet"},
             "engine": "spark",
         }

@@ -570,16 +570,7 @@ def _check_header(
                     f"{shown}-delimited, not {spec.delimiter!r}-delimited",
                     "Set source.delimiter in the catalog",
                 )
-    _check_names(path, names)
-    first: dict[str, int] = {}
-    for position, name in enumerate(names, start=1):
-        if name in first:
-            raise SourceError(
-                path,
-                f"duplicate column names: column {position} repeats column {first[name]}",
-                "Give each column its own name",
-            )
-        first[name] = position
+    _check_names(path, names)  # duplicates, case twins, patterns, NUL
     if any(not n for n in names):
         position = names.index("") + 1
         raise SourceError(path, f"column {position} of the header has no name", "Name it")

@@ -16,7 +16,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import polars as pl
 import polars.selectors as cs
@@ -176,7 +176,7 @@ def _unique_like(c: ColumnProfile) -> bool:
     return bool(ID_NAME.search(c.column)) and present > 0 and c.distinct >= NEAR_UNIQUE * present
 
 
-class _Facts:
+class _Facts(Protocol):
     """What a suggestion needs from the data: defect counts, and a publishable column's values.
 
     `duplicated`: rows sharing their values of `columns` with another row, as GX counts them (a
@@ -185,21 +185,17 @@ class _Facts:
     values. `bounds`: its least and greatest present value, and how many are present.
     """
 
-    def duplicated(self, columns: list[str], *, present: bool = False) -> int:
-        raise NotImplementedError
+    def duplicated(self, columns: list[str], *, present: bool = False) -> int: ...
 
-    def not_matching(self, column: str, regex: str) -> int:
-        raise NotImplementedError
+    def not_matching(self, column: str, regex: str) -> int: ...
 
-    def distinct(self, column: str) -> list[Any]:
-        raise NotImplementedError
+    def distinct(self, column: str) -> list[Any]: ...
 
-    def bounds(self, column: str) -> tuple[Any, Any, int]:
-        raise NotImplementedError
+    def bounds(self, column: str) -> tuple[Any, Any, int]: ...
 
 
 @dataclass
-class _Frame(_Facts):
+class _Frame:
     """The facts of a frame in memory, counted by polars."""
 
     data: pl.DataFrame
@@ -223,7 +219,7 @@ class _Frame(_Facts):
 
 
 @dataclass
-class _Table(_Facts):
+class _Table:
     """The facts of a table where it lives, counted by its database (or Spark): no rows travel.
 
     Only aggregates come back, and a publishable column's distinct values, asked for only when
