@@ -1,7 +1,9 @@
+import dataclasses
 import json
 import math
 import os
 import sqlite3
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -234,6 +236,30 @@ def test_postgres_uri_options_apply_but_cannot_lift_read_only(pg_catalog, tmp_pa
     password = urlsplit(url).password
     assert password
     assert password not in str(caught.value)
+
+
+def test_postgres_queries_run_side_by_side_on_connections_of_their_own(pg_catalog):
+    from govlib.engine.backends import open_database, side_by_side
+
+    data = open_database(catalog.load(pg_catalog).dataset("customers"))
+    try:
+        assert data.con.raw_sql("SHOW work_mem").fetchone()[0] == "64MB"
+        pid = "SELECT pg_backend_pid(), pg_sleep(0.5)"
+        jobs = [lambda d: d.con.raw_sql(pid).fetchone()[0]] * 3
+        started = time.perf_counter()
+        pids = side_by_side(data, jobs)
+        assert time.perf_counter() - started < 1.4  # three half-second queries, at once
+        assert pids[0] == data.con.con.info.backend_pid
+        assert len(set(pids)) == 3
+        # a job's error is raised once all have ended; a connection that cannot open leaves its
+        # job to the table's own connection
+        failing = [lambda d: 1, lambda d: 1 // 0, lambda d: 3]
+        with pytest.raises(ZeroDivisionError):
+            side_by_side(data, failing)
+        unopened = dataclasses.replace(data, reopen=lambda: 1 // 0)
+        assert side_by_side(unopened, jobs[:2]) == [pids[0], pids[0]]
+    finally:
+        data.close()
 
 
 def test_a_query_source_reads_only_what_it_selects(pg_catalog, tmp_path, frames):

@@ -191,6 +191,9 @@ def connect(ds: Dataset) -> BaseBackend:
 
 
 NO_JIT_OPTION = "-c jit=off"
+# a grouped check on a million keys spilled to disk in PostgreSQL's default 4 MB (uniqueness of
+# customer_id: 1.25 s, against 0.83 s in 64 MB); a URI's own `options` may set another
+WORK_MEM_OPTION = "-c work_mem=64MB"
 READ_ONLY_OPTION = "-c default_transaction_read_only=on"
 
 
@@ -204,7 +207,9 @@ def _connect_postgres(uri: str) -> BaseBackend:
     # read-only comes last, so a URI's own `options` cannot switch it off
     # JIT-compiling the wide expressions of checks costs PostgreSQL more than it saves (14 s
     # of a 19 s query on a million rows): off, unless the URI's own `options` turn it on
-    options = " ".join(filter(None, [NO_JIT_OPTION, given.pop("options", ""), READ_ONLY_OPTION]))
+    options = " ".join(
+        filter(None, [NO_JIT_OPTION, WORK_MEM_OPTION, given.pop("options", ""), READ_ONLY_OPTION])
+    )
     given.setdefault("connect_timeout", str(CONNECT_TIMEOUT_S))
     host = given.pop("host", "") or None
     return ibis.postgres.connect(

@@ -8,6 +8,10 @@ larger than `DUCKDB_FROM_BYTES` in memory, else polars. `open_frame` wraps a pol
 `open_file` lets DuckDB read Parquet or CSV itself, spilling to a temporary folder when a
 grouped pass outgrows memory, and `open_database` opens a database dataset's table where it
 lives (PostgreSQL, SQLite, DuckDB): every query runs there and only its result rows travel.
+
+A PostgreSQL table can be opened again on connections of its own (`Data.reopen`), so that
+independent queries run side by side (`side_by_side`): PostgreSQL runs a grouped query in one
+process, and one query after another left the server's other cores idle.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ from __future__ import annotations
 import functools
 import tempfile
 import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import polars as pl
 
@@ -50,13 +56,15 @@ DATABASES: tuple[Backend, ...] = ("duckdb", "postgres", "sqlite")
 class Data:
     """An Ibis table on a backend, and the connection that runs its queries.
 
-    `owns` is true when closing the connection is this table's (a database source's own).
+    `owns` is true when closing the connection is this table's (a database source's own);
+    `reopen`, when set, opens the same table on a new connection of its own.
     """
 
     table: Any
     backend: Backend
     con: Any
     owns: bool = False
+    reopen: Callable[[], Data] | None = None
 
     def rows(self, expr: Any) -> list[dict[str, Any]]:
         """Run a query; its rows as dicts (small results only: aggregates and groups)."""
@@ -88,6 +96,58 @@ class Data:
         """Close the connection when it is this table's own (a shared one stays open)."""
         if self.owns:
             self.con.disconnect()
+
+
+T = TypeVar("T")
+# connections one dataset's work may hold at once, its own included: a few queries side by side
+# use the server's cores without crowding out its other clients
+SIDE_BY_SIDE = 3
+
+
+def side_by_side(data: Data, jobs: Sequence[Callable[[Data], T]]) -> list[T]:
+    """Each job's result, in order, side by side where the database allows.
+
+    Where `data` can be reopened (PostgreSQL) the jobs run on connections of their own, else
+    one after another on `data`. The first job runs on `data` itself. A connection that cannot
+    be opened (the server's connection limit, say) leaves its job to `data`, after the others;
+    the first error a job raises is raised once every job has ended.
+    """
+    if data.reopen is None or len(jobs) < 2:
+        return [job(data) for job in jobs]
+    reopen = data.reopen
+
+    def on_own(job: Callable[[Data], T]) -> Any:
+        try:
+            other = reopen()
+        except Exception:
+            return _UNOPENED
+        try:
+            return job(other)
+        finally:
+            other.close()
+
+    with ThreadPoolExecutor(SIDE_BY_SIDE - 1, thread_name_prefix="govlib-query") as pool:
+        futures = [pool.submit(on_own, job) for job in jobs[1:]]
+        outcomes = [_outcome(lambda: jobs[0](data))]
+        outcomes += [_outcome(future.result) for future in futures]
+    for i, (ok, value) in enumerate(outcomes):
+        if ok and value is _UNOPENED:
+            outcomes[i] = _outcome(functools.partial(jobs[i], data))
+    errors = [value for ok, value in outcomes if not ok]
+    if errors:
+        raise errors[0]
+    return [value for _, value in outcomes]
+
+
+_UNOPENED = object()
+
+
+def _outcome(call: Callable[[], Any]) -> tuple[bool, Any]:
+    """(True, result) or (False, the exception raised)."""
+    try:
+        return True, call()
+    except Exception as exc:
+        return False, exc
 
 
 def _client_rows(con: Any, expr: Any) -> list[dict[str, Any]]:
@@ -162,7 +222,9 @@ def open_database(ds: Any, con: Any = None) -> Data:
         if own:
             con.disconnect()
         raise ValueError(f"checks run inside PostgreSQL, SQLite and DuckDB only, not {name}")
-    return Data(table, name, con, owns=own)
+    # a table of its own connection can be opened again, for queries side by side
+    reopen = functools.partial(open_database, ds) if own and name == "postgres" else None
+    return Data(table, name, con, owns=own, reopen=reopen)
 
 
 def open_file(path: Path) -> Data:

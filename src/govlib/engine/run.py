@@ -8,12 +8,14 @@ in GX's shape (`success`, `result`, and `reason` for a check that could not run)
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from govlib.engine.aggregates import STATS, compile_stat, compile_table
-from govlib.engine.backends import Data
+from govlib.engine.backends import Data, side_by_side
 from govlib.engine.compiler import MAP_RULES, Context, compile_map
 from govlib.engine.multicolumn import compile_multicolumn
 from govlib.engine.params import CannotRun, Unsupported, resolve
@@ -98,13 +100,25 @@ def run_suite(data: Data, entries: list[dict[str, Any]], *, params: dict[str, An
 
 
 def _execute(data: Data, compiled: list[Compiled]) -> dict[int, dict[str, Any] | str]:
-    """Every check's values by index, from one query (or, on failure, one query per check)."""
+    """Every check's values by index, from one query (or, on failure, one query per check).
+
+    The grouped passes run beside the aggregate where the database allows (`side_by_side`).
+    """
     merged = {k: v for c in compiled for k, v in c.aggregates.items()}
+    passes = [(c.index, name, expr) for c in compiled for name, expr in c.passes.items()]
+    jobs: list[Callable[[Data], Any]] = [functools.partial(_aggregate, aggregates=merged)]
+    jobs += [functools.partial(_grouped, expr=expr) for _, _, expr in passes]
     try:
-        row = _aggregate(data, merged)
-        return {c.index: _with_passes(data, c, row) for c in compiled}
+        row, *grouped = side_by_side(data, jobs)
     except Exception:
         log.debug("the combined query failed; running checks one by one", exc_info=True)
+    else:
+        found: dict[int, dict[str, Any]] = {
+            c.index: {k: row[k] for k in c.aggregates} for c in compiled
+        }
+        for (index, name, _), rows in zip(passes, grouped, strict=True):
+            found[index][name] = rows
+        return dict(found)
     out: dict[int, dict[str, Any] | str] = {}
     for c in compiled:
         try:
@@ -121,10 +135,14 @@ def _aggregate(data: Data, aggregates: dict[str, Any]) -> dict[str, Any]:
     return {k: (v or 0) if k[0] in COUNT_KEYS else v for k, v in row.items()}
 
 
+def _grouped(data: Data, expr: Any) -> list[dict[str, Any]]:
+    return data.rows(expr) or [{}]
+
+
 def _with_passes(data: Data, c: Compiled, row: dict[str, Any]) -> dict[str, Any]:
     values = {k: row[k] for k in c.aggregates}
     for name, expr in c.passes.items():
-        values[name] = data.rows(expr) or [{}]
+        values[name] = _grouped(data, expr)
     return values
 
 

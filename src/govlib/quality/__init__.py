@@ -161,7 +161,7 @@ def validate_in_database(
     with the reason `NOT_COMPILED`; "polars" and "duckdb" are refused (they choose where a
     file's checks run).
     """
-    from govlib.engine.backends import open_database
+    from govlib.engine.backends import open_database, side_by_side
     from govlib.errors import GovlibError
     from govlib.sources import POLARS_TYPE
 
@@ -171,21 +171,27 @@ def validate_in_database(
             f"dataset {ds.name!r} is a database source: its checks run inside the database, "
             f"not on {chosen}. Drop --engine {chosen} (or the catalog's engine:) for it"
         )
-    data = open_database(ds)
-    try:
+    path = suite_path(ds.catalog, suite) if suite is not None else None
+    read = read_suite(path) if path is not None else None
+    publishable = {c for c in ds.columns if ds.publishable(c)}
+
+    def suite_part(data: Any) -> Any:
         [row] = data.rows(data.table.aggregate(n=lambda t: t.count()))
         schema = {c: POLARS_TYPE[k] for c, k in ds.schema().items()}
         shape = Shape(schema=schema, height=int(row["n"] or 0))
-        checks: list[CheckResult] = []
-        if suite is not None:
-            path = suite_path(ds.catalog, suite)
-            publishable = {c for c in ds.columns if ds.publishable(c)}
-            raw = _database_suite(data, read_suite(path), as_of=as_of, gx=chosen == "gx")
-            checks += gx_checks(ds.name, shape, raw, publishable)
-        checks += own_checks(ds, data)
+        if read is None:
+            return shape.height, []
+        raw = _database_suite(data, read, as_of=as_of, gx=chosen == "gx")
+        return shape.height, gx_checks(ds.name, shape, raw, publishable)
+
+    data = open_database(ds)
+    try:
+        # the suite and govlib's own checks side by side where the database allows
+        (height, checks), own = side_by_side(data, [suite_part, lambda d: own_checks(ds, d)])
     finally:
         data.close()
-    return judge(ds.name, suite, as_of, shape.height, checks, ds.catalog.gate_for(ds.name))
+    checks = checks + own
+    return judge(ds.name, suite, as_of, height, checks, ds.catalog.gate_for(ds.name))
 
 
 def _database_suite(data: Any, suite: dict[str, Any], *, as_of: date, gx: bool) -> list[dict]:

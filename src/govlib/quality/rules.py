@@ -32,7 +32,7 @@ import polars as pl
 
 from govlib import identity
 from govlib.catalog import Dataset, PiiKind
-from govlib.engine.backends import Data, open_frame
+from govlib.engine.backends import Data, open_frame, side_by_side
 from govlib.quality.results import CheckResult
 
 # the whitespace polars' `strip_chars` trims (Rust's `char::is_whitespace`)
@@ -117,24 +117,28 @@ def duplicate_subjects(ds: Dataset, frame: pl.DataFrame | Data) -> list[CheckRes
     if key is None or key not in columns:
         return []
     country = identity.country_column(ds, columns)
-    checks = []
-    for column, spec in ds.columns.items():
-        if spec.pii not in (PiiKind.EMAIL, PiiKind.PHONE) or column not in columns:
-            continue
+    checked = [
+        (column, spec.pii)
+        for column, spec in ds.columns.items()
+        if spec.pii in (PiiKind.EMAIL, PiiKind.PHONE) and column in columns
+    ]
+
+    def check(column: str, kind: PiiKind, data: Data) -> CheckResult:
         t = data.table
         [row] = data.rows(t.aggregate(n=t.count(), p=t.count(where=t[column].notnull())))
         height, present = int(row["n"] or 0), int(row["p"] or 0)
-        if spec.pii is PiiKind.EMAIL:
+        if kind is PiiKind.EMAIL:
             shared = _shared_emails(data, key, column)
         else:
             shared = _shared_phones(data, key, column, country)
-        checks.append(
-            govlib_check(
-                ds.name, "duplicate_subjects", column, {"normalised": spec.pii.value},
-                "uniqueness", present, shared, height - present,
-            )
+        return govlib_check(
+            ds.name, "duplicate_subjects", column, {"normalised": kind.value},
+            "uniqueness", present, shared, height - present,
         )  # fmt: skip
-    return checks
+
+    # each column's check side by side where the database allows
+    jobs = [functools.partial(check, column, kind) for column, kind in checked]
+    return side_by_side(data, jobs)
 
 
 def email_key_expr(value: Any, backend: str) -> Any:
@@ -257,49 +261,46 @@ def e164_digits() -> tuple[int, int]:
 def _candidate(phone: Any, country: Any, names: list[Any], backend: str) -> Any:
     """A number's candidate key in the database: `+`, calling code, national number digits.
 
-    A character translation (no regex) drops the usual separators, and the number is named a
-    few times only: the database spends little per row. A candidate holding anything but digits
-    after its `+` is no number: the caller drops it.
+    Separators go by plain replacements (SQLite has no translate(), and PostgreSQL's took
+    twice as long), and each region's calling code and national prefix are literals in one
+    branch per region: the database spends little per row. A candidate holding anything but
+    digits after its `+` is no number: the caller drops it.
     """
     import ibis
 
     compact = phone.strip()
-    if backend == "sqlite":  # SQLite has no translate()
-        for separator in SEPARATORS:
-            compact = compact.replace(separator, "")
-    else:
-        compact = compact.translate(SEPARATORS, "")
-    code, prefix = _regions(names, country)
-    national = ibis.cases(
-        ((prefix != "") & compact.startswith(prefix), compact.substr(prefix.length())),
-        else_=compact,
-    )
+    for separator in SEPARATORS:
+        compact = compact.replace(separator, "")
+    branches = []
+    for (code, prefix), named in _regions(names).items():
+        whole = "+" + code + compact
+        if prefix:
+            whole = compact.startswith(prefix).ifelse(
+                "+" + code + compact.substr(len(prefix)), whole
+            )
+        branches.append((country.isin(named), whole))
+    national = ibis.cases(*branches, else_=None) if country is not None and branches else None
     return ibis.cases(
         (compact.startswith("+"), compact),
         (compact.startswith("00"), "+" + compact.substr(2)),
-        else_="+" + code + national,
+        else_=national if national is not None else ibis.null("string"),
     )
 
 
 SEPARATORS = " -()./"
 
 
-def _regions(names: list[Any], country: Any) -> tuple[Any, Any]:
-    """Per record, its region's calling code and national prefix (null without a region)."""
-    import ibis
+def _regions(names: list[Any]) -> dict[tuple[str, str], list[str]]:
+    """The country values of the data by their region's (calling code, national prefix)."""
     import phonenumbers
 
-    codes: list[tuple[Any, Any]] = []
-    prefixes: list[tuple[Any, Any]] = []
+    found: dict[tuple[str, str], list[str]] = defaultdict(list)
     for name in names:
         area = identity.region(name) if isinstance(name, str) else None
         meta = phonenumbers.PhoneMetadata.metadata_for_region(area) if area else None
-        if meta is not None and country is not None:
-            codes.append((name, str(meta.country_code)))
-            prefixes.append((name, meta.national_prefix or ""))
-    if not codes:
-        return ibis.null("string"), ibis.literal("")
-    return country.cases(*codes, else_=None), country.cases(*prefixes, else_="")
+        if meta is not None:
+            found[str(meta.country_code), meta.national_prefix or ""].append(name)
+    return found
 
 
 def govlib_check(
