@@ -25,6 +25,7 @@ import os
 import re
 import sqlite3
 import warnings
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -491,6 +492,22 @@ def frame(ds: Dataset) -> pl.DataFrame:
     con, expr = open_table(ds)
     try:
         return _fetch(ds, con, expr)
+    finally:
+        con.disconnect()
+
+
+def matching(ds: Dataset, where: Callable[[ibis.Table, str], Any]) -> pl.DataFrame:
+    """The rows for which `where(table, backend)` holds, read in batches, with declared types.
+
+    `where` builds the condition on the table of declared columns for the named backend
+    ("postgres", "sqlite", "duckdb"...); None reads no row.
+    """
+    con, expr = open_table(ds)
+    try:
+        condition = where(expr, getattr(con, "name", ""))
+        if condition is None:
+            return _typed(pl.DataFrame(schema=list(ds.columns)), ds)
+        return _fetch(ds, con, expr.filter(condition))
     finally:
         con.disconnect()
 

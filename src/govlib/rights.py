@@ -10,10 +10,12 @@ cascade, the same erasure log, and a proof that the subject is findable nowhere 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import logging
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -21,8 +23,8 @@ from typing import Any, BinaryIO, ClassVar
 
 import polars as pl
 
-from govlib import erasure, identity, outputs, restricted, sources
-from govlib.catalog import Catalog, PiiKind
+from govlib import databases, erasure, identity, outputs, restricted, sources
+from govlib.catalog import Catalog, Dataset, PiiKind
 from govlib.errors import ExecutionError, GovlibError, ParameterError, ProtectionError
 from govlib.records import Record
 
@@ -106,7 +108,8 @@ def _identifiers(catalog: Catalog, frames: dict[str, pl.DataFrame]) -> dict[str,
                 parts.append(("phone", identity.phone_column_keys(ds, frame, column)))
         rows = pl.int_range(frame.height, dtype=pl.UInt32, eager=True)
         tables[name] = pl.concat(
-            [pl.DataFrame({"row": rows, "kind": kind, "key": keys.alias("key")})
+            [pl.DataFrame({"row": rows, "key": keys.cast(pl.String)})
+             .select("row", kind=pl.lit(kind, pl.String), key="key")
              for kind, keys in parts]
             or [pl.DataFrame(schema={"row": pl.UInt32, "kind": pl.String, "key": pl.String})]
         ).drop_nulls("key")  # fmt: skip
@@ -131,8 +134,46 @@ def unsearchable_phones(catalog: Catalog, frames: dict[str, pl.DataFrame]) -> di
     return counts
 
 
-def _warn_unsearchable(catalog: Catalog, frames: dict[str, pl.DataFrame]) -> None:
-    for name, n in unsearchable_phones(catalog, frames).items():
+def _unsearchable_in_database(ds: Dataset) -> int:
+    """`unsearchable_phones` counted inside a database table.
+
+    Its numbers in national format whose row has no known country: the cause the warning names.
+    """
+    from govlib.quality.rules import phone_candidate
+
+    columns = [c for c, spec in ds.columns.items() if spec.pii is PiiKind.PHONE]
+    if not columns:
+        return 0
+    con, t = databases.open_table(ds)
+    try:
+        country = identity.country_column(ds, list(ds.columns))
+        region = t[country].cast("string") if country else None
+        found = databases.rows(con, t.select(c=region).distinct()) if country else []
+        names = [r["c"] for r in found]
+        backend = getattr(con, "name", "")
+        counts = {
+            f"n{i}": t.count(
+                where=t[c].notnull()
+                & phone_candidate(t[c].cast("string"), region, names, backend).isnull()
+            )
+            for i, c in enumerate(columns)
+        }
+        [row] = databases.rows(con, t.aggregate(**counts))
+        return sum(int(v or 0) for v in row.values())
+    finally:
+        con.disconnect()
+
+
+def _warn_unsearchable(
+    catalog: Catalog, frames: dict[str, pl.DataFrame], searched: bool = False
+) -> None:
+    counts = unsearchable_phones(catalog, frames)
+    for name in catalog.names():
+        if searched and catalog.dataset(name).source.is_database:
+            counts.pop(name, None)
+            if n := _unsearchable_in_database(catalog.dataset(name)):
+                counts[name] = n
+    for name, n in sorted(counts.items()):
         log.warning(
             "%s: %d phone value(s) cannot be searched (national format with no known country): "
             "the subject may have rows there that are not found; store numbers with + or give "
@@ -230,11 +271,15 @@ def find(
     e-mails, phones and ids), in every dataset with a personal column of that kind. A phone in
     national format needs `country` (a code or name); stored numbers take the record's own.
     """
-    frames = frames or sources.load_all(catalog)
+    searched = frames is None  # database tables are searched where they are
+    if frames is None:
+        frames = {name: _file_or_empty(catalog.dataset(name)) for name in catalog.names()}
     start = _query(
         catalog, frames, email=email, phone=phone, subject_id=subject_id, country=country
     )
-    _warn_unsearchable(catalog, frames)
+    if searched:
+        frames = _gather(catalog, frames, start, as_of=as_of)
+    _warn_unsearchable(catalog, frames, searched)
     identifiers, rows = _closure(_identifiers(catalog, frames), start)
     if not any(len(r) for r in rows.values()):
         raise UnknownSubjectError(
@@ -246,6 +291,115 @@ def find(
     ids = sum(kind == "id" for kind, _ in identifiers)
     match = SubjectMatch(dict(sorted(counts.items())), max(ids, 1), identifiers)
     return match, plan
+
+
+def _file_or_empty(ds: Dataset) -> pl.DataFrame:
+    """A file dataset read whole; a database table as an empty frame of its declared columns."""
+    if not ds.source.is_database:
+        return sources.scan(ds).collect()
+    return pl.DataFrame(schema=_polars_schema(ds))
+
+
+def _polars_schema(ds: Dataset) -> dict[str, pl.DataType]:
+    return {column: sources.POLARS_TYPE[kind] for column, kind in ds.schema().items()}
+
+
+def _gather(
+    catalog: Catalog, frames: dict[str, pl.DataFrame], start: tuple[str, str], *, as_of: date
+) -> dict[str, pl.DataFrame]:
+    """`frames` with each database table's rows that may be the subject's, and no others.
+
+    A table's rows are read when they hold an identifier found so far (its subject id, its
+    e-mail key, or its phone's last seven digits anywhere among the row's ASCII digits, or a
+    phone holding a non-ASCII character, for the exact key to judge), or point, by a
+    relationship, at a row the erasure plan takes. The search is repeated with what those rows
+    add until it adds nothing: every row the whole tables would give is then among those read,
+    and the subject's counts are the same (only the search reads less).
+    """
+    tables = [name for name in catalog.names() if catalog.dataset(name).source.is_database]
+    if not tables:
+        return frames
+    known: set[tuple[str, str]] = {start}
+    pointed: dict[tuple[str, str], set[object]] = {}
+    while True:
+        merged = dict(frames)
+        for name in tables:
+            ds = catalog.dataset(name)
+            merged[name] = databases.matching(
+                ds, functools.partial(_may_hold, ds, catalog, frozenset(known), pointed)
+            )
+        identifiers, rows = _closure(_identifiers(catalog, merged), start)
+        plan = _plan(catalog, merged, identifiers, rows, as_of=as_of)
+        more = _pointed_at(catalog, plan, tables)
+        grew = any(not values <= pointed.get(k, set()) for k, values in more.items())
+        if identifiers <= known and not grew:
+            return merged
+        known |= identifiers
+        for k, values in more.items():
+            pointed.setdefault(k, set()).update(values)
+
+
+def _may_hold(
+    ds: Dataset,
+    catalog: Catalog,
+    known: frozenset[tuple[str, str]],
+    pointed: dict[tuple[str, str], set[object]],
+    table: Any,
+    backend: str,
+) -> Any:
+    """The condition on a database table for rows that may hold the subject (see `_gather`)."""
+    import ibis
+
+    from govlib.engine.regex import translate
+    from govlib.quality.rules import email_key_expr
+
+    wanted = defaultdict(list)
+    for kind, key in known:
+        wanted[kind].append(key)
+    found = []
+    id_column = identity.subject_id_column(ds, catalog)
+    if id_column in ds.columns and wanted["id"]:
+        dtype = _polars_schema(ds)[id_column]
+        ids = pl.Series(wanted["id"]).cast(dtype, strict=False).drop_nulls().to_list()
+        if ids:
+            found.append(table[id_column].isin(ids))
+    suffixes = sorted({_last_digits(key) for key in wanted["phone"]})
+    for column, spec in ds.columns.items():
+        if spec.pii is PiiKind.EMAIL and wanted["email"]:
+            found.append(email_key_expr(table[column], backend).isin(wanted["email"]))
+        elif spec.pii is PiiKind.PHONE and suffixes:
+            text = table[column].cast("string")
+            digits = text.re_replace(translate("[^0-9]", backend=backend), "")
+            odd = text.re_search(translate("[^\\x00-\\x7f]", backend=backend))
+            found.append(ibis.or_(odd, *(digits.contains(s) for s in suffixes)))
+    for rel in ds.relationships:
+        values = pointed.get((ds.name, rel.column))
+        if values:
+            found.append(table[rel.column].isin(sorted(values, key=str)))
+    return ibis.or_(*found).fill_null(False) if found else None
+
+
+def _last_digits(e164: str) -> str:
+    """The last seven digits of a number's national significant number (all, when shorter)."""
+    import phonenumbers
+
+    return phonenumbers.national_significant_number(phonenumbers.parse(e164))[-7:]
+
+
+def _pointed_at(
+    catalog: Catalog, plan: erasure.Plan, tables: list[str]
+) -> dict[tuple[str, str], set[object]]:
+    """Per (database table, column), the keys its relationships point at in rows the plan takes."""
+    out: dict[tuple[str, str], set[object]] = {}
+    for name in tables:
+        for rel in catalog.dataset(name).relationships:
+            target, column = rel.target
+            gone = plan.deletes.get(target)
+            if gone is None or not gone.any():
+                continue
+            keys = plan.frames[target].filter(gone)[column].drop_nulls().unique().to_list()
+            out[(name, rel.column)] = set(keys)
+    return out
 
 
 def _plan(

@@ -211,7 +211,9 @@ def _shared_phones(data: Data, key: str, column: str, country: str | None) -> in
         keyed = keyed.drop_nulls("k")
         return keyed.filter(pl.col("__id").n_unique().over("k") > 1).height
     names = [r["c"] for r in data.rows(t.select(c=region).distinct())] if country else []
-    picked = picked.mutate(__cand=_candidate(picked["__p"], picked["__c"], names, data.backend))
+    picked = picked.mutate(
+        __cand=phone_candidate(picked["__p"], picked["__c"], names, data.backend)
+    )
     # windows, not a join: the candidate is computed once per row
     w = ibis.window(group_by="__cand")
     marked = picked.mutate(
@@ -258,7 +260,7 @@ def e164_digits() -> tuple[int, int]:
     return min(sizes), max(sizes)
 
 
-def _candidate(phone: Any, country: Any, names: list[Any], backend: str) -> Any:
+def phone_candidate(phone: Any, country: Any, names: list[Any], backend: str) -> Any:
     """A number's candidate key in the database: `+`, calling code, national number digits.
 
     Separators go by plain replacements (SQLite has no translate(), and PostgreSQL's took
