@@ -227,6 +227,25 @@ def test_sample_profiles_are_the_same_on_spark_as_on_polars(tmp_path, sample_cat
         assert close(spark_profile.to_dict(), polars.to_dict()), name
 
 
+def test_govlib_profile_runs_a_spark_dataset_on_spark(
+    tmp_path, sample_catalog, session, monkeypatch
+):
+    raw = yaml.safe_load(CATALOG.read_text())
+    raw["data_root"] = str(ROOT / "data" / "sample")
+    raw["datasets"]["orders"]["engine"] = "spark"
+    shutil.copytree(ROOT / "expectations", tmp_path / "expectations")
+    (tmp_path / "catalog.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    opened = []
+    real = spark.open_dataset
+    monkeypatch.setattr(spark, "open_dataset", lambda *a, **k: opened.append(a) or real(*a, **k))
+    out = tmp_path / "orders.json"
+    assert main(["profile", "orders", "--catalog", str(tmp_path / "catalog.yaml"),
+                 "--json", str(out)]) == 0  # fmt: skip
+    assert len(opened) == 1  # Spark read the file, not polars
+    polars = profiling.profile_dataset(sample_catalog.dataset("orders"), as_of=AS_OF)
+    assert close(json.loads(out.read_text()), json.loads(json.dumps(polars.to_dict(), default=str)))
+
+
 def test_spark_samples_a_larger_table_seeded_in_key_order(sample_catalog, session):
     data = spark.open_dataset(sample_catalog.dataset("customers"), session)
     ds = sample_catalog.dataset("customers")

@@ -40,12 +40,18 @@ class Target:
 
 
 def resolve(
-    target: str, catalog_path: Path, data_root: Path | None = None, *, read_databases: bool = True
+    target: str,
+    catalog_path: Path,
+    data_root: Path | None = None,
+    *,
+    read_databases: bool = True,
+    read_spark: bool = True,
 ) -> Target:
     """A catalog dataset by name, or an ad-hoc file path (detection only).
 
     With `read_databases=False` a dataset that lives in a database is not read (`loaded` is
-    None): the caller pushes its work down to the database instead.
+    None): the caller pushes its work down to the database instead; with `read_spark=False`,
+    likewise a file dataset whose `engine:` is spark, for Spark to read.
 
     A name that is not in the catalog and looks like no path is an unknown dataset (exit 2,
     naming the known ones). An ad-hoc file is the user's choice: it is read wherever it is
@@ -61,6 +67,8 @@ def resolve(
         if target in cat.datasets:
             ds = cat.dataset(target)
             if ds.source.is_database and not read_databases:
+                return Target(None, ds, cat.as_of, ds.name)
+            if ds.engine == "spark" and not read_spark:
                 return Target(None, ds, cat.as_of, ds.name)
             return Target(sources.load(ds, data_root=data_root), ds, cat.as_of, ds.name)
         if not Path(target).expanduser().exists() and not any(ch in target for ch in "/\\."):

@@ -160,10 +160,10 @@ def profile_cmd(
     from govlib import profiling, targets
 
     writable_file(json_path, "--json", catalog=catalog, inputs=(target,))
-    data = targets.resolve(target, catalog, data_root, read_databases=False)
+    data = targets.resolve(target, catalog, data_root, read_databases=False, read_spark=False)
     day = targets.as_of(as_of, data.catalog_as_of)
     with console.status(f"profiling {data.name}"):
-        if data.loaded is None and data.dataset is not None:  # profiled inside the database
+        if data.loaded is None and data.dataset is not None:  # inside the database, or on Spark
             result = profiling.profile_dataset(data.dataset, as_of=day)
         else:
             result = profiling.profile(

@@ -99,9 +99,7 @@ def session(**conf: str) -> Any:
         raise SparkMissing() from None
     remote = os.environ.get("SPARK_REMOTE")
     if remote:
-        spark = SparkSession.builder.remote(remote).getOrCreate()
-        spark.conf.set("spark.sql.session.timeZone", "UTC")
-        return spark
+        return _remote(SparkSession, remote)
     url = master()
     logging = Path(__file__).with_name("log4j2.properties").as_uri()
     quiet = {"spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={logging}"}
@@ -112,6 +110,50 @@ def session(**conf: str) -> Any:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+# tries of the first call to a Spark Connect server: pyspark's default policy waits about ten
+# minutes for a server that is not there
+HANDSHAKE_TRIES = 3
+
+
+def _remote(builder: Any, remote: str) -> Any:
+    """A Spark Connect session, its server checked with a few quick tries before any work."""
+    try:
+        spark = builder.builder.remote(remote).getOrCreate()
+        from pyspark.sql.connect.client.retries import DefaultPolicy
+    except ImportError:
+        raise GovlibError(
+            f"SPARK_REMOTE needs the Spark Connect client: {INSTALL} (it brings pyspark[connect])"
+        ) from None
+    spark.client.set_retry_policies([DefaultPolicy(max_retries=HANDSHAKE_TRIES)])
+    try:
+        spark.conf.set("spark.sql.session.timeZone", "UTC")
+    except Exception as exc:
+        with contextlib.suppress(Exception):
+            spark.stop()
+        raise GovlibError(
+            f"cannot reach the Spark Connect server at {remote_address(remote)} "
+            f"({type(exc).__name__}): start it, or unset SPARK_REMOTE for a local session"
+        ) from None
+    spark.client.set_retry_policies([DefaultPolicy()])  # a job's calls keep the full retries
+    return spark
+
+
+def remote_address(remote: str) -> str:
+    """A Spark Connect URL's host and port, without its parameters (a token among them).
+
+    >>> remote_address("sc://spark.example:15002/;token=secret;user_id=me")
+    'spark.example:15002'
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(remote.split(";", 1)[0])
+        host = parts.hostname or "?"
+        return f"{host}:{parts.port}" if parts.port else host
+    except ValueError:
+        return "?"
 
 
 def connect(spark: Any | None = None) -> Any:
