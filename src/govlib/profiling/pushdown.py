@@ -74,6 +74,11 @@ def compute(
     stats = Stats()
     stats.values |= _bytes(schema, rows)
     scalar = _scalar(table, schema, as_of, con.name)
+    if con.name == "pyspark":
+        # Spark runs several distinct counts in one aggregate by copying every row once per
+        # count (an Expand): 157 s of a 181 s profile of a million rows. One query each instead.
+        for distinct in [k for k in scalar if k[1] is Measure.DISTINCT]:
+            stats.values |= _run(con, table, {distinct: scalar.pop(distinct)})
     stats.values |= _run(con, table, scalar)
     if key:
         stats.values[None, Measure.DUPLICATE_KEYS, None] = rows - _distinct(con, table, key)
