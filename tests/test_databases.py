@@ -3,6 +3,7 @@ import json
 import math
 import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -238,17 +239,17 @@ def test_postgres_uri_options_apply_but_cannot_lift_read_only(pg_catalog, tmp_pa
     assert password not in str(caught.value)
 
 
-def test_postgres_queries_run_side_by_side_on_connections_of_their_own(pg_catalog):
+def test_postgres_queries_run_side_by_side_on_connections_of_their_own(pg_catalog, monkeypatch):
     from govlib.engine.backends import open_database, side_by_side
 
     data = open_database(catalog.load(pg_catalog).dataset("customers"))
     try:
         assert data.con.raw_sql("SHOW work_mem").fetchone()[0] == "64MB"
-        pid = "SELECT pg_backend_pid(), pg_sleep(0.5)"
+        pid = "SELECT pg_backend_pid(), pg_sleep(1)"
         jobs = [lambda d: d.con.raw_sql(pid).fetchone()[0]] * 3
         started = time.perf_counter()
         pids = side_by_side(data, jobs)
-        assert time.perf_counter() - started < 1.4  # three half-second queries, at once
+        assert time.perf_counter() - started < 2.6  # three one-second queries, at once
         assert pids[0] == data.con.con.info.backend_pid
         assert len(set(pids)) == 3
         # a job's error is raised once all have ended; a connection that cannot open leaves its
@@ -258,6 +259,28 @@ def test_postgres_queries_run_side_by_side_on_connections_of_their_own(pg_catalo
             side_by_side(data, failing)
         unopened = dataclasses.replace(data, reopen=lambda: 1 // 0)
         assert side_by_side(unopened, jobs[:2]) == [pids[0], pids[0]]
+        # nested calls share the process's three connections: never more open at once
+        opened, lock, real = [0, 0], threading.Lock(), databases.connect
+
+        def counting(ds):
+            con = real(ds)
+            with lock:
+                opened[0] += 1
+                opened[1] = max(opened)
+            closing = con.disconnect
+
+            def disconnect():
+                with lock:
+                    opened[0] -= 1
+                closing()
+
+            con.disconnect = disconnect
+            return con
+
+        monkeypatch.setattr(databases, "connect", counting)
+        nested = side_by_side(data, [lambda d: side_by_side(d, jobs)] * 3)
+        assert [len(found) for found in nested] == [3, 3, 3]
+        assert opened == [0, 2]  # two besides the table's own, all closed
     finally:
         data.close()
 

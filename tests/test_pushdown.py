@@ -436,3 +436,89 @@ def test_subject_find_on_200000_customers_reads_only_the_subjects_rows(big_custo
     # (for the unsearchable phones): 82 rows when written, against the table's 203,000
     assert fetched.rows <= 500, sorted(fetched.statements, key=lambda s: s[1])[-5:]
     print(f"subject find fetched {fetched.rows} rows in {len(fetched.statements)} queries")
+
+
+def _crm(folder: Path, frames: dict[str, pl.DataFrame]) -> dict[str, catalog.Catalog]:
+    """A small CRM (order items point at orders, which point at customers) as files, in SQLite
+    and in DuckDB."""
+    meta = {"owner": "o", "steward": "s", "purpose": "p", "lawful_basis": "contract"}
+    person = {"type": "int64", "pii": "person_id"}
+    datasets = {
+        "customers": {"primary_key": ["customer_id"], "subject_key": "customer_id", "columns": {
+            "customer_id": person, "email": {"type": "string", "pii": "email"},
+            "phone": {"type": "string", "pii": "phone"}, "country": {"type": "string"}}},
+        "contacts": {"primary_key": ["contact_id"], "subject_key": "customer_id",
+                     "relationships": [{"column": "customer_id",
+                                        "references": "customers.customer_id"}],
+                     "columns": {"contact_id": {"type": "int64"}, "customer_id": person,
+                                 "phone": {"type": "string", "pii": "phone"},
+                                 "country": {"type": "string"}}},
+        "orders": {"primary_key": ["order_id"], "subject_key": "customer_id",
+                   "relationships": [{"column": "customer_id",
+                                      "references": "customers.customer_id"}],
+                   "columns": {"order_id": {"type": "int64"}, "customer_id": person}},
+        "order_items": {"primary_key": ["item_id"],
+                        "relationships": [{"column": "order_id", "references": "orders.order_id"}],
+                        "columns": {"item_id": {"type": "int64"}, "order_id": {"type": "int64"}}},
+    }  # fmt: skip
+    made = {}
+    for kind in ("files", "sqlite", "duckdb"):
+        data = folder / kind / "data"
+        data.mkdir(parents=True)
+        sources_ = {n: {"path": f"{n}.parquet"} if kind == "files" else
+                    {"uri": f"{kind}:///crm.{kind}", "table": n} for n in datasets}  # fmt: skip
+        raw = {"version": 1, "as_of": "2025-01-31", "data_root": "data", "datasets": {
+            n: {"description": "d", "source": sources_[n], **meta, **spec}
+            for n, spec in datasets.items()}}  # fmt: skip
+        path = folder / kind / "catalog.yaml"
+        path.write_text(json.dumps(raw))  # JSON is YAML, without the aliases of shared dicts
+        made[kind] = catalog.load(path)
+        if kind == "files":
+            for name, frame in frames.items():
+                frame.write_parquet(data / f"{name}.parquet")
+        elif kind == "sqlite":
+            pg.write_sqlite(data / "crm.sqlite", made["files"], frames)
+        else:
+            pg.write_duckdb(data / "crm.duckdb", frames)
+    return made
+
+
+def test_subject_find_in_a_database_follows_local_numbers_and_cascades(tmp_path):
+    frames = {
+        "customers": pl.DataFrame({"customer_id": [1, 2], "email": ["a@example.com", None],
+                                   "phone": [None, "+44 7416 962965"], "country": ["GG", "GB"]}),
+        # Guernsey's local 256789 is +441481256789, Norfolk Island's 12345 +672312345
+        "contacts": pl.DataFrame({"contact_id": [10, 11, 12], "customer_id": [1, 1, 2],
+                                  "phone": ["256789", "12345", "07416 962965"],
+                                  "country": ["GG", "NF", "GB"]}),
+        "orders": pl.DataFrame({"order_id": [100, 101], "customer_id": [1, 2]}),
+        "order_items": pl.DataFrame({"item_id": [7, 8, 9], "order_id": [100, 100, 101]}),
+    }  # fmt: skip
+    made = _crm(tmp_path, frames)
+    searches = [{"phone": "+44 1481 256789"}, {"phone": "+672 3 12345"}, {"subject_id": "2"}]
+    for search in searches:
+        want = _found(made["files"], sources.load_all(made["files"]), **search)
+        for kind in ("sqlite", "duckdb"):
+            assert _found(made[kind], **search) == want, (kind, search)
+    got, _, taken = _found(made["duckdb"], phone="+44 1481 256789")
+    # the subject's order takes its two items with it (they point at the order, not the person)
+    assert got["rows"] == {"contacts": 2, "customers": 1, "order_items": 2, "orders": 1}
+    assert [row["item_id"] for row in taken["order_items"]] == [7, 8]
+
+
+def test_subject_find_in_a_database_with_a_thousand_numbers_of_one_subject(tmp_path):
+    n = 1_200  # one e-mail shared by 1,200 ids, each with a number of its own
+    phones = [f"+44 7400 {i:06d}" for i in range(n)]
+    frames = {
+        "customers": pl.DataFrame({"customer_id": range(1, n + 1), "email": ["x@example.com"] * n,
+                                   "phone": phones, "country": ["GB"] * n}),
+        "contacts": pl.DataFrame({"contact_id": [1], "customer_id": [5], "phone": [phones[3]],
+                                  "country": ["GB"]}),
+        "orders": pl.DataFrame({"order_id": [1], "customer_id": [7]}),
+        "order_items": pl.DataFrame({"item_id": [1], "order_id": [1]}),
+    }  # fmt: skip
+    made = _crm(tmp_path, frames)
+    want = _found(made["files"], sources.load_all(made["files"]), email="x@example.com")
+    assert want[0] == {"rows": {"contacts": 1, "customers": n, "order_items": 1, "orders": 1},
+                       "subjects": n}  # fmt: skip
+    assert _found(made["duckdb"], email="x@example.com") == want

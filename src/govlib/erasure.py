@@ -114,8 +114,13 @@ def delete_subjects(
 
 
 def cascade(catalog: Catalog, plan: Plan, root: str) -> None:
-    """Delete rows that point at deleted rows, following relationships transitively."""
-    pending = [root]
+    """Delete rows that point at deleted rows, following relationships transitively.
+
+    It starts from `root` and from every other dataset with deleted rows: rows of a dataset
+    deleted for their own sake (orders by the subject's id) take the rows pointing at them too.
+    """
+    pending = [name for name, gone in plan.deletes.items() if name != root and gone.any()]
+    pending.append(root)  # taken first
     while pending:
         target = pending.pop()
         gone = plan.deletes.get(target)

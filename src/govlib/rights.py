@@ -310,11 +310,11 @@ def _gather(
     """`frames` with each database table's rows that may be the subject's, and no others.
 
     A table's rows are read when they hold an identifier found so far (its subject id, its
-    e-mail key, or its phone's last seven digits anywhere among the row's ASCII digits, or a
-    phone holding a non-ASCII character, for the exact key to judge), or point, by a
-    relationship, at a row the erasure plan takes. The search is repeated with what those rows
-    add until it adds nothing: every row the whole tables would give is then among those read,
-    and the subject's counts are the same (only the search reads less).
+    e-mail key, the last five digits of a phone's national number anywhere among the row's
+    ASCII digits, or any phone holding a non-ASCII character, for the exact key to judge), or
+    point, by a relationship, at a row the erasure plan takes. The search is repeated with what
+    those rows add until it adds nothing: every row the whole tables would give is then among
+    those read, and the subject's counts are the same (only the search reads less).
     """
     tables = [name for name in catalog.names() if catalog.dataset(name).source.is_database]
     if not tables:
@@ -364,6 +364,8 @@ def _may_hold(
         if ids:
             found.append(table[id_column].isin(ids))
     suffixes = sorted({_last_digits(key) for key in wanted["phone"]})
+    # one alternation of digit strings: an OR per number nested past Python's recursion limit
+    held = "(?:" + "|".join(suffixes) + ")"
     for column, spec in ds.columns.items():
         if spec.pii is PiiKind.EMAIL and wanted["email"]:
             found.append(email_key_expr(table[column], backend).isin(wanted["email"]))
@@ -371,7 +373,7 @@ def _may_hold(
             text = table[column].cast("string")
             digits = text.re_replace(translate("[^0-9]", backend=backend), "")
             odd = text.re_search(translate("[^\\x00-\\x7f]", backend=backend))
-            found.append(ibis.or_(odd, *(digits.contains(s) for s in suffixes)))
+            found.append(odd | digits.re_search(held))
     for rel in ds.relationships:
         values = pointed.get((ds.name, rel.column))
         if values:
@@ -380,10 +382,15 @@ def _may_hold(
 
 
 def _last_digits(e164: str) -> str:
-    """The last seven digits of a number's national significant number (all, when shorter)."""
+    """The last five digits of a number's national significant number (all, when shorter).
+
+    Five, not more: a local number of some regions is stored without digits its E.164 form
+    puts before it (Guernsey's `256789` is `+441481256789`, Norfolk Island's `12345`
+    `+672312345`).
+    """
     import phonenumbers
 
-    return phonenumbers.national_significant_number(phonenumbers.parse(e164))[-7:]
+    return phonenumbers.national_significant_number(phonenumbers.parse(e164))[-5:]
 
 
 def _pointed_at(

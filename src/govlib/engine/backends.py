@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -99,32 +100,38 @@ class Data:
 
 
 T = TypeVar("T")
-# connections one dataset's work may hold at once, its own included: a few queries side by side
+# connections a process holds at once for queries side by side, the first one's included: a few
 # use the server's cores without crowding out its other clients
 SIDE_BY_SIDE = 3
+_EXTRA = threading.BoundedSemaphore(SIDE_BY_SIDE - 1)  # shared by nested and parallel calls
 
 
 def side_by_side(data: Data, jobs: Sequence[Callable[[Data], T]]) -> list[T]:
     """Each job's result, in order, side by side where the database allows.
 
     Where `data` can be reopened (PostgreSQL) the jobs run on connections of their own, else
-    one after another on `data`. The first job runs on `data` itself. A connection that cannot
-    be opened (the server's connection limit, say) leaves its job to `data`, after the others;
-    the first error a job raises is raised once every job has ended.
+    one after another on `data`. The first job runs on `data` itself. At most `SIDE_BY_SIDE`
+    connections are open at once in the process, nested calls included: a job that finds none
+    free, or whose connection cannot be opened (the server's connection limit, say), runs on
+    `data` after the others. The first error a job raises is raised once every job has ended.
     """
     if data.reopen is None or len(jobs) < 2:
         return [job(data) for job in jobs]
     reopen = data.reopen
 
     def on_own(job: Callable[[Data], T]) -> Any:
+        if not _EXTRA.acquire(blocking=False):  # never waits: a nested call may hold them
+            return _UNOPENED
         try:
             other = reopen()
         except Exception:
+            _EXTRA.release()
             return _UNOPENED
         try:
             return job(other)
         finally:
             other.close()
+            _EXTRA.release()
 
     with ThreadPoolExecutor(SIDE_BY_SIDE - 1, thread_name_prefix="govlib-query") as pool:
         futures = [pool.submit(on_own, job) for job in jobs[1:]]
