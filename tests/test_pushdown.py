@@ -460,6 +460,13 @@ def _crm(folder: Path, frames: dict[str, pl.DataFrame]) -> dict[str, catalog.Cat
         "order_items": {"primary_key": ["item_id"],
                         "relationships": [{"column": "order_id", "references": "orders.order_id"}],
                         "columns": {"item_id": {"type": "int64"}, "order_id": {"type": "int64"}}},
+        # an e-mail list of its own, and notes on its entries: found by e-mail, not by id
+        "leads": {"primary_key": ["lead_id"],
+                  "columns": {"lead_id": {"type": "int64"},
+                              "email": {"type": "string", "pii": "email"}}},
+        "lead_notes": {"primary_key": ["note_id"],
+                       "relationships": [{"column": "lead_id", "references": "leads.lead_id"}],
+                       "columns": {"note_id": {"type": "int64"}, "lead_id": {"type": "int64"}}},
     }  # fmt: skip
     made = {}
     for kind in ("files", "sqlite", "duckdb"):
@@ -493,6 +500,8 @@ def test_subject_find_in_a_database_follows_local_numbers_and_cascades(tmp_path)
                                   "country": ["GG", "NF", "GB"]}),
         "orders": pl.DataFrame({"order_id": [100, 101], "customer_id": [1, 2]}),
         "order_items": pl.DataFrame({"item_id": [7, 8, 9], "order_id": [100, 100, 101]}),
+        "leads": pl.DataFrame({"lead_id": [50, 51], "email": ["A@example.com ", "b@example.com"]}),
+        "lead_notes": pl.DataFrame({"note_id": [60, 61], "lead_id": [50, 51]}),
     }  # fmt: skip
     made = _crm(tmp_path, frames)
     searches = [{"phone": "+44 1481 256789"}, {"phone": "+672 3 12345"}, {"subject_id": "2"}]
@@ -501,9 +510,38 @@ def test_subject_find_in_a_database_follows_local_numbers_and_cascades(tmp_path)
         for kind in ("sqlite", "duckdb"):
             assert _found(made[kind], **search) == want, (kind, search)
     got, _, taken = _found(made["duckdb"], phone="+44 1481 256789")
-    # the subject's order takes its two items with it (they point at the order, not the person)
-    assert got["rows"] == {"contacts": 2, "customers": 1, "order_items": 2, "orders": 1}
+    # the subject's order takes its two items with it (they point at the order, not the person),
+    # and the lead holding the subject's e-mail its note
+    assert got["rows"] == {"contacts": 2, "customers": 1, "lead_notes": 1, "leads": 1,
+                           "order_items": 2, "orders": 1}  # fmt: skip
     assert [row["item_id"] for row in taken["order_items"]] == [7, 8]
+    assert [row["note_id"] for row in taken["lead_notes"]] == [60]
+
+
+def test_unsearchable_phones_are_warned_of_in_a_database_as_in_files(tmp_path, caplog):
+    frames = {
+        "customers": pl.DataFrame({"customer_id": [1], "email": ["a@example.com"],
+                                   "phone": ["020 7946 0958"], "country": [None]},
+                                  schema_overrides={"country": pl.String}),
+        "contacts": pl.DataFrame({"contact_id": [10], "customer_id": [1],
+                                  "phone": ["+44 20 7946 0958"], "country": ["GB"]}),
+        "orders": pl.DataFrame({"order_id": [1], "customer_id": [1]}),
+        "order_items": pl.DataFrame({"item_id": [1], "order_id": [1]}),
+        "leads": pl.DataFrame({"lead_id": [1], "email": ["x@example.com"]}),
+        "lead_notes": pl.DataFrame({"note_id": [1], "lead_id": [1]}),
+    }  # fmt: skip
+    made = _crm(tmp_path, frames)
+    warned = {}
+    for kind in ("files", "sqlite", "duckdb"):
+        caplog.clear()
+        _found(made[kind], email="a@example.com")
+        warned[kind] = [r.getMessage() for r in caplog.records if "cannot be searched" in r.message]
+    assert warned["files"] == [
+        "customers: 1 phone value(s) cannot be searched (national format with no known country): "
+        "the subject may have rows there that are not found; store numbers with + or give the "
+        "dataset a country column"
+    ]
+    assert warned["sqlite"] == warned["duckdb"] == warned["files"]
 
 
 def test_subject_find_in_a_database_with_a_thousand_numbers_of_one_subject(tmp_path):
@@ -516,6 +554,8 @@ def test_subject_find_in_a_database_with_a_thousand_numbers_of_one_subject(tmp_p
                                   "country": ["GB"]}),
         "orders": pl.DataFrame({"order_id": [1], "customer_id": [7]}),
         "order_items": pl.DataFrame({"item_id": [1], "order_id": [1]}),
+        "leads": pl.DataFrame({"lead_id": [1], "email": ["y@example.com"]}),
+        "lead_notes": pl.DataFrame({"note_id": [1], "lead_id": [1]}),
     }  # fmt: skip
     made = _crm(tmp_path, frames)
     want = _found(made["files"], sources.load_all(made["files"]), email="x@example.com")

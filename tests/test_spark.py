@@ -35,6 +35,18 @@ ENGINES = ("polars", "duckdb", "spark")
 REL_TOL = 1e-9
 
 
+def spark_catalog(folder, names=None):
+    """The sample catalog in `folder` with `names` (default: every dataset) on `engine: spark`."""
+    raw = yaml.safe_load(CATALOG.read_text())
+    raw["data_root"] = str(ROOT / "data" / "sample")
+    for name, spec in raw["datasets"].items():
+        if names is None or name in names:
+            spec["engine"] = "spark"
+    shutil.copytree(ROOT / "expectations", folder / "expectations")
+    (folder / "catalog.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    return folder / "catalog.yaml"
+
+
 @pytest.fixture(scope="module")
 def session():
     return spark.session()
@@ -214,13 +226,7 @@ def test_without_pyspark_the_spark_engine_is_a_usage_error_naming_the_extra():
 
 
 def test_sample_profiles_are_the_same_on_spark_as_on_polars(tmp_path, sample_catalog, session):
-    raw = yaml.safe_load(CATALOG.read_text())
-    raw["data_root"] = str(ROOT / "data" / "sample")
-    for spec in raw["datasets"].values():
-        spec["engine"] = "spark"
-    shutil.copytree(ROOT / "expectations", tmp_path / "expectations")
-    (tmp_path / "catalog.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    on_spark = catalog.load(tmp_path / "catalog.yaml")
+    on_spark = catalog.load(spark_catalog(tmp_path))
     for name in sample_catalog.names():
         polars = profiling.profile_dataset(sample_catalog.dataset(name), as_of=AS_OF)
         spark_profile = profiling.profile_dataset(on_spark.dataset(name), as_of=AS_OF)
@@ -230,17 +236,12 @@ def test_sample_profiles_are_the_same_on_spark_as_on_polars(tmp_path, sample_cat
 def test_govlib_profile_runs_a_spark_dataset_on_spark(
     tmp_path, sample_catalog, session, monkeypatch
 ):
-    raw = yaml.safe_load(CATALOG.read_text())
-    raw["data_root"] = str(ROOT / "data" / "sample")
-    raw["datasets"]["orders"]["engine"] = "spark"
-    shutil.copytree(ROOT / "expectations", tmp_path / "expectations")
-    (tmp_path / "catalog.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    path = spark_catalog(tmp_path, ["orders"])
     opened = []
     real = spark.open_dataset
     monkeypatch.setattr(spark, "open_dataset", lambda *a, **k: opened.append(a) or real(*a, **k))
     out = tmp_path / "orders.json"
-    assert main(["profile", "orders", "--catalog", str(tmp_path / "catalog.yaml"),
-                 "--json", str(out)]) == 0  # fmt: skip
+    assert main(["profile", "orders", "--catalog", str(path), "--json", str(out)]) == 0
     assert len(opened) == 1  # Spark read the file, not polars
     polars = profiling.profile_dataset(sample_catalog.dataset("orders"), as_of=AS_OF)
     assert close(json.loads(out.read_text()), json.loads(json.dumps(polars.to_dict(), default=str)))
@@ -265,18 +266,13 @@ def five(tmp_path_factory, sample_catalog, frames, pg_schema, session):  # noqa:
     folder = tmp_path_factory.mktemp("five")
     files = pg.file_catalogs(folder, sample_catalog, frames)
     on_pg = pg.postgres_catalog(folder / "pg", pg_schema, "GOVLIB_TEST_PG_FIVE_URL", list(frames))
-    raw = yaml.safe_load(CATALOG.read_text())
-    raw["data_root"] = str(ROOT / "data" / "sample")
-    for spec in raw["datasets"].values():
-        spec["engine"] = "spark"
-    shutil.copytree(ROOT / "expectations", folder / "spark" / "expectations")
-    (folder / "spark" / "catalog.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    on_spark = spark_catalog(folder / "spark")
     return {
         "polars": sample_catalog,
         "duckdb-file": catalog.load(files["duckdb"]),
         "sqlite": catalog.load(files["sqlite"]),
         "postgres": catalog.load(on_pg),
-        "spark": catalog.load(folder / "spark" / "catalog.yaml"),
+        "spark": catalog.load(on_spark),
     }
 
 

@@ -7,7 +7,6 @@ test stands in the way (PySpark holds one kind of session per process).
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,12 +15,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import yaml
 
 from govlib import profiling, quality
 
-from .conftest import CATALOG, ROOT
+from .conftest import ROOT
 from .test_spark import close
+from .test_spark import spark_catalog as on_spark
 
 pytestmark = pytest.mark.slow  # the server starts in 10-20 s
 
@@ -76,14 +75,7 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def spark_catalog(tmp_path_factory):
     """The sample catalog with every dataset on `engine: spark`."""
-    folder = tmp_path_factory.mktemp("connect-catalog")
-    raw = yaml.safe_load(CATALOG.read_text())
-    raw["data_root"] = str(ROOT / "data" / "sample")
-    for spec in raw["datasets"].values():
-        spec["engine"] = "spark"
-    shutil.copytree(ROOT / "expectations", folder / "expectations")
-    (folder / "catalog.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    return folder / "catalog.yaml"
+    return on_spark(tmp_path_factory.mktemp("connect-catalog"))
 
 
 def govlib(remote: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:

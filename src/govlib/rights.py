@@ -139,29 +139,41 @@ def _unsearchable_in_database(ds: Dataset) -> int:
 
     Its numbers in national format whose row has no known country: the cause the warning names.
     """
-    from govlib.quality.rules import phone_candidate
-
     columns = [c for c, spec in ds.columns.items() if spec.pii is PiiKind.PHONE]
     if not columns:
         return 0
     con, t = databases.open_table(ds)
     try:
-        country = identity.country_column(ds, list(ds.columns))
-        region = t[country].cast("string") if country else None
-        found = databases.rows(con, t.select(c=region).distinct()) if country else []
-        names = [r["c"] for r in found]
-        backend = getattr(con, "name", "")
-        counts = {
-            f"n{i}": t.count(
-                where=t[c].notnull()
-                & phone_candidate(t[c].cast("string"), region, names, backend).isnull()
-            )
-            for i, c in enumerate(columns)
-        }
-        [row] = databases.rows(con, t.aggregate(**counts))
-        return sum(int(v or 0) for v in row.values())
+        return _count_unsearchable(ds, con, t, columns)
+    except GovlibError:
+        raise
+    except Exception as exc:
+        raise databases.DatabaseError(
+            ds.name,
+            f"counting phones in {databases.location(ds.source)} failed ({type(exc).__name__})",
+            "Check the table and the user's grants",
+        ) from None
     finally:
         con.disconnect()
+
+
+def _count_unsearchable(ds: Dataset, con: Any, t: Any, columns: list[str]) -> int:
+    from govlib.quality.rules import phone_candidate
+
+    country = identity.country_column(ds, list(ds.columns))
+    region = t[country].cast("string") if country else None
+    found = databases.rows(con, t.select(c=region).distinct()) if country else []
+    names = [r["c"] for r in found]
+    backend = getattr(con, "name", "")
+    counts = {
+        f"n{i}": t.count(
+            where=t[c].notnull()
+            & phone_candidate(t[c].cast("string"), region, names, backend).isnull()
+        )
+        for i, c in enumerate(columns)
+    }
+    [row] = databases.rows(con, t.aggregate(**counts))
+    return sum(int(v or 0) for v in row.values())
 
 
 def _warn_unsearchable(
@@ -321,7 +333,7 @@ def _gather(
         return frames
     known: set[tuple[str, str]] = {start}
     pointed: dict[tuple[str, str], set[object]] = {}
-    while True:
+    for _ in range(GATHER_ROUNDS):
         merged = dict(frames)
         for name in tables:
             ds = catalog.dataset(name)
@@ -337,6 +349,14 @@ def _gather(
         known |= identifiers
         for k, values in more.items():
             pointed.setdefault(k, set()).update(values)
+    raise ExecutionError(
+        f"the search for the subject still grew after {GATHER_ROUNDS} rounds of reading the "
+        "database tables; search a copy of the data in files (sources.load_all) instead"
+    )
+
+
+# rounds of `_gather`: each follows one more link (a shared e-mail, phone, id or relationship)
+GATHER_ROUNDS = 100
 
 
 def _may_hold(
@@ -404,8 +424,10 @@ def _pointed_at(
             gone = plan.deletes.get(target)
             if gone is None or not gone.any():
                 continue
-            keys = plan.frames[target].filter(gone)[column].drop_nulls().unique().to_list()
-            out[(name, rel.column)] = set(keys)
+            keys = plan.frames[target].filter(gone)[column].drop_nulls()
+            if keys.dtype.is_float():
+                keys = keys.drop_nans()  # equal to nothing, so nothing points at it
+            out[(name, rel.column)] = set(keys.unique().to_list())
     return out
 
 
@@ -442,6 +464,8 @@ def _plan(
         if pk and identity.subject_id_column(catalog.dataset(name), catalog) is None:
             for value in frame.filter(extra)[pk[0]].to_list():
                 plan.subjects.append((name, "erasure_request", "delete", value))
+    # rows found directly (an e-mail list's) take the rows pointing at them too
+    erasure.cascade(catalog, plan, identity.root_dataset(catalog))
     return plan
 
 

@@ -160,7 +160,9 @@ def profile_cmd(
     from govlib import profiling, targets
 
     writable_file(json_path, "--json", catalog=catalog, inputs=(target,))
-    data = targets.resolve(target, catalog, data_root, read_databases=False, read_spark=False)
+    # Spark reads the catalog's own files: a --data-root elsewhere is read by polars
+    spark = data_root is None
+    data = targets.resolve(target, catalog, data_root, read_databases=False, read_spark=not spark)
     day = targets.as_of(as_of, data.catalog_as_of)
     with console.status(f"profiling {data.name}"):
         if data.loaded is None and data.dataset is not None:  # inside the database, or on Spark

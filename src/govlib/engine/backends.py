@@ -123,20 +123,19 @@ def side_by_side(data: Data, jobs: Sequence[Callable[[Data], T]]) -> list[T]:
         if not _EXTRA.acquire(blocking=False):  # never waits: a nested call may hold them
             return _UNOPENED
         try:
-            other = reopen()
-        except Exception:
-            _EXTRA.release()
-            return _UNOPENED
-        try:
-            return job(other)
+            return _on(reopen, job)
         finally:
-            other.close()
             _EXTRA.release()
 
-    with ThreadPoolExecutor(SIDE_BY_SIDE - 1, thread_name_prefix="govlib-query") as pool:
+    pool = ThreadPoolExecutor(SIDE_BY_SIDE - 1, thread_name_prefix="govlib-query")
+    try:
         futures = [pool.submit(on_own, job) for job in jobs[1:]]
         outcomes = [_outcome(lambda: jobs[0](data))]
         outcomes += [_outcome(future.result) for future in futures]
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: start no query still queued
+        raise
+    pool.shutdown()
     for i, (ok, value) in enumerate(outcomes):
         if ok and value is _UNOPENED:
             outcomes[i] = _outcome(functools.partial(jobs[i], data))
@@ -147,6 +146,18 @@ def side_by_side(data: Data, jobs: Sequence[Callable[[Data], T]]) -> list[T]:
 
 
 _UNOPENED = object()
+
+
+def _on(reopen: Callable[[], Data], job: Callable[[Data], T]) -> Any:
+    """`job` on a new connection, closed after it; `_UNOPENED` when none opens."""
+    try:
+        other = reopen()
+    except Exception:
+        return _UNOPENED
+    try:
+        return job(other)
+    finally:
+        other.close()
 
 
 def _outcome(call: Callable[[], Any]) -> tuple[bool, Any]:

@@ -112,9 +112,9 @@ def session(**conf: str) -> Any:
     return spark
 
 
-# tries of the first call to a Spark Connect server: pyspark's default policy waits about ten
+# retries of the first call to a Spark Connect server: pyspark's default policy waits about ten
 # minutes for a server that is not there
-HANDSHAKE_TRIES = 3
+HANDSHAKE_RETRIES = 3
 
 
 def _remote(builder: Any, remote: str) -> Any:
@@ -126,7 +126,8 @@ def _remote(builder: Any, remote: str) -> Any:
         raise GovlibError(
             f"SPARK_REMOTE needs the Spark Connect client: {INSTALL} (it brings pyspark[connect])"
         ) from None
-    spark.client.set_retry_policies([DefaultPolicy(max_retries=HANDSHAKE_TRIES)])
+    saved = spark.client.get_retry_policies()
+    spark.client.set_retry_policies([DefaultPolicy(max_retries=HANDSHAKE_RETRIES)])
     try:
         spark.conf.set("spark.sql.session.timeZone", "UTC")
     except Exception as exc:
@@ -136,7 +137,8 @@ def _remote(builder: Any, remote: str) -> Any:
             f"cannot reach the Spark Connect server at {remote_address(remote)} "
             f"({type(exc).__name__}): start it, or unset SPARK_REMOTE for a local session"
         ) from None
-    spark.client.set_retry_policies([DefaultPolicy()])  # a job's calls keep the full retries
+    finally:
+        spark.client.set_retry_policies(saved)  # a job's calls keep their full retries
     return spark
 
 
@@ -145,15 +147,11 @@ def remote_address(remote: str) -> str:
 
     >>> remote_address("sc://spark.example:15002/;token=secret;user_id=me")
     'spark.example:15002'
+    >>> remote_address("sc://secret;x@spark.example:15002")
+    'spark.example:15002'
     """
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(remote.split(";", 1)[0])
-        host = parts.hostname or "?"
-        return f"{host}:{parts.port}" if parts.port else host
-    except ValueError:
-        return "?"
+    netloc = remote.split("://", 1)[-1].split("/", 1)[0]
+    return netloc.rsplit("@", 1)[-1].split(";", 1)[0] or "?"
 
 
 def connect(spark: Any | None = None) -> Any:
