@@ -229,15 +229,63 @@ def _shared_phones(data: Data, key: str, column: str, country: str | None) -> in
     # one condition naming the windows: a database cannot push it below them, where the
     # candidate would be computed once more per row
     shared = marked.filter(several.ifelse(number.fill_null(False), False))
-    groups = shared.group_by(["__p", "__c", "__id"]).aggregate(__n=lambda g: g.count())
+    judged, decided = _judged(shared, names, data.backend)
+    groups = (
+        judged.filter(~decided)
+        .group_by(["__p", "__c", "__id"])
+        .aggregate(__n=lambda g: g.count(), __k=ibis.literal(False))
+    )
+    # the rows of candidates the database decided are counted there, beside the others' groups
+    counted = judged.filter(decided & judged["__v"]).aggregate(__n=lambda g: g.count())
+    nothing = {"__p": ibis.null("string"), "__c": ibis.null("string"),
+               "__id": ibis.null(groups.schema()["__id"])}  # fmt: skip
+    both = groups.union(counted.mutate(**nothing, __k=ibis.literal(True)).select(groups.columns))
     ids: dict[str, set[Any]] = defaultdict(set)
     rows: dict[str, int] = defaultdict(int)
-    for row in data.rows(groups):  # as many as the rows of shared candidates: bounded
+    found = 0
+    for row in data.rows(both):  # the rows of undecided shared candidates, and one count
+        if row["__k"]:
+            found += int(row["__n"] or 0)
+            continue
         phone_key = identity.phone_key(row["__p"], row["__c"])
         if phone_key is not None:
             ids[phone_key].add(row["__id"])
             rows[phone_key] += row["__n"]
-    return sum(rows[k] for k, subjects in ids.items() if len(subjects) > 1)
+    return found + sum(rows[k] for k, subjects in ids.items() if len(subjects) > 1)
+
+
+def _judged(shared: Any, names: list[Any], backend: str) -> tuple[Any, Any]:
+    """`shared` with `__v` (the candidate is a valid number), and where the database decides.
+
+    It decides a candidate (`phonesql`) that is valid, when every row's spelling parses to it;
+    or not valid, when every row is spelled internationally, so parses to it too.
+
+    Calling codes are those of the data's countries: a candidate of another code is left to
+    `phonenumbers`.
+    """
+    import ibis
+
+    from govlib.quality import phonesql
+
+    regions: dict[str, str] = {}
+    for name in names:
+        area = identity.region(name) if isinstance(name, str) else None
+        if area is not None:
+            regions[name] = area
+    codes = [c for c in (phonesql.calling_code_of(a) for a in regions.values()) if c]
+    candidate, compact = shared["__cand"], _compact(shared["__p"])
+    international = compact.startswith("+") | compact.startswith("00")
+    exact = phonesql.exact_international(candidate, codes, backend)
+    national = phonesql.exact_national(compact, shared["__c"], phonesql.simple_regions(regions),
+                                       backend)  # fmt: skip
+    w = ibis.window(group_by="__cand")
+    judged = shared.mutate(
+        __v=phonesql.valid(candidate, codes, backend),
+        __sv=international.ifelse(exact, national).ifelse(1, 0).min().over(w),
+        __si=international.ifelse(exact, False).ifelse(1, 0).min().over(w),
+    )
+    decided = judged["__v"].ifelse(judged["__sv"] == 1, judged["__si"] == 1)
+    return judged, decided.fill_null(False)
 
 
 @functools.cache
@@ -270,9 +318,7 @@ def phone_candidate(phone: Any, country: Any, names: list[Any], backend: str) ->
     """
     import ibis
 
-    compact = phone.strip()
-    for separator in SEPARATORS:
-        compact = compact.replace(separator, "")
+    compact = _compact(phone)
     branches = []
     for (code, prefix), named in _regions(names).items():
         whole = "+" + code + compact
@@ -290,6 +336,14 @@ def phone_candidate(phone: Any, country: Any, names: list[Any], backend: str) ->
 
 
 SEPARATORS = " -()./"
+
+
+def _compact(phone: Any) -> Any:
+    """A number trimmed, without the usual separators (plain replacements: see below)."""
+    compact = phone.strip()
+    for separator in SEPARATORS:
+        compact = compact.replace(separator, "")
+    return compact
 
 
 def _regions(names: list[Any]) -> dict[tuple[str, str], list[str]]:
