@@ -13,10 +13,12 @@ two bounded exceptions said here:
   Ibis string operations and gives the same keys. Duplicate phones need `phonenumbers` for the
   E.164 key: the database groups rows by a candidate key (digits, with the country's calling
   code and without its national prefix, which is the E.164 form of the numbers the sample
-  holds) and only the rows of candidates shared by several subjects travel back, as distinct
-  (phone, country, id) groups, to be keyed by `identity.phone_key` exactly; a candidate of
-  more or fewer digits than any valid number has (a placeholder such as `0000`) never travels.
-  What travels grows with the duplicates, not with the table. A number whose
+  holds). Among candidates shared by several subjects, the database decides those
+  `phonenumbers` would key the same way (`phonesql`: the library's validity rules as regexes,
+  where each row's spelling parses to the candidate) and counts their rows; only the rows of
+  the others travel back, as distinct (phone, country, id) groups, to be keyed by
+  `identity.phone_key` exactly. A candidate of more or fewer digits than any valid number has
+  (a placeholder such as `0000`) never travels. A number whose
   candidate differs from its E.164 form (an international call prefix other than `00` or `+`,
   an extension, non-ASCII digits) is not matched with its other spellings there: it can only
   be missed, never counted wrongly. On polars every row is keyed exactly.
