@@ -309,11 +309,7 @@ def _file_or_empty(ds: Dataset) -> pl.DataFrame:
     """A file dataset read whole; a database table as an empty frame of its declared columns."""
     if not ds.source.is_database:
         return sources.scan(ds).collect()
-    return pl.DataFrame(schema=_polars_schema(ds))
-
-
-def _polars_schema(ds: Dataset) -> dict[str, pl.DataType]:
-    return {column: sources.POLARS_TYPE[kind] for column, kind in ds.schema().items()}
+    return pl.DataFrame(schema=sources.polars_schema(ds))
 
 
 def _gather(
@@ -379,7 +375,7 @@ def _may_hold(
     found = []
     id_column = identity.subject_id_column(ds, catalog)
     if id_column in ds.columns and wanted["id"]:
-        dtype = _polars_schema(ds)[id_column]
+        dtype = sources.polars_schema(ds)[id_column]
         ids = pl.Series(wanted["id"]).cast(dtype, strict=False).drop_nulls().to_list()
         if ids:
             found.append(table[id_column].isin(ids))

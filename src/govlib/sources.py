@@ -207,6 +207,11 @@ def scan(target: Dataset | str | Path, **options: object) -> pl.LazyFrame:
     return load(target, **options).frame  # type: ignore[arg-type]
 
 
+def polars_schema(ds: Dataset) -> pl.Schema:
+    """A catalog dataset's declared columns with the polars types its files are read as."""
+    return pl.Schema({column: POLARS_TYPE[kind] for column, kind in ds.schema().items()})
+
+
 def load_all(catalog: Catalog) -> dict[str, pl.DataFrame]:
     """Every dataset of the catalog, read and checked, in memory."""
     return {name: scan(catalog.dataset(name)).collect() for name in catalog.names()}

@@ -157,9 +157,9 @@ def _profile_table(
     draw: Callable[[Dataset, int, list[str]], pl.DataFrame] | None = None,
 ) -> DatasetProfile:
     """`profile_dataset` on an open database table: aggregates and one bounded sample."""
-    from govlib.sources import POLARS_TYPE
+    from govlib.sources import polars_schema
 
-    schema = pl.Schema({c: POLARS_TYPE[t] for c, t in ds.schema().items()})
+    schema = polars_schema(ds)
     rows = pushdown.count(con, table)
     strings = [c for c, t in schema.items() if t == pl.String]
     none = pl.DataFrame(schema={c: pl.String for c in strings})

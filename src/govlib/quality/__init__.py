@@ -163,7 +163,7 @@ def validate_in_database(
     """
     from govlib.engine.backends import open_database, side_by_side
     from govlib.errors import GovlibError
-    from govlib.sources import POLARS_TYPE
+    from govlib.sources import polars_schema
 
     chosen = engine or ds.engine
     if chosen in ("polars", "duckdb"):
@@ -177,7 +177,7 @@ def validate_in_database(
 
     def suite_part(data: Any) -> Any:
         [row] = data.rows(data.table.aggregate(n=lambda t: t.count()))
-        schema = {c: POLARS_TYPE[k] for c, k in ds.schema().items()}
+        schema = dict(polars_schema(ds))
         shape = Shape(schema=schema, height=int(row["n"] or 0))
         if read is None:
             return shape.height, []

@@ -90,9 +90,9 @@ def exact_international(candidate: Any, codes: list[int], backend: str) -> Any:
         meta = PhoneMetadata.metadata_for_region_or_calling_code(
             code, region_code_for_country_code(code)
         )
-        prefix = meta.national_prefix_for_parsing if meta is not None else None
         if meta is None:
             continue
+        prefix = meta.national_prefix_for_parsing
         nsn = candidate.substr(1 + len(str(code)))
         keeps = ~nsn.re_search(_pattern(prefix, backend, end=False)) if prefix else True
         branches.append((candidate.startswith(f"+{code}"), keeps))
