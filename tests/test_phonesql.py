@@ -1,9 +1,11 @@
 """The database's phone decisions (`govlib.quality.phonesql`) against `phonenumbers` itself.
 
 Every region's example number of every type, written in E.164, international and national
-format and with single digits changed, added or dropped, in every region's calling code: where
-the database decides a number (valid, and its spelling parses to the candidate; or invalid and
-spelled internationally), `identity.phone_key` of the row must say the same.
+format and with single digits changed, added or dropped, in every region's calling code, and
+nationally with and without the national prefix, after what the region strips as one, and cut
+short: where the database decides a number (valid, and its spelling parses to the candidate; or
+invalid, and its spelling parses to it whatever it is), `identity.phone_key` of the row must
+say the same.
 """
 
 import random
@@ -45,7 +47,22 @@ def spellings() -> pl.DataFrame:
             for phone in (e164, international, national, *("+" + d for d in changed)):
                 rows.append((phone, region))
             rows.append(("00" + digits, region))
+            rows.extend((phone, region) for phone in nationally(example, region, rng))
     return pl.DataFrame(rows, schema=["phone", "country"], orient="row").unique(maintain_order=True)
+
+
+def nationally(example, region: str, rng: random.Random) -> list[str]:
+    """National spellings of `example` that are and are not what the region writes."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    nsn = phonenumbers.national_significant_number(example)
+    prefix = meta.national_prefix or ""
+    stripped = (meta.national_prefix_for_parsing or "").split("|")
+    i = rng.randrange(len(nsn))
+    changed = nsn[:i] + str(rng.randrange(10)) + nsn[i + 1 :]
+    return [
+        nsn, nsn[-5:], nsn[:-1], nsn + "3", prefix + changed, prefix + nsn[-4:],
+        *(a + nsn for a in stripped if a.isdigit()),
+    ]  # fmt: skip
 
 
 def candidates(frame: pl.DataFrame) -> pl.DataFrame:
@@ -61,24 +78,24 @@ def check(con, table, frame: pl.DataFrame, backend: str) -> int:
     """Rows the database decides, each checked against `identity.phone_key`."""
     regions = {n: identity.region(n) for n in frame["country"].unique().to_list()}
     regions = {n: r for n, r in regions.items() if r}
-    codes = sorted({phonesql.calling_code_of(r) for r in regions.values()} - {None})
-    simple = phonesql.simple_regions(regions)
-    intl = table.compact.startswith("+") | table.compact.startswith("00")
-    national = phonesql.exact_national(table.compact, table.country, simple, backend)
-    expr = table.select(
-        table.phone, table.country, table.cand, intl=intl,
-        valid=phonesql.valid(table.cand, codes, backend),
-        exact=intl.ifelse(phonesql.exact_international(table.cand, codes, backend), national),
-    )  # fmt: skip
-    decided = 0
+    valid, if_valid, always = phonesql.spelled(
+        table.cand, table.compact, table.country, regions, backend
+    )
+    expr = table.select(table.phone, table.country, table.cand, valid=valid, if_valid=if_valid,
+                        always=always)  # fmt: skip
+    decided = invalid = 0
     for row in con.to_pyarrow(expr).to_pylist():
         key = identity.phone_key(row["phone"], row["country"])
-        if row["valid"] and row["exact"]:
+        if row["always"]:
+            assert row["if_valid"], row
+        if row["valid"] and row["if_valid"]:
             decided += 1
             assert key == row["cand"], row
-        elif not row["valid"] and row["intl"] and row["exact"]:
+        elif not row["valid"] and row["always"]:
             decided += 1
+            invalid += 1
             assert key is None, row
+    assert invalid > 0.2 * decided  # the spellings' invalid numbers are decided too
     return decided
 
 

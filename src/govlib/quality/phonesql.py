@@ -11,14 +11,16 @@ rows it cannot decide travel to Python:
   without them, by the number being valid there), then the region's general pattern and
   possible lengths and any number type's pattern and lengths, every pattern anchored at both
   ends as the library's full match.
-- `exact_international(...)` and `exact_national(...)`: where parsing the row's own spelling
-  gives the candidate's digits. A `+`/`00` spelling does unless its national number starts
-  with what the region strips as a national prefix; a national spelling does in a region whose
-  national prefix is a plain prefix without a transform rule, unless it starts with the
-  calling code or an international call prefix (the library may read either).
+- `spelled(candidate, compact, country, regions, backend)`: the above, and where parsing the
+  row's own spelling gives the candidate's digits. A `+`/`00` spelling does unless its national
+  number starts with what the region strips as a national prefix. A national spelling the
+  library leaves as it is (no calling code, international call prefix or national prefix at
+  its start) does, valid or not; one that starts with the region's plain national prefix does
+  when the number is valid (the library strips a prefix when what is left is viable).
 
-A candidate the database calls valid and exact is the row's key; one it calls invalid and
-exact for every row (all international) has no key. Anything else is left to `phonenumbers`.
+A candidate the database calls valid, with every row's spelling parsing to it, is the rows'
+key; one it calls invalid, with every row's spelling parsing to it whatever the number, has no
+key. Anything else is left to `phonenumbers`.
 `tests/test_phonesql.py` compares `valid` with the library on every region's example numbers
 and on generated digits.
 """
@@ -75,7 +77,25 @@ def valid(candidate: Any, codes: list[int], backend: str) -> Any:
     return ibis.cases(*branches, else_=False) if branches else ibis.literal(False)
 
 
-def exact_international(candidate: Any, codes: list[int], backend: str) -> Any:
+def spelled(candidate: Any, compact: Any, country: Any, regions: dict[str, str],
+            backend: str) -> tuple[Any, Any, Any]:  # fmt: skip
+    """Per row: the candidate is valid; the spelling parses to it if valid; and whatever it is.
+
+    `compact` is the row's phone trimmed, without separators; `regions` maps the data's country
+    values to their ISO codes, whose calling codes are the ones decided.
+    """
+    codes = sorted({c for c in map(calling_code_of, regions.values()) if c})
+    international = compact.startswith("+") | compact.startswith("00")
+    exact = _exact_international(candidate, codes, backend)
+    if_valid, always = _exact_national(compact, country, regions, backend)
+    return (
+        valid(candidate, codes, backend),
+        international.ifelse(exact, if_valid),
+        international.ifelse(exact, always),
+    )
+
+
+def _exact_international(candidate: Any, codes: list[int], backend: str) -> Any:
     """Whether parsing `+digits` keeps the digits after the calling code as they are.
 
     The library strips a national prefix after the calling code when what is left is still a
@@ -86,7 +106,7 @@ def exact_international(candidate: Any, codes: list[int], backend: str) -> Any:
     from phonenumbers import PhoneMetadata, region_code_for_country_code
 
     branches = []
-    for code in sorted(set(codes)):
+    for code in codes:
         meta = PhoneMetadata.metadata_for_region_or_calling_code(
             code, region_code_for_country_code(code)
         )
@@ -99,44 +119,45 @@ def exact_international(candidate: Any, codes: list[int], backend: str) -> Any:
     return ibis.cases(*branches, else_=False) if branches else ibis.literal(False)
 
 
-def simple_regions(regions: dict[str, str]) -> dict[str, tuple[str, str, str]]:
-    """The regions whose national spelling the candidate reads exactly.
+def _exact_national(compact: Any, country: Any, regions: dict[str, str],
+                    backend: str) -> tuple[Any, Any]:  # fmt: skip
+    """Whether a national spelling parses to its candidate: (if the number is valid, always).
 
-    `regions` maps a country value to its ISO code; the result maps the value to (calling code,
-    national prefix, international prefix).
-    """
-    from phonenumbers import PhoneMetadata
-
-    out = {}
-    for value, area in regions.items():
-        meta = PhoneMetadata.metadata_for_region(area)
-        if meta is None or meta.national_prefix_transform_rule:
-            continue
-        prefix, parsing = meta.national_prefix or "", meta.national_prefix_for_parsing or ""
-        if prefix != parsing or (prefix and not prefix.isdigit()):
-            continue
-        out[value] = (str(meta.country_code), prefix, meta.international_prefix or "")
-    return out
-
-
-def exact_national(compact: Any, country: Any, simple: dict[str, tuple[str, str, str]],
-                   backend: str) -> Any:  # fmt: skip
-    """Whether a national spelling (`compact`: trimmed, separators gone) parses to its candidate.
-
-    Its region must be simple (`simple_regions`), and the number must start with neither the
-    region's calling code (the library may read it as one) nor an international call prefix.
+    The library reads a national number as it is unless it starts with the region's calling
+    code or an international call prefix (it may read either), or with what the region strips
+    as a national prefix. The candidate strips the plain national prefix; the library strips it
+    too when what is left is viable, as a valid number is, and the region's parsing rule
+    strips that prefix first and transforms nothing.
     """
     import ibis
+    from phonenumbers import PhoneMetadata
 
-    if country is None or not simple:
-        return ibis.literal(False)
-    branches = []
-    for value, (code, _, idd) in sorted(simple.items()):
-        plain = ~compact.startswith(code)
-        if idd:
-            plain = plain & ~compact.re_search(_pattern(idd, backend, end=False))
-        branches.append((country == value, plain))
-    return ibis.cases(*branches, else_=False)
+    if country is None:
+        return ibis.literal(False), ibis.literal(False)
+    if_valid, always = [], []
+    for value, area in sorted(regions.items()):
+        meta = PhoneMetadata.metadata_for_region(area)
+        if meta is None:
+            continue
+        prefix, parsing = meta.national_prefix or "", meta.national_prefix_for_parsing or ""
+        plain = ~compact.startswith(str(meta.country_code))
+        if meta.international_prefix:
+            plain = plain & ~compact.re_search(_pattern(meta.international_prefix, backend,
+                                                        end=False))  # fmt: skip
+        kept = plain
+        if prefix:
+            kept = kept & ~compact.startswith(prefix)
+        if parsing:
+            kept = kept & ~compact.re_search(_pattern(parsing, backend, end=False))
+        first = parsing.split("|")
+        strips = (prefix.isdigit() and not meta.national_prefix_transform_rule
+                  and all(a.isdigit() for a in first) and first[0] == prefix)  # fmt: skip
+        here = country == value
+        always.append((here, kept))
+        if_valid.append((here, kept | (plain & compact.startswith(prefix)) if strips else kept))
+    if not always:
+        return ibis.literal(False), ibis.literal(False)
+    return ibis.cases(*if_valid, else_=False), ibis.cases(*always, else_=False)
 
 
 def _valid_for_code(nsn: Any, code: int, backend: str) -> Any:

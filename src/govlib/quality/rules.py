@@ -259,8 +259,8 @@ def _shared_phones(data: Data, key: str, column: str, country: str | None) -> in
 def _judged(shared: Any, names: list[Any], backend: str) -> tuple[Any, Any]:
     """`shared` with `__v` (the candidate is a valid number), and where the database decides.
 
-    It decides a candidate (`phonesql`) that is valid, when every row's spelling parses to it;
-    or not valid, when every row is spelled internationally, so parses to it too.
+    It decides a candidate (`phonesql.spelled`) that is valid, when every row's spelling parses
+    to it if valid; or not valid, when every row's spelling parses to it whatever it is.
 
     Calling codes are those of the data's countries: a candidate of another code is left to
     `phonenumbers`.
@@ -274,19 +274,16 @@ def _judged(shared: Any, names: list[Any], backend: str) -> tuple[Any, Any]:
         area = identity.region(name) if isinstance(name, str) else None
         if area is not None:
             regions[name] = area
-    codes = [c for c in (phonesql.calling_code_of(a) for a in regions.values()) if c]
-    candidate, compact = shared["__cand"], _compact(shared["__p"])
-    international = compact.startswith("+") | compact.startswith("00")
-    exact = phonesql.exact_international(candidate, codes, backend)
-    national = phonesql.exact_national(compact, shared["__c"], phonesql.simple_regions(regions),
-                                       backend)  # fmt: skip
+    valid, if_valid, always = phonesql.spelled(
+        shared["__cand"], _compact(shared["__p"]), shared["__c"], regions, backend
+    )
     w = ibis.window(group_by="__cand")
     judged = shared.mutate(
-        __v=phonesql.valid(candidate, codes, backend),
-        __sv=international.ifelse(exact, national).ifelse(1, 0).min().over(w),
-        __si=international.ifelse(exact, False).ifelse(1, 0).min().over(w),
+        __v=valid,
+        __sv=if_valid.ifelse(1, 0).min().over(w),
+        __sa=always.ifelse(1, 0).min().over(w),
     )
-    decided = judged["__v"].ifelse(judged["__sv"] == 1, judged["__si"] == 1)
+    decided = judged["__v"].ifelse(judged["__sv"] == 1, judged["__sa"] == 1)
     return judged, decided.fill_null(False)
 
 
