@@ -285,6 +285,38 @@ def test_postgres_queries_run_side_by_side_on_connections_of_their_own(pg_catalo
         data.close()
 
 
+def test_uniqueness_on_postgres_groups_only_a_column_whose_values_repeat(pg_catalog, frames):
+    from datetime import date
+
+    from govlib.engine import parameters
+    from govlib.engine.backends import open_database, open_frame
+    from govlib.engine.run import run_suite
+
+    columns = ("customer_id", "email", "country", "postcode")
+    entries = [{"type": "expect_column_values_to_be_unique", "kwargs": {"column": c}}
+               for c in columns]  # fmt: skip
+
+    def counts(data) -> list[tuple[bool, int]]:
+        run = run_suite(data, entries, params=parameters(date(2025, 1, 31)))
+        return [(r["success"], r["result"]["unexpected_count"]) for r in run.results]
+
+    people = frames["customers"]
+    want = counts(open_frame(people, "polars"))
+    repeated = [people[c].drop_nulls().is_duplicated().sum() for c in columns]
+    assert want == [(n == 0, n) for n in repeated]
+    assert repeated[0] == repeated[1] == 0 < repeated[3] < repeated[2]
+    with pg.count_fetched() as fetched:
+        data = open_database(catalog.load(pg_catalog).dataset("customers"))
+        try:
+            assert counts(data) == want
+        finally:
+            data.close()
+    # each column's distinct values are counted first; only those that repeat are grouped
+    asked = [query for query, _ in fetched.statements]
+    assert sum('AS "distinct"' in query for query in asked) == 4
+    assert sum('AS "dup"' in query for query in asked) == 2
+
+
 def test_a_query_source_reads_only_what_it_selects(pg_catalog, tmp_path, frames):
     path = pg.database_catalog(
         tmp_path,

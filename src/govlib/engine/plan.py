@@ -25,6 +25,9 @@ class Compiled:
     given: dict[str, Any] = field(default_factory=dict)  # the kwargs as the suite states them
     aggregates: dict[str, Any] = field(default_factory=dict)  # name -> Ibis scalar
     passes: dict[str, Any] = field(default_factory=dict)  # name -> Ibis table (its rows)
+    # name -> a pass's cheaper first question: present rows and distinct values; when equal,
+    # nothing repeats and the pass is not run
+    probes: dict[str, Any] = field(default_factory=dict)
     finish: Finish | None = None
     error: str | None = None  # set when the check cannot run on this data
 

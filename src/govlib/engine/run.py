@@ -77,7 +77,8 @@ def compile_entry(ctx: Context, index: int, entry: dict[str, Any], params: dict)
             try:
                 compile_one(ctx, c)
             except CannotRun as exc:
-                c.aggregates, c.passes, c.finish, c.error = {}, {}, None, str(exc)
+                c.aggregates, c.passes, c.probes, c.finish = {}, {}, {}, None
+                c.error = str(exc)
             return c
     raise Unsupported("not compiled")
 
@@ -106,8 +107,12 @@ def _execute(data: Data, compiled: list[Compiled]) -> dict[int, dict[str, Any] |
     """
     merged = {k: v for c in compiled for k, v in c.aggregates.items()}
     passes = [(c.index, name, expr) for c in compiled for name, expr in c.passes.items()]
+    probes = {(c.index, name): probe for c in compiled for name, probe in c.probes.items()}
     jobs: list[Callable[[Data], Any]] = [functools.partial(_aggregate, aggregates=merged)]
-    jobs += [functools.partial(_grouped, expr=expr) for _, _, expr in passes]
+    jobs += [
+        functools.partial(_grouped, expr=expr, probe=probes.get((index, name)))
+        for index, name, expr in passes
+    ]
     try:
         row, *grouped = side_by_side(data, jobs)
     except Exception:
@@ -135,14 +140,18 @@ def _aggregate(data: Data, aggregates: dict[str, Any]) -> dict[str, Any]:
     return {k: (v or 0) if k[0] in COUNT_KEYS else v for k, v in row.items()}
 
 
-def _grouped(data: Data, expr: Any) -> list[dict[str, Any]]:
+def _grouped(data: Data, expr: Any, probe: Any = None) -> list[dict[str, Any]]:
+    if probe is not None:
+        [counts] = data.rows(probe)
+        if counts["rows"] == counts["distinct"]:
+            return [{"dup": 0}]  # every present value is distinct: nothing to group
     return data.rows(expr) or [{}]
 
 
 def _with_passes(data: Data, c: Compiled, row: dict[str, Any]) -> dict[str, Any]:
     values = {k: row[k] for k in c.aggregates}
     for name, expr in c.passes.items():
-        values[name] = _grouped(data, expr)
+        values[name] = _grouped(data, expr, c.probes.get(name))
     return values
 
 
