@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import polars as pl
 import pytest
+import yaml
 
 from govlib import catalog, databases, sources
 from govlib.cli import main
@@ -213,6 +214,54 @@ def test_postgres_sessions_are_read_only(pg_catalog):
             con.raw_sql("CREATE TABLE written (a INTEGER)")
     finally:
         con.disconnect()
+
+
+def test_a_query_that_turns_read_only_off_cannot_make_a_later_statement_write(
+    pg_catalog,
+    pg_schema,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+):
+    import psycopg
+
+    url = pg.postgres_url()
+    with psycopg.connect(url, autocommit=True) as owner:
+        owner.execute(f"CREATE TABLE {pg_schema}.written (a INTEGER)")
+        owner.execute(
+            f"CREATE FUNCTION {pg_schema}.write() RETURNS INTEGER LANGUAGE sql AS "
+            f"'INSERT INTO {pg_schema}.written VALUES (1) RETURNING 1'"
+        )
+    lift = "set_config('default_transaction_read_only', 'off', false)"
+    query = (
+        f"SELECT c.customer_id, {lift} AS lifted, CASE WHEN "
+        f"current_setting('transaction_read_only') = 'off' THEN {pg_schema}.write() ELSE 0 END "
+        f"AS wrote FROM {pg_schema}.customers AS c"
+    )
+    monkeypatch.setenv("GOVLIB_LIFT_URL", pg.schema_url(url, pg_schema))
+    path = pg.database_catalog(tmp_path, {"customers": {"uri_env": "GOVLIB_LIFT_URL",
+                                                        "query": query}})  # fmt: skip
+    raw = yaml.safe_load(path.read_text())
+    spec = raw["datasets"]["customers"]
+    for key in ("retention", "consent", "relationships", "quality"):
+        spec.pop(key, None)
+    spec["columns"] = {"customer_id": {"type": "int64"}, "lifted": {"type": "string"},
+                       "wrote": {"type": "int64"}}  # fmt: skip
+    raw["datasets"] = {"customers": spec}
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    for command in ("profile", "validate"):
+        out = tmp_path / f"{command}.json"
+        main([command, "customers", "--catalog", str(path), "--json", str(out)])
+        assert json.loads(out.read_text())["rows"] > 3000  # the query ran, on every row
+    con = databases.connect(catalog.load(path).dataset("customers"))
+    try:
+        con.raw_sql(f"SELECT {lift}").fetchone()  # the session's default, turned off by hand
+        con.con.rollback()
+        with pytest.raises(Exception, match="read-only transaction"):
+            con.raw_sql(f"SELECT {pg_schema}.write()")
+    finally:
+        con.disconnect()
+    with psycopg.connect(url) as owner:
+        assert owner.execute(f"SELECT count(*) FROM {pg_schema}.written").fetchone() == (0,)
 
 
 def test_postgres_uri_options_apply_but_cannot_lift_read_only(pg_catalog, tmp_path, monkeypatch):

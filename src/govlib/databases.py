@@ -213,7 +213,7 @@ def _connect_postgres(uri: str) -> BaseBackend:
     )
     given.setdefault("connect_timeout", str(CONNECT_TIMEOUT_S))
     host = given.pop("host", "") or None
-    return ibis.postgres.connect(
+    con = ibis.postgres.connect(
         host=parts.hostname or host,
         port=parts.port or int(given.pop("port", 5432)),
         user=unquote(parts.username) if parts.username else given.pop("user", "") or None,
@@ -221,8 +221,13 @@ def _connect_postgres(uri: str) -> BaseBackend:
         database=unquote(database) or given.pop("dbname", "") or None,
         schema=schema or None,
         options=options,
+        autocommit=False,
         **given,
     )
+    # every statement runs in a transaction begun READ ONLY: a query that turns the session's
+    # default off (set_config) cannot make a later statement writable
+    con.con.read_only = True
+    return con
 
 
 def database_file(ds: Dataset, uri: str) -> Path:

@@ -181,6 +181,7 @@ def _client_rows(con: Any, expr: Any) -> list[dict[str, Any]]:
         fetched = cursor.fetchall()
     finally:
         cursor.close()
+        con.con.rollback()  # the read-only transaction the query began ends here
     out = []
     for row in fetched:
         out.append({n: _typed(v, schema[n]) for n, v in zip(names, row, strict=True)})
