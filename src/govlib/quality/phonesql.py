@@ -11,7 +11,7 @@ rows it cannot decide travel to Python:
   without them, by the number being valid there), then the region's general pattern and
   possible lengths and any number type's pattern and lengths, every pattern anchored at both
   ends as the library's full match.
-- `spelled(candidate, compact, country, regions, backend)`: the above, and where parsing the
+- `spelled(candidate, phone, country, regions, backend)`: the above, and where parsing the
   row's own spelling gives the candidate's digits. A `+`/`00` spelling does unless its national
   number starts with what the region strips as a national prefix. A national spelling the
   library leaves as it is (no calling code, international call prefix or national prefix at
@@ -77,22 +77,42 @@ def valid(candidate: Any, codes: list[int], backend: str) -> Any:
     return ibis.cases(*branches, else_=False) if branches else ibis.literal(False)
 
 
-def spelled(candidate: Any, compact: Any, country: Any, regions: dict[str, str],
+def spelled(candidate: Any, phone: Any, country: Any, regions: dict[str, str],
             backend: str) -> tuple[Any, Any, Any]:  # fmt: skip
     """Per row: the candidate is valid; the spelling parses to it if valid; and whatever it is.
 
-    `compact` is the row's phone trimmed, without separators; `regions` maps the data's country
-    values to their ISO codes, whose calling codes are the ones decided.
+    `phone` is the row's text; `regions` maps the data's country values to their ISO codes,
+    whose calling codes are the ones decided. `identity.phone_key` reads a number as
+    international only when its trimmed text starts with `+` or `00` (not `(+44)`, `0-0 44`),
+    and `phonenumbers` parses no text longer than 250 characters: any other row is left to it.
     """
+    trimmed, compact = phone.strip(), compact_phone(phone)
     codes = sorted({c for c in map(calling_code_of, regions.values()) if c})
-    international = compact.startswith("+") | compact.startswith("00")
+    international = trimmed.startswith("+") | trimmed.startswith("00")
+    written = compact.startswith("+") | compact.startswith("00")
     exact = _exact_international(candidate, codes, backend)
     if_valid, always = _exact_national(compact, country, regions, backend)
+    readable = (trimmed.length() <= MAX_INPUT) & (international == written)
     return (
         valid(candidate, codes, backend),
-        international.ifelse(exact, if_valid),
-        international.ifelse(exact, always),
+        readable & international.ifelse(exact, if_valid),
+        readable & international.ifelse(exact, always),
     )
+
+
+SEPARATORS = " -()./"
+MAX_INPUT = 250  # phonenumbers' _MAX_INPUT_STRING_LENGTH: a longer text does not parse
+
+
+def compact_phone(phone: Any) -> Any:
+    """A number trimmed, without the usual separators.
+
+    Plain replacements: SQLite has no translate(), and PostgreSQL's took twice as long.
+    """
+    compact = phone.strip()
+    for separator in SEPARATORS:
+        compact = compact.replace(separator, "")
+    return compact
 
 
 def _exact_international(candidate: Any, codes: list[int], backend: str) -> Any:

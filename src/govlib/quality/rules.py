@@ -275,7 +275,7 @@ def _judged(shared: Any, names: list[Any], backend: str) -> tuple[Any, Any]:
         if area is not None:
             regions[name] = area
     valid, if_valid, always = phonesql.spelled(
-        shared["__cand"], _compact(shared["__p"]), shared["__c"], regions, backend
+        shared["__cand"], shared["__p"], shared["__c"], regions, backend
     )
     w = ibis.window(group_by="__cand")
     judged = shared.mutate(
@@ -317,7 +317,9 @@ def phone_candidate(phone: Any, country: Any, names: list[Any], backend: str) ->
     """
     import ibis
 
-    compact = _compact(phone)
+    from govlib.quality.phonesql import compact_phone
+
+    compact = compact_phone(phone)
     branches = []
     for (code, prefix), named in _regions(names).items():
         whole = "+" + code + compact
@@ -332,17 +334,6 @@ def phone_candidate(phone: Any, country: Any, names: list[Any], backend: str) ->
         (compact.startswith("00"), "+" + compact.substr(2)),
         else_=national if national is not None else ibis.null("string"),
     )
-
-
-SEPARATORS = " -()./"
-
-
-def _compact(phone: Any) -> Any:
-    """A number trimmed, without the usual separators (plain replacements: see below)."""
-    compact = phone.strip()
-    for separator in SEPARATORS:
-        compact = compact.replace(separator, "")
-    return compact
 
 
 def _regions(names: list[Any]) -> dict[tuple[str, str], list[str]]:
