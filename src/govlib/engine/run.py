@@ -106,12 +106,10 @@ def _execute(data: Data, compiled: list[Compiled]) -> dict[int, dict[str, Any] |
     The grouped passes run beside the aggregate where the database allows (`side_by_side`).
     """
     merged = {k: v for c in compiled for k, v in c.aggregates.items()}
-    passes = [(c.index, name, expr) for c in compiled for name, expr in c.passes.items()]
-    probes = {(c.index, name): probe for c in compiled for name, probe in c.probes.items()}
+    passes = [(c, name, expr) for c in compiled for name, expr in c.passes.items()]
     jobs: list[Callable[[Data], Any]] = [functools.partial(_aggregate, aggregates=merged)]
     jobs += [
-        functools.partial(_grouped, expr=expr, probe=probes.get((index, name)))
-        for index, name, expr in passes
+        functools.partial(_grouped, expr=expr, probe=c.probes.get(name)) for c, name, expr in passes
     ]
     try:
         row, *grouped = side_by_side(data, jobs)
@@ -121,8 +119,8 @@ def _execute(data: Data, compiled: list[Compiled]) -> dict[int, dict[str, Any] |
         found: dict[int, dict[str, Any]] = {
             c.index: {k: row[k] for k in c.aggregates} for c in compiled
         }
-        for (index, name, _), rows in zip(passes, grouped, strict=True):
-            found[index][name] = rows
+        for (c, name, _), rows in zip(passes, grouped, strict=True):
+            found[c.index][name] = rows
         return dict(found)
     out: dict[int, dict[str, Any] | str] = {}
     for c in compiled:

@@ -169,9 +169,13 @@ def _exact_national(compact: Any, country: Any, regions: dict[str, str],
             kept = kept & ~compact.startswith(prefix)
         if parsing:
             kept = kept & ~compact.re_search(_pattern(parsing, backend, end=False))
-        first = parsing.split("|")
-        strips = (prefix.isdigit() and not meta.national_prefix_transform_rule
-                  and all(a.isdigit() for a in first) and first[0] == prefix)  # fmt: skip
+        alternatives = parsing.split("|")
+        strips = (
+            prefix.isdigit()
+            and not meta.national_prefix_transform_rule
+            and all(a.isdigit() for a in alternatives)
+            and alternatives[0] == prefix
+        )
         here = country == value
         always.append((here, kept))
         if_valid.append((here, kept | (plain & compact.startswith(prefix)) if strips else kept))

@@ -269,13 +269,8 @@ def _judged(shared: Any, names: list[Any], backend: str) -> tuple[Any, Any]:
 
     from govlib.quality import phonesql
 
-    regions: dict[str, str] = {}
-    for name in names:
-        area = identity.region(name) if isinstance(name, str) else None
-        if area is not None:
-            regions[name] = area
     valid, if_valid, always = phonesql.spelled(
-        shared["__cand"], shared["__p"], shared["__c"], regions, backend
+        shared["__cand"], shared["__p"], shared["__c"], _named_regions(names), backend
     )
     w = ibis.window(group_by="__cand")
     judged = shared.mutate(
@@ -341,11 +336,20 @@ def _regions(names: list[Any]) -> dict[tuple[str, str], list[str]]:
     import phonenumbers
 
     found: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for name in names:
-        area = identity.region(name) if isinstance(name, str) else None
-        meta = phonenumbers.PhoneMetadata.metadata_for_region(area) if area else None
+    for name, area in _named_regions(names).items():
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(area)
         if meta is not None:
             found[str(meta.country_code), meta.national_prefix or ""].append(name)
+    return found
+
+
+def _named_regions(names: list[Any]) -> dict[str, str]:
+    """The data's country values that name a region, with its ISO code."""
+    found = {}
+    for name in names:
+        area = identity.region(name) if isinstance(name, str) else None
+        if area is not None:
+            found[name] = area
     return found
 
 
