@@ -328,6 +328,34 @@ def test_a_database_dataset_without_a_primary_key_is_refused(sqlite_source, tmp_
     assert not out.exists()
 
 
+def test_only_a_table_the_erasure_changes_must_have_a_primary_key(
+    sqlite_source, frames, tmp_path, capsys
+):
+    text = sqlite_source.catalog.read_text().replace("    primary_key:\n    - ticket_id\n", "", 1)
+    assert text != sqlite_source.catalog.read_text()
+    path = tmp_path / "catalog.yaml"
+    path.write_text(text.replace("data_root: data", f"data_root: {sqlite_source.file.parent}"))
+    with_tickets = set(frames["support_tickets"]["customer_id"].drop_nulls().to_list())
+    with_orders = set(frames["orders"]["customer_id"].drop_nulls().to_list())
+    quiet = min(set(frames["customers"]["customer_id"]) - with_tickets - with_orders)
+    out = tmp_path / "quiet"
+    args = ["subject", "erase", "--yes", "--catalog", str(path), "--out"]
+    assert main([*args, str(out), "--customer-id", str(quiet)]) == 0
+    script = (out / "apply.sql").read_text()
+    assert "-- customers: 1 row(s) deleted" in script
+    assert "support_tickets" not in script
+    capsys.readouterr()
+    # a customer with tickets: their deletion needs the key the catalog no longer declares
+    out = tmp_path / "tickets"
+    assert main([*args, str(out), "--customer-id", erased_subject(frames)]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if "WARNING" not in line]
+    assert len(err) == 1, err
+    err = err[0]
+    assert "dataset 'support_tickets'" in err
+    assert "declare primary_key in the catalog" in err
+    assert not out.exists()
+
+
 def test_file_sources_get_no_apply_sql(sample_catalog, frames):
     after = {"customers": frames["customers"].head(10)}
     assert applysql.scripts(sample_catalog, frames, after, title="t") == {}

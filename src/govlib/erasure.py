@@ -62,6 +62,11 @@ class Plan:
         """Rows deleted or anonymised in all."""
         return sum(a.rows for a in self.actions if a.action != "review")
 
+    def changed(self) -> list[str]:
+        """The datasets this plan changes: those with a row to delete or anonymise."""
+        masks = (*self.deletes.items(), *self.anonymise.items())
+        return sorted({name for name, mask in masks if mask.any()})
+
     def mark_delete(
         self, name: str, mask: pl.Series, rule: str, *, cascade: bool = False
     ) -> pl.Series:
