@@ -307,6 +307,32 @@ def test_cleanse_merges_people_under_a_text_key_without_an_activity_column(
     assert copy.filter(pl.col("case_id") == "LA-000")["first_name"].to_list() == ["Cesar A."]
 
 
+def test_cleanse_reads_only_the_dataset_and_those_pointing_at_it(tmp_path, monkeypatch, capsys):
+    path, people = _riots_with_a_string_key(tmp_path)
+    # an unrelated dataset whose file no longer matches its columns: a cleanse of riots that
+    # read the whole catalog stopped on it
+    (tmp_path / "data" / "weather.csv").write_text("day,rain\n2025-01-01,lots\n")
+    path.write_text(
+        path.read_text() + "  weather:\n    source: {path: weather.csv}\n"
+        "    owner: o\n    steward: s\n    purpose: p\n    lawful_basis: public_task\n"
+        "    columns:\n      day: {type: date}\n      rain: {type: float64}\n"
+    )
+    assert main(["profile", "weather", "--catalog", str(path)]) == 2  # it is unreadable
+    capsys.readouterr()
+    monkeypatch.setenv("GOVLIB_KEY", KEY)
+    out = tmp_path / "clean"
+    args = ["cleanse", "riots", "--catalog", str(path), "--out", str(out), "--execute"]
+    assert main(args) == 0
+    assert "records merged: 1" in capsys.readouterr().out
+    assert pl.read_parquet(out / "riots.parquet").height == people
+    assert not (out / "weather.parquet").exists()
+    # a dataset with no subject key is refused before anything is read
+    assert main(["cleanse", "weather", "--catalog", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "'weather' has no subject key to merge on" in err
+    assert "rain" not in err
+
+
 def test_data_columns_named_like_cleansings_helpers_survive_the_merge(plan, sample_catalog, frames):
     ds = sample_catalog.dataset("customers")
     ids = pl.col("customer_id").cast(pl.String)

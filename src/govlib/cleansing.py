@@ -265,6 +265,21 @@ def _roles(ds: Dataset, frame: pl.DataFrame) -> _Roles:
     }
 
 
+def datasets(catalog: Catalog, name: str) -> list[str]:
+    """`name` and the datasets pointing at its subject key: those a cleanse of `name` reads.
+
+    Raises `CleanseError` when `name` has no subject key, so nothing is read in vain.
+    """
+    key = _merge_key(catalog.dataset(name))
+    pointing = [
+        other
+        for other in catalog.names()
+        if other != name
+        and any(r.target == (name, key) for r in catalog.dataset(other).relationships)
+    ]
+    return [name, *pointing]
+
+
 def _merge_key(ds: Dataset) -> str:
     """The subject key records merge on; `CleanseError` when the dataset has none."""
     key = identity.subject_key(ds, ds.catalog)
@@ -501,7 +516,8 @@ def plan(
 
     `as_of` (default: the catalog's) resolves `$PARAMETER` bounds of blocking expectations.
     """
-    frames = frames or sources.load_all(catalog)
+    involved = datasets(catalog, name)  # raises before any read when there is no key
+    frames = frames or sources.load_all(catalog, involved)
     as_of = as_of or catalog.as_of
     ds = catalog.dataset(name)
     frame = frames[name]
@@ -520,9 +536,8 @@ def plan(
         result.changes.append((survivor, "merge_duplicates", key, "survived a merge"))
     for subject in bad[key].to_list() if key in bad.columns else []:
         result.changes.append((subject, "quarantine", "*", "quarantined"))
-    for other in catalog.names():
-        if other != name:
-            _plan_related(catalog, result, other, frames[other], key, as_of)
+    for other in involved[1:]:
+        _plan_related(catalog, result, other, frames[other], key, as_of)
     result.originals = {n: frames[n] for n in result.frames}
     return result
 

@@ -212,9 +212,10 @@ def polars_schema(ds: Dataset) -> pl.Schema:
     return pl.Schema({column: POLARS_TYPE[kind] for column, kind in ds.schema().items()})
 
 
-def load_all(catalog: Catalog) -> dict[str, pl.DataFrame]:
-    """Every dataset of the catalog, read and checked, in memory."""
-    return {name: scan(catalog.dataset(name)).collect() for name in catalog.names()}
+def load_all(catalog: Catalog, names: Iterable[str] | None = None) -> dict[str, pl.DataFrame]:
+    """Every dataset of the catalog (or those of `names`), read and checked, in memory."""
+    names = catalog.names() if names is None else names
+    return {name: scan(catalog.dataset(name)).collect() for name in names}
 
 
 def files(ds: Dataset) -> list[Path]:

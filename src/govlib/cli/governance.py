@@ -130,7 +130,7 @@ def cleanse_cmd(
         applysql.check(cat, applysql.reachable(cat, dataset))
     key = privacy.load_key(key_file) if execute else None
     day = targets.as_of(as_of, cat.as_of)
-    frames = sources.load_all(cat)
+    frames = sources.load_all(cat, cleansing.datasets(cat, dataset))
     with console.status(f"planning the cleanse of {dataset}"):
         plan = cleansing.plan(cat, dataset, frames=frames, as_of=day)
     show(*views.cleanse(plan.summary()))
