@@ -163,6 +163,26 @@ def test_sample_is_drawn_by_the_database_bounded_and_ordered(db_catalog, frames)
         assert again.equals(rows)
 
 
+def test_a_postgres_view_larger_than_the_sample_is_sampled_too(pg_catalog, pg_schema, frames):  # noqa: F811
+    import psycopg
+
+    with psycopg.connect(pg.postgres_url(), autocommit=True) as con:
+        con.execute(f'CREATE VIEW "{pg_schema}".orders_seen AS SELECT * FROM "{pg_schema}".orders')
+    text = pg_catalog.read_text().replace("table: orders", "table: orders_seen")
+    path = pg_catalog.parent / "views.yaml"
+    path.write_text(text)
+    ds = catalog.load(path).dataset("orders")
+    assert ds.source.table == "orders_seen"
+    # TABLESAMPLE takes tables only: a view is sampled by a random() filter instead
+    rows = databases.sample(ds, n=2_000, columns=["order_id", "card"])
+    assert 1_700 <= rows.height <= 2_000
+    assert rows["order_id"].is_sorted()
+    assert rows["order_id"].max() > frames["orders"]["order_id"].sort()[rows.height]
+    assert rows.join(frames["orders"], on=["order_id", "card"], nulls_equal=True).height == (
+        rows.height
+    )
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "duckdb"])
 def test_file_sessions_are_read_only(file_catalogs, kind):
     ds = catalog.load(file_catalogs[kind]).dataset("customers")

@@ -493,9 +493,7 @@ def scripts(
     from govlib import databases
 
     names = [
-        n
-        for n in after
-        if catalog.dataset(n).source.is_database and not after[n].equals(before[n])
+        n for n in after if catalog.dataset(n).source.is_database and not after[n].equals(before[n])
     ]
     check(catalog, names)  # a table the copy leaves as it is need not be keyed
     groups: dict[str, list[TableChange]] = {}

@@ -556,8 +556,32 @@ def _sampled(con: BaseBackend, raw: ibis.Table, fraction: float) -> ibis.Table:
 
     name = getattr(con, "name", "")
     physical = isinstance(raw.op(), ops.DatabaseTable)
+    if name == "postgres" and physical and not _samples_itself(con, raw):
+        import ibis
+
+        return raw.filter(ibis.random() <= fraction)  # what Ibis does for a query, unseeded
     seeded = name == "duckdb" or (name == "postgres" and physical)
     return raw.sample(fraction, method="row", seed=SAMPLE_SEED if seeded else None)
+
+
+def _samples_itself(con: BaseBackend, raw: ibis.Table) -> bool:
+    """True when PostgreSQL's TABLESAMPLE takes the relation of `raw`.
+
+    It takes a table, a partitioned table or a materialized view; it refuses a view.
+    """
+    import sqlglot as sg
+
+    op = raw.op()
+    qualified = sg.table(op.name, db=op.namespace.database).sql("postgres")  # type: ignore[attr-defined]
+    cursor = con.con.cursor()
+    try:
+        sql = "SELECT relkind::text FROM pg_class WHERE oid = to_regclass(%s)"
+        cursor.execute(sql, [qualified])
+        found = cursor.fetchone()
+    finally:
+        cursor.close()
+        con.con.rollback()
+    return found is not None and found[0] in ("r", "p", "m")
 
 
 def rows(con: BaseBackend, expr: ibis.Table) -> list[dict[str, Any]]:
