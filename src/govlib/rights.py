@@ -31,6 +31,7 @@ from govlib.records import Record
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 log = logging.getLogger("govlib")
+PhoneKeys = dict[tuple[str, str], pl.Series]  # (dataset, phone column) -> E.164 keys per row
 
 
 class UnknownSubjectError(GovlibError):
@@ -86,12 +87,26 @@ class Erasure(Record):
     datasets: list[ErasedDataset]
 
 
-def _identifiers(catalog: Catalog, frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+def _phone_keys(catalog: Catalog, frames: dict[str, pl.DataFrame]) -> PhoneKeys:
+    """The E.164 keys of every phone column, per (dataset, column): parsed once per search."""
+    return {
+        (name, column): identity.phone_column_keys(catalog.dataset(name), frames[name], column)
+        for name in catalog.names()
+        for column, spec in catalog.dataset(name).columns.items()
+        if spec.pii is PiiKind.PHONE and column in frames[name].columns
+    }
+
+
+def _identifiers(
+    catalog: Catalog, frames: dict[str, pl.DataFrame], phones: PhoneKeys | None = None
+) -> dict[str, pl.DataFrame]:
     """Per dataset, one row per identifier a record holds: (row, kind, key).
 
     Kinds: `id` (the catalog-wide subject id), `email` and `phone` (their identity keys).
     Every column declared as an e-mail or phone takes part, with or without a subject key.
+    `phones`: the keys of `_phone_keys(catalog, frames)`, when already parsed.
     """
+    phones = _phone_keys(catalog, frames) if phones is None else phones
     tables = {}
     for name in catalog.names():
         ds, frame = catalog.dataset(name), frames[name]
@@ -105,7 +120,7 @@ def _identifiers(catalog: Catalog, frames: dict[str, pl.DataFrame]) -> dict[str,
             if spec.pii is PiiKind.EMAIL:
                 parts.append(("email", frame.select(identity.email_keys(pl.col(column)))[column]))
             elif spec.pii is PiiKind.PHONE:
-                parts.append(("phone", identity.phone_column_keys(ds, frame, column)))
+                parts.append(("phone", phones[(name, column)]))
         rows = pl.int_range(frame.height, dtype=pl.UInt32, eager=True)
         tables[name] = pl.concat(
             [pl.DataFrame({"row": rows, "key": keys.cast(pl.String)})
@@ -116,21 +131,20 @@ def _identifiers(catalog: Catalog, frames: dict[str, pl.DataFrame]) -> dict[str,
     return tables
 
 
-def unsearchable_phones(catalog: Catalog, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
+def unsearchable_phones(
+    catalog: Catalog, frames: dict[str, pl.DataFrame], phones: PhoneKeys | None = None
+) -> dict[str, int]:
     """Per dataset, stored phone values that have no E.164 key and so match no search.
 
     A number in national format needs a region: the record's country. Without a country column
     (or with an unknown country) such a number can be neither found nor erased.
     """
+    phones = _phone_keys(catalog, frames) if phones is None else phones
     counts: dict[str, int] = {}
-    for name in catalog.names():
-        ds, frame = catalog.dataset(name), frames[name]
-        for column, spec in ds.columns.items():
-            if spec.pii is PiiKind.PHONE and column in frame.columns:
-                keys = identity.phone_column_keys(ds, frame, column)
-                missed = int((frame[column].is_not_null() & keys.is_null()).sum())
-                if missed:
-                    counts[name] = counts.get(name, 0) + missed
+    for (name, column), keys in phones.items():
+        missed = int((frames[name][column].is_not_null() & keys.is_null()).sum())
+        if missed:
+            counts[name] = counts.get(name, 0) + missed
     return counts
 
 
@@ -177,9 +191,9 @@ def _count_unsearchable(ds: Dataset, con: Any, t: Any, columns: list[str]) -> in
 
 
 def _warn_unsearchable(
-    catalog: Catalog, frames: dict[str, pl.DataFrame], searched: bool = False
+    catalog: Catalog, frames: dict[str, pl.DataFrame], searched: bool, phones: PhoneKeys
 ) -> None:
-    counts = unsearchable_phones(catalog, frames)
+    counts = unsearchable_phones(catalog, frames, phones)
     for name in catalog.names():
         if searched and catalog.dataset(name).source.is_database:
             counts.pop(name, None)
@@ -291,8 +305,9 @@ def find(
     )
     if searched:
         frames = _gather(catalog, frames, start, as_of=as_of)
-    _warn_unsearchable(catalog, frames, searched)
-    identifiers, rows = _closure(_identifiers(catalog, frames), start)
+    phones = _phone_keys(catalog, frames)
+    _warn_unsearchable(catalog, frames, searched, phones)
+    identifiers, rows = _closure(_identifiers(catalog, frames, phones), start)
     if not any(len(r) for r in rows.values()):
         raise UnknownSubjectError(
             "no dataset holds that subject. Check the value (emails and phones are normalised "
