@@ -9,6 +9,7 @@ copies; the source must be unchanged; a statement failing half-way must leave th
 """
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -489,6 +490,119 @@ def run_duckdb(database: Path, text: str, time_zone: str = "UTC") -> int:
         return 1
     finally:
         con.close()
+
+
+def duckdb_with_foreign_keys(folder: Path, *, declared: bool = True) -> Path:
+    """Customers, their orders and the orders' items in a DuckDB file with FOREIGN KEYs, and
+    invoices (outside the catalog) pointing at orders. `declared`: the catalog names the
+    relationship of items to orders, as the database does."""
+    import duckdb
+
+    meta = {"owner": "o", "steward": "s", "purpose": "p", "lawful_basis": "contract"}
+    person = {"type": "int64", "pii": "person_id"}
+    items = {
+        "primary_key": ["item_id"],
+        "columns": {"item_id": {"type": "int64"}, "order_id": {"type": "int64"}},
+    }
+    if declared:
+        items["relationships"] = [{"column": "order_id", "references": "orders.order_id"}]
+    datasets = {
+        "customers": {"primary_key": ["customer_id"], "subject_key": "customer_id", "columns": {
+            "customer_id": person, "email": {"type": "string", "pii": "email"}}},
+        "orders": {"primary_key": ["order_id"], "subject_key": "customer_id",
+                   "relationships": [{"column": "customer_id",
+                                      "references": "customers.customer_id"}],
+                   "columns": {"order_id": {"type": "int64"}, "customer_id": person}},
+        "order_items": items,
+    }  # fmt: skip
+    raw = {"version": 1, "as_of": "2025-01-31", "data_root": "data", "datasets": {
+        n: {"description": "d", "source": {"uri": "duckdb:///crm.duckdb", "table": n},
+            **meta, **spec} for n, spec in datasets.items()}}  # fmt: skip
+    (folder / "data").mkdir(parents=True)
+    path = folder / "catalog.yaml"
+    path.write_text(json.dumps(raw))
+    con = duckdb.connect(str(folder / "data" / "crm.duckdb"))
+    con.execute("""
+        CREATE TABLE customers (customer_id BIGINT PRIMARY KEY, email VARCHAR);
+        CREATE TABLE orders (order_id BIGINT PRIMARY KEY,
+                             customer_id BIGINT REFERENCES customers (customer_id));
+        CREATE TABLE order_items (item_id BIGINT PRIMARY KEY,
+                                  order_id BIGINT REFERENCES orders (order_id));
+        CREATE TABLE invoices (invoice_id BIGINT PRIMARY KEY,
+                               order_id BIGINT REFERENCES orders (order_id));
+        INSERT INTO customers VALUES (1, 'a@example.com'), (2, 'b@example.com');
+        INSERT INTO orders VALUES (10, 1), (11, 1), (12, 2);
+        INSERT INTO order_items VALUES (100, 10), (101, 11), (102, 12);
+        INSERT INTO invoices VALUES (1000, 12);
+    """)
+    con.close()
+    return path
+
+
+def duckdb_tables(database: Path) -> dict[str, list[tuple]]:
+    import duckdb
+
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        names = ("customers", "orders", "order_items", "invoices")
+        return {n: con.sql(f"SELECT * FROM {n} ORDER BY ALL").fetchall() for n in names}
+    finally:
+        con.close()
+
+
+def test_duckdb_foreign_keys_get_one_transaction_per_table_children_first(tmp_path, capsys):
+    path = duckdb_with_foreign_keys(tmp_path / "crm")
+    database = tmp_path / "crm" / "data" / "crm.duckdb"
+    before = duckdb_tables(database)
+    out = tmp_path / "out"
+    # customer 1: two orders and their items go, children first (no invoice points at them)
+    assert main(["subject", "erase", "--customer-id", "1", "--yes", "--catalog", str(path),
+                 "--out", str(out)]) == 0  # fmt: skip
+    text = (out / "apply.sql").read_text()
+    assert "one table per transaction" in text
+    assert text.count("BEGIN;") == 4  # the counts, then items, orders and customers
+    assert text.index('DELETE FROM "order_items"') < text.index('DELETE FROM "orders"')
+    assert text.index('DELETE FROM "orders"') < text.index('DELETE FROM "customers"')
+    assert "invoices: rows pointing at deleted orders rows" in text
+    # in one transaction, DuckDB refuses the orders' delete after their items' one
+    assert run_duckdb(database, text) == 0
+    after = duckdb_tables(database)
+    assert after["customers"] == [(2, "b@example.com")]
+    assert after["orders"] == [(12, 2)]
+    assert after["order_items"] == [(102, 12)]
+    assert after["invoices"] == before["invoices"]
+    assert read_back(path, "orders").equals(pl.read_parquet(out / "orders.parquet"))
+
+
+def test_a_duckdb_row_outside_the_catalog_pointing_at_a_deleted_row_stops_the_script_first(
+    tmp_path, capsys
+):
+    path = duckdb_with_foreign_keys(tmp_path / "crm")
+    database = tmp_path / "crm" / "data" / "crm.duckdb"
+    before = duckdb_tables(database)
+    out = tmp_path / "out"
+    # customer 2's order 12 has an invoice the catalog does not know: the counts fail first
+    assert main(["subject", "erase", "--customer-id", "2", "--yes", "--catalog", str(path),
+                 "--out", str(out)]) == 0  # fmt: skip
+    assert run_duckdb(database, (out / "apply.sql").read_text()) == 1
+    assert duckdb_tables(database) == before
+
+
+def test_a_duckdb_foreign_key_the_catalog_does_not_declare_is_refused_when_writing(
+    tmp_path, capsys
+):
+    path = duckdb_with_foreign_keys(tmp_path / "crm", declared=False)
+    out = tmp_path / "out"
+    # the items of customer 1's orders would stay, pointing at deleted orders
+    code = main(["subject", "erase", "--customer-id", "1", "--yes", "--catalog", str(path),
+                 "--out", str(out)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert (
+        "dataset 'order_items': 2 row(s) of the new copy point at rows deleted from 'orders'" in err
+    )
+    assert "declare the relationship in the catalog" in err
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("what", ["keys", "values"])

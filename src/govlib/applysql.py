@@ -350,7 +350,25 @@ def _count(step: str, expected: int, table: str, condition: str, dialect: str) -
     )
 
 
-def _update(ds: Dataset, column: str, rows: pl.DataFrame, temp: str, dialect: str) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One statement of the script, with the key table it reads and the counts around it."""
+
+    dataset: str
+    keys: str  # the temporary table of its keys (and new values)
+    head: str  # the comment naming it
+    fill: list[str]  # the temporary key table, created and filled
+    before: str  # the rows it addresses, counted
+    change: str  # the UPDATE or DELETE
+    after: str  # its result, counted
+    drop: str  # the key table dropped
+
+    def lines(self) -> list[str]:
+        """The step as one block, for a script of one transaction."""
+        return [self.head, *self.fill, self.before, self.change, self.after, self.drop]
+
+
+def _update(ds: Dataset, column: str, rows: pl.DataFrame, temp: str, dialect: str) -> Step:
     """Count the rows to update, update them, count those holding their new value."""
     table = table_name(ds, dialect)
     short = identifier((ds.source.table or "").split(".")[-1], dialect)
@@ -358,9 +376,11 @@ def _update(ds: Dataset, column: str, rows: pl.DataFrame, temp: str, dialect: st
     match = _match(ds, temp, short, dialect)
     same = "IS" if dialect == "sqlite" else "IS NOT DISTINCT FROM"
     step = f"{ds.name}.{column}"
-    return [
+    return Step(
+        ds.name,
+        temp,
         f"-- {flat(step)}: new values for {rows.height} row(s)",
-        *_fill(ds, temp, rows, dialect),
+        _fill(ds, temp, rows, dialect),
         _count(f"{step}: rows to update", rows.height, table,
                f"EXISTS (SELECT 1 FROM {temp} WHERE {match})", dialect),
         f"UPDATE {table} SET {col} = {temp}.{col} FROM {temp} WHERE {match};",
@@ -368,34 +388,36 @@ def _update(ds: Dataset, column: str, rows: pl.DataFrame, temp: str, dialect: st
                f"EXISTS (SELECT 1 FROM {temp} WHERE {match} AND {short}.{col} {same} {temp}.{col})",
                dialect),
         f"DROP TABLE {temp};",
-    ]  # fmt: skip
+    )  # fmt: skip
 
 
-def _delete(ds: Dataset, keys: pl.DataFrame, temp: str, dialect: str) -> list[str]:
+def _delete(ds: Dataset, keys: pl.DataFrame, temp: str, dialect: str) -> Step:
     """Count the rows to delete, delete them, check none is left."""
     table = table_name(ds, dialect)
     short = identifier((ds.source.table or "").split(".")[-1], dialect)
     found = f"EXISTS (SELECT 1 FROM {temp} WHERE {_match(ds, temp, short, dialect)})"
-    return [
+    return Step(
+        ds.name,
+        temp,
         f"-- {flat(ds.name)}: {keys.height} row(s) deleted",
-        *_fill(ds, temp, keys, dialect),
+        _fill(ds, temp, keys, dialect),
         _count(f"{ds.name}: rows to delete", keys.height, table, found, dialect),
         f"DELETE FROM {table} WHERE {found};",
         _count(f"{ds.name}: deleted rows left", 0, table, found, dialect),
         f"DROP TABLE {temp};",
-    ]
+    )
 
 
-def statements(ds: Dataset, change: TableChange, dialect: str, number: Iterator[int]) -> list[str]:
+def statements(ds: Dataset, change: TableChange, dialect: str, number: Iterator[int]) -> list[Step]:
     """The UPDATE statements, then the DELETE statement, of one table, with their key tables."""
-    lines: list[str] = []
+    steps: list[Step] = []
     for column, rows in change.updates.items():
         temp = identifier(f"govlib_update_{next(number)}", dialect)
-        lines += _update(ds, column, rows, temp, dialect)
+        steps.append(_update(ds, column, rows, temp, dialect))
     if change.deleted.height:
         temp = identifier(f"govlib_delete_{next(number)}", dialect)
-        lines += _delete(ds, change.deleted, temp, dialect)
-    return lines
+        steps.append(_delete(ds, change.deleted, temp, dialect))
+    return steps
 
 
 def order(catalog: Catalog, names: Iterable[str]) -> list[str]:
@@ -451,31 +473,176 @@ def script(catalog: Catalog, changes: list[TableChange], *, title: str) -> str:
     names = order(catalog, by_name)
     first = catalog.dataset(names[0])
     dialect = dialect_of(first)
+    deletes = any(c.deleted.height for c in changes)
+    links = foreign_keys(first) if dialect == "duckdb" and deletes else []
+    phased = _phased(catalog, by_name, links)
     header = [
         f"govlib apply.sql: {title}",
         f"Database: {databases.location(first.source).rsplit(' table ', 1)[0]}",
         *(by_name[name].describe() for name in names),
         f"Review it, then run it as the data owner: {HOW_TO_RUN.get(dialect, dialect)}.",
-        "One transaction: a failing statement leaves every table as it was; so does a statement",
-        f"that would change other rows than planned (counted into {CHECK_TABLE}).",
+        *(PHASED if phased else ONE_TRANSACTION),
         "Restricted: it holds key values and new values of people; delete it once run.",
     ]
     before, start = _session(dialect)
     check = identifier(CHECK_TABLE, dialect)
-    body = [
-        *before,
-        "BEGIN;",
-        *start,
+    create = (
         f"CREATE TEMP TABLE {check} (step TEXT, expected BIGINT, found BIGINT, "
-        "CONSTRAINT govlib_rows_as_planned CHECK (found = expected));",
-    ]
+        "CONSTRAINT govlib_rows_as_planned CHECK (found = expected));"
+    )
     number = iter(range(1, 1_000_000))
-    for name in names:
-        body += statements(catalog.dataset(name), by_name[name], dialect, number)
-    body += [f"DROP TABLE {check};", "COMMIT;"]
+    steps = [
+        step for name in names for step in statements(catalog.dataset(name), by_name[name],
+                                                      dialect, number)
+    ]  # fmt: skip
+    if not phased:
+        body = [*before, "BEGIN;", *start, create]
+        body += [line for step in steps for line in step.lines()]
+        body += [f"DROP TABLE {check};", "COMMIT;"]
+    else:
+        body = [*before, "BEGIN;", *start, create, "-- every statement's rows, before any change"]
+        body += [line for step in steps for line in (step.head, *step.fill, step.before)]
+        body += _kept_references(catalog, by_name, steps, links, dialect)
+        body.append("COMMIT;")
+        for name in names:
+            body += [f"-- {flat(name)}", "BEGIN;", *start]
+            body += [line for step in steps if step.dataset == name
+                     for line in (step.change, step.after, step.drop)]  # fmt: skip
+            body.append("COMMIT;")
+        body.append(f"DROP TABLE {check};")
     lines = [f"-- {flat(line)}" for line in header]
     lines[2:2] = _schema_note(first, dialect)
     return "\n".join(lines + body) + "\n"
+
+
+ONE_TRANSACTION = (
+    "One transaction: a failing statement leaves every table as it was; so does a statement",
+    f"that would change other rows than planned (counted into {CHECK_TABLE}).",
+)
+PHASED = (
+    "DuckDB checks a foreign key against rows deleted earlier in the same transaction, so this",
+    "script changes one table per transaction, the rows pointing at others first. A first",
+    "transaction counts the rows of every statement (into " + CHECK_TABLE + ") and the rows",
+    "outside the change that point at rows it deletes, and changes nothing: when any count",
+    "differs from the plan, the script stops there and every table stays as it was.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKey:
+    """A FOREIGN KEY the database declares: `table(columns)` references `parent(referenced)`."""
+
+    table: str
+    columns: list[str]
+    parent: str
+    referenced: list[str]
+
+
+def foreign_keys(ds: Dataset) -> list[ForeignKey]:
+    """The foreign keys of a DuckDB dataset's database file, read from `duckdb_constraints()`."""
+    from govlib import databases
+
+    con = databases.connect(ds)
+    try:
+        found = con.con.sql(
+            "SELECT table_name, constraint_column_names, referenced_table, "
+            "referenced_column_names FROM duckdb_constraints() "
+            "WHERE constraint_type = 'FOREIGN KEY' ORDER BY ALL"
+        ).fetchall()
+    finally:
+        con.disconnect()
+    return [ForeignKey(t, list(c), p, list(r)) for t, c, p, r in found]
+
+
+def _short(ds: Dataset) -> str:
+    return (ds.source.table or "").split(".")[-1]
+
+
+def _phased(catalog: Catalog, changes: dict[str, TableChange], links: list[ForeignKey]) -> bool:
+    """Whether a changed table points, by a declared foreign key, at one losing rows."""
+    tables = {_short(catalog.dataset(n)): c for n, c in changes.items()}
+    return any(
+        link.table in tables and link.parent in tables and tables[link.parent].deleted.height
+        for link in links
+    )
+
+
+def _kept_references(
+    catalog: Catalog,
+    changes: dict[str, TableChange],
+    steps: list[Step],
+    links: list[ForeignKey],
+    dialect: str,
+) -> list[str]:
+    """Counts of rows the change leaves in place that point at rows it deletes: all must be 0.
+
+    Only tables the script does not change are counted here; the new copy of a changed table
+    was checked when the script was written (`_dangling`).
+    """
+    tables = {_short(catalog.dataset(n)): n for n in changes}
+    deleting = {step.dataset: step for step in steps if step.change.startswith("DELETE")}
+    lines = []
+    for link in links:
+        parent = tables.get(link.parent)
+        if parent not in deleting or link.table in tables:
+            continue
+        ds = catalog.dataset(parent)
+        temp = deleting[parent].keys
+        alias, child = identifier("govlib_parent", dialect), identifier(link.table, dialect)
+        joined = " AND ".join(
+            f"{alias}.{identifier(r, dialect)} = {child}.{identifier(c, dialect)}"
+            for c, r in zip(link.columns, link.referenced, strict=True)
+        )
+        pointing = (
+            f"EXISTS (SELECT 1 FROM {table_name(ds, dialect)} AS {alias} WHERE {joined} "
+            f"AND EXISTS (SELECT 1 FROM {temp} WHERE {_match(ds, temp, alias, dialect)}))"
+        )
+        step = f"{link.table}: rows pointing at deleted {parent} rows"
+        lines.append(_count(step, 0, child, pointing, dialect))
+    return lines
+
+
+def _dangling(
+    catalog: Catalog,
+    before: dict[str, pl.DataFrame],
+    after: dict[str, pl.DataFrame],
+    changes: list[TableChange],
+) -> None:
+    """Refuse a new copy keeping rows that point, by a DuckDB foreign key, at rows it deletes.
+
+    The catalog's relationships take such rows along; a key the database declares and the
+    catalog does not would fail the script half way, after tables before it were changed.
+    """
+    from govlib import databases
+
+    first = catalog.dataset(changes[0].dataset)
+    uri = databases.uri_of(first)
+    named = {  # the catalog's datasets on this database, by table
+        _short(catalog.dataset(n)): n
+        for n in catalog.names()
+        if catalog.dataset(n).source.is_database and databases.uri_of(catalog.dataset(n)) == uri
+    }
+    changed = {c.dataset: c for c in changes}
+    for link in foreign_keys(first):
+        child, parent = named.get(link.table), changed.get(named.get(link.parent, ""))
+        if child is None or parent is None or not parent.deleted.height:
+            continue
+        gone = before[parent.dataset].join(parent.deleted, on=parent.keys, how="semi")
+        kept = after.get(child, before.get(child))  # a dataset the copy leaves as it was
+        if kept is None or not (
+            set(link.columns) <= set(kept.columns) and set(link.referenced) <= set(gone.columns)
+        ):
+            continue  # counted by the script itself before it changes anything
+        values = gone.select(pl.col(r).alias(c) for c, r in zip(link.columns, link.referenced,
+                                                                 strict=True))  # fmt: skip
+        values = values.cast({c: kept.schema[c] for c in link.columns}, strict=False)
+        left = kept.drop_nulls(link.columns).join(values, on=link.columns, how="semi").height
+        if left:
+            raise ParameterError(
+                f"dataset {child!r}: {left} row(s) of the new copy point at rows deleted "
+                f"from {parent.dataset!r} by a foreign key the database declares "
+                f"({', '.join(link.columns)}); declare the relationship in the catalog"
+            )
 
 
 def scripts(
@@ -501,6 +668,10 @@ def scripts(
         change = diff(catalog.dataset(name), before[name], after[name])
         if not change.empty:
             groups.setdefault(databases.uri_of(catalog.dataset(name)), []).append(change)
+    for changes in groups.values():
+        duck = dialect_of(catalog.dataset(changes[0].dataset)) == "duckdb"
+        if duck and any(c.deleted.height for c in changes):
+            _dangling(catalog, before, after, changes)
     if len(groups) == 1:
         return {FILE_NAME: script(catalog, next(iter(groups.values())), title=title)}
     return {

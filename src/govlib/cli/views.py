@@ -156,7 +156,8 @@ def apply_scripts(summary: dict[str, Any], out: Path) -> Views:
     """The apply.sql scripts among the files written: paths the data owner reviews and runs."""
     return [
         f"{out / name}: the change as SQL for the data owner to review and run on the database "
-        "(one transaction; restricted: holds keys and values of people)"
+        "(its header says how it runs and what it checks; restricted: holds keys and values "
+        "of people)"
         for name in summary.get("files", [])
         if name.removesuffix(".age").endswith(".sql")
     ]
