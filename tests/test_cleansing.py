@@ -25,6 +25,11 @@ def plan(sample_catalog, frames):
         (standard_name, "Jose\u0301", "José"),
         (standard_name, "de Vries", "de Vries"),
         (standard_name, "mary  ann", "Mary Ann"),
+        (standard_name, "O'BRIEN", "O'Brien"),
+        (standard_name, "jean-paul", "Jean-Paul"),
+        (standard_name, "CC", "CC"),  # initials: no vowel
+        (standard_name, "R.E. LEE", "R.E. Lee"),
+        (standard_name, "ÉMILE ZOLA", "Émile Zola"),
         (standard_country, "United Kingdom", "GB"),
         (standard_country, "uk", "GB"),
         (standard_country, "Deutschland", "DE"),

@@ -19,6 +19,7 @@ never modifies the source. Outdated records are the retention rules' business, n
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -160,11 +161,27 @@ def standard_email(values: pl.Expr) -> pl.Expr:
 
 
 def standard_name(value: str) -> str:
-    """NFC, single spaces, and words written all in capitals or all in lower case titled."""
+    """NFC, single spaces, and words written all in capitals or all in lower case titled.
+
+    Each run of letters is titled (`O'BRIEN` is `O'Brien`, `R.E.` stays `R.E.`); a word in
+    capitals with no vowel (`CC`, `TJ`: initials) stays as written.
+
+    >>> standard_name("JEAN-PAUL O'BRIEN"), standard_name("CC R.E. SMITH")
+    ("Jean-Paul O'Brien", 'CC R.E. Smith')
+    """
     text = " ".join(unicodedata.normalize("NFC", value).split())
     if text and (text.isupper() or text.islower()) and len(text) > 1:
-        text = " ".join(w[:1].upper() + w[1:].lower() for w in text.split(" "))
+        text = " ".join(_titled(w) for w in text.split(" "))
     return text
+
+
+LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def _titled(word: str) -> str:
+    if word.isupper() and len(word) <= 3 and not set(word.lower()) & set("aeiouy"):
+        return word  # initials
+    return LETTERS.sub(lambda run: run.group().capitalize(), word.lower())
 
 
 def standard_country(value: str) -> str | None:
