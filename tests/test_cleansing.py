@@ -164,6 +164,7 @@ def test_cli_dry_run_execute_idempotence_and_no_raw_values(
     args = ["cleanse", "customers", "--catalog", str(CATALOG), "--out", str(out), "--execute"]
     assert main(args) == 0
     console = capsys.readouterr().out
+    assert "quality scores before and after the cleanse: customers" in console
     log = (out / "cleanse_log.ndjson").read_text()
     entries = [json.loads(line) for line in log.splitlines()]
     assert {e["subject"][:2] for e in entries} == {"p_"}

@@ -220,6 +220,23 @@ def test_library_draft_counts_in_the_database_and_bounds_the_sample(tmp_path):
     assert d.export is None
 
 
+def test_uri_env_naming_a_file_elsewhere_drafts_a_catalog_rooted_at_it(
+    tmp_path, capsys, monkeypatch
+):
+    elsewhere = tmp_path / "warehouse"
+    elsewhere.mkdir()
+    make_duckdb(elsewhere / "crm.duckdb")
+    monkeypatch.setenv("GOVLIB_TEST_CRM_FILE_URL", f"duckdb:///{elsewhere / 'crm.duckdb'}")
+    path = tmp_path / "project" / "catalog.yaml"
+    path.parent.mkdir()
+    args = ["catalog", "draft", "--uri-env", "GOVLIB_TEST_CRM_FILE_URL", "--catalog", str(path)]
+    assert main(args) == 0, capsys.readouterr().err
+    cat = catalog.load(path)
+    assert cat.data_dir == elsewhere
+    assert cat.dataset("orders").source.uri_env == "GOVLIB_TEST_CRM_FILE_URL"
+    assert main(["profile", "orders", "--catalog", str(path)]) == 0
+
+
 def test_a_foreign_key_to_a_table_left_out_is_a_note_not_a_relationship(tmp_path, capsys):
     make_duckdb(tmp_path / "crm.duckdb")
     path = tmp_path / "catalog.yaml"

@@ -93,6 +93,7 @@ class CleanseScores(Record):
     """Quality scores of a dataset before and after its cleanse, with the same suite."""
 
     ROWS: ClassVar[str | None] = "scores"
+    CAPTION: ClassVar[str | None] = "quality scores before and after the cleanse"
 
     dataset: str
     as_of: str

@@ -510,7 +510,9 @@ def _database_source(
                 f"environment variable {uri_env} is not set; export it with the database URI "
                 "(e.g. postgresql://user:pw@host/db)"
             )
-        _check_scheme(value)
+        if _check_scheme(value) in databases.FILE_SCHEMES:  # its file sets the data root
+            found = _file_source(value, databases.scheme_of(value), existing, catalog_path)
+            return _Source(value, {"uri_env": uri_env}, f"${uri_env}", found.data_dir)
         return _Source(value, {"uri_env": uri_env}, f"${uri_env}", home)
     scheme = _check_scheme(uri or "")
     if scheme in databases.FILE_SCHEMES:
@@ -563,10 +565,13 @@ def _env_name(uri: str) -> str:
 
     >>> _env_name("postgresql://crm:pw@db.example/crm-eu")
     'GOVLIB_CRM_EU_URL'
+    >>> _env_name("postgresql://dev:pw@localhost/govlib_dev"), _env_name("postgresql://a:b@h/govlib")
+    ('GOVLIB_DEV_URL', 'GOVLIB_DATABASE_URL')
     """
     parts = urlsplit(uri)
     name = unquote(parts.path.lstrip("/").split("/", 1)[0]) or parts.hostname or ""
     stem = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper()
+    stem = "" if stem == "GOVLIB" else stem.removeprefix("GOVLIB_")
     return f"GOVLIB_{stem}_URL" if stem else "GOVLIB_DATABASE_URL"
 
 

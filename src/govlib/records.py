@@ -43,6 +43,7 @@ class Record:
 
     __slots__ = ()
     ROWS: ClassVar[str | None] = None  # the field holding the record's main list, if any
+    CAPTION: ClassVar[str | None] = None  # the caption of its tables (default: the class name)
 
     def to_dict(self) -> dict[str, Any]:
         """The record as plain JSON-ready data (nested records become dicts)."""
@@ -78,7 +79,8 @@ class Record:
     def title(self) -> str:
         """A one-line caption for tables."""
         name = getattr(self, "dataset", None)
-        return f"{type(self).__name__}" + (f": {name}" if name else "")
+        caption = self.CAPTION or type(self).__name__
+        return caption + (f": {name}" if name else "")
 
     def _repr_html_(self) -> str:
         rows = self.table_rows()
