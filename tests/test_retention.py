@@ -3,6 +3,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 import pytest
+import yaml
 
 from govlib import catalog, privacy, retention, sources, verdicts
 from govlib.cli import main
@@ -397,3 +398,42 @@ def test_data_columns_named_like_govlibs_own_do_not_change_the_consent_verdict(t
     assert in_db.source.is_database
     got = retention.evaluate(in_db, as_of=AS_OF).consent[0]
     assert got.to_dict() == want[0]
+
+
+@pytest.mark.parametrize(
+    ("key", "named"), [(["visit_id"], ["3", "4"]), (["site", "visit_id"], ["b|3", "b|4"]), ([], [])]
+)
+def test_the_log_names_rows_by_primary_key_when_there_is_no_subject(
+    tmp_path, monkeypatch, caplog, key, named
+):
+    (tmp_path / "data").mkdir()
+    pl.DataFrame({
+        "visit_id": [1, 2, 3, 4], "site": ["a", "a", "b", "b"],
+        "seen": [date(2025, 1, 20), date(2025, 1, 10), date(2024, 1, 1), date(2023, 6, 1)],
+    }).write_parquet(tmp_path / "data" / "visits.parquet")  # fmt: skip
+    (tmp_path / "catalog.yaml").write_text(yaml.safe_dump({
+        "version": 1, "as_of": "2025-01-31", "data_root": "data", "datasets": {"visits": {
+            "source": {"path": "visits.parquet"}, "primary_key": key, "owner": "o",
+            "steward": "s", "purpose": "p", "lawful_basis": "legitimate_interests",
+            "columns": {"visit_id": {"type": "int64"}, "site": {"type": "string"},
+                        "seen": {"type": "date"}},
+            "retention": [{"name": "old_visits", "anchor": "seen", "period": "P6M",
+                           "action": "delete"}]}}}))  # fmt: skip
+    monkeypatch.setenv("GOVLIB_KEY", "3f9a0c2d7b1e4f6a8c5d2e9b0a7f1c3e")
+    out = tmp_path / "out"
+    args = [
+        "retention",
+        "apply",
+        "visits",
+        "--execute",
+        "--catalog",
+        str(tmp_path / "catalog.yaml"),
+    ]
+    assert main([*args, "--out", str(out)]) == 0
+    lines = (out / "retention_log.ndjson").read_text().splitlines()
+    key_bytes = b"3f9a0c2d7b1e4f6a8c5d2e9b0a7f1c3e"  # the variable's text is the key
+    assert sorted(json.loads(line)["subject"] for line in lines) == sorted(
+        privacy.pseudonym(v, key_bytes) for v in named
+    )
+    assert pl.read_parquet(out / "visits.parquet")["visit_id"].to_list() == [1, 2]
+    assert ("no subject_key or primary_key" in caplog.text) == (not key)

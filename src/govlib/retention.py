@@ -25,6 +25,7 @@ so the outcome never depends on the order of the log's rows.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -44,6 +45,8 @@ from govlib.catalog import (
     unused_name,
 )
 from govlib.records import Record
+
+log = logging.getLogger("govlib")
 
 if TYPE_CHECKING:
     import ibis
@@ -671,7 +674,7 @@ def plan_retention(
     ds = catalog.dataset(name)
     plan = erasure.Plan(as_of=as_of, frames=frames)
     frame = frames[name]
-    key = identity.subject_key(ds, catalog)
+    ids = _logged_ids(ds, frame, identity.subject_key(ds, catalog))
     for rule in ds.retention:
         left = (expiry(rule) - pl.lit(as_of)).dt.total_days()
         anchor = pl.col(rule.anchor).cast(pl.Date)
@@ -681,11 +684,32 @@ def plan_retention(
             mask = plan.mark_anonymise(name, mask & ~erasure.anonymised(ds, frame), rule.name)
         else:
             mask = plan.mark_delete(name, mask, rule.name)
-        if key is not None:
-            for subject in frame.filter(mask)[key].to_list():
+        if ids is not None:
+            for subject in ids.filter(mask).to_list():
                 plan.subjects.append((name, rule.name, rule.action, subject))
     erasure.cascade(catalog, plan, name)
     return plan
+
+
+def _logged_ids(ds: Dataset, frame: pl.DataFrame, key: str | None) -> pl.Series | None:
+    """What the log names a row by (pseudonymised): its subject, else its primary key.
+
+    A composite key is its values joined by `|`. With neither, the log has no entry per row.
+    """
+    if key is not None:
+        return frame[key]
+    columns = [c for c in ds.primary_key if c in frame.columns]
+    if not columns or len(columns) < len(ds.primary_key):
+        log.warning(
+            "%s: no subject_key or primary_key: the retention log cannot name the rows it "
+            "changes; declare one in the catalog",
+            ds.name,
+        )
+        return None
+    if len(columns) == 1:
+        return frame[columns[0]]
+    return frame.select(pl.concat_str([pl.col(c).cast(pl.String) for c in columns],
+                                      separator="|", ignore_nulls=False)).to_series()  # fmt: skip
 
 
 def write_report(
