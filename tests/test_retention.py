@@ -437,3 +437,29 @@ def test_the_log_names_rows_by_primary_key_when_there_is_no_subject(
     )
     assert pl.read_parquet(out / "visits.parquet")["visit_id"].to_list() == [1, 2]
     assert ("no subject_key or primary_key" in caplog.text) == (not key)
+
+
+def test_anonymising_a_personal_primary_key_is_refused_before_any_write(
+    tmp_path, monkeypatch, capsys
+):
+    (tmp_path / "data").mkdir()
+    pl.DataFrame({
+        "email": ["a@example.com", "b@example.com"], "seen": [date(2020, 1, 1), date(2025, 1, 1)],
+    }).write_parquet(tmp_path / "data" / "leads.parquet")  # fmt: skip
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump({
+        "version": 1, "as_of": "2025-01-31", "data_root": "data", "datasets": {"leads": {
+            "source": {"path": "leads.parquet"}, "primary_key": ["email"], "owner": "o",
+            "steward": "s", "purpose": "p", "lawful_basis": "consent",
+            "columns": {"email": {"type": "string", "pii": "email"}, "seen": {"type": "date"}},
+            "retention": [{"name": "old_leads", "anchor": "seen", "period": "P12M",
+                           "action": "anonymise"}]}}}))  # fmt: skip
+    monkeypatch.setenv("GOVLIB_KEY", "3f9a0c2d7b1e4f6a8c5d2e9b0a7f1c3e")
+    out = tmp_path / "out"
+    args = ["retention", "apply", "leads", "--execute", "--catalog", str(path), "--out", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "anonymising would change its primary key column 'email'" in err
+    assert "example.com" not in err
+    assert not out.exists()

@@ -27,6 +27,7 @@ import polars as pl
 
 from govlib import applysql, identity, outputs, privacy, restricted, sources
 from govlib.catalog import Catalog, Category, Dataset, PiiKind
+from govlib.errors import ParameterError
 from govlib.records import Record
 
 
@@ -159,6 +160,23 @@ def anonymised(ds: Dataset, frame: pl.DataFrame) -> pl.Series:
     return frame.select(pl.all_horizontal(pl.col(c).is_null() for c in direct)).to_series()
 
 
+def anonymised_columns(ds: Dataset) -> list[str]:
+    """The columns anonymising a row changes: personal ones, except the subject's id."""
+    columns = ds.columns.items()
+    return [c for c, spec in columns if spec.personal and spec.pii is not PiiKind.PERSON_ID]
+
+
+def check_anonymisable(ds: Dataset) -> None:
+    """Refuse (exit 2) anonymising rows whose primary key anonymising would change."""
+    changed = [c for c in ds.primary_key if c in anonymised_columns(ds)]
+    if changed:
+        raise ParameterError(
+            f"dataset {ds.name!r}: anonymising would change its primary key column "
+            f"{changed[0]!r} (a personal column), leaving rows no key can address; key the "
+            "dataset by a surrogate id, or make the rule delete"
+        )
+
+
 def anonymise_rows(ds: Dataset, frame: pl.DataFrame, mask: pl.Series) -> pl.DataFrame:
     """Null direct identifiers and free text; generalise quasi-identifiers; keep the key.
 
@@ -167,10 +185,10 @@ def anonymise_rows(ds: Dataset, frame: pl.DataFrame, mask: pl.Series) -> pl.Data
     """
     m = pl.lit(mask)
     exprs = []
-    for column, spec in ds.columns.items():
-        if column not in frame.columns or not spec.personal or spec.pii is PiiKind.PERSON_ID:
+    for column in anonymised_columns(ds):
+        if column not in frame.columns:
             continue
-        col = pl.col(column)
+        spec, col = ds.columns[column], pl.col(column)
         if spec.pii is PiiKind.DATE_OF_BIRTH:
             new = col.dt.truncate("1y")
         elif spec.pii is PiiKind.POSTCODE:

@@ -672,6 +672,8 @@ def plan_retention(
         touched = applysql.reachable(catalog, name)
         frames = {n: sources.scan(catalog.dataset(n)).collect() for n in touched}
     ds = catalog.dataset(name)
+    if any(rule.action == "anonymise" for rule in ds.retention):
+        erasure.check_anonymisable(ds)
     plan = erasure.Plan(as_of=as_of, frames=frames)
     frame = frames[name]
     ids = _logged_ids(ds, frame, identity.subject_key(ds, catalog))
