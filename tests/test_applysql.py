@@ -261,6 +261,10 @@ def test_apply_sql_turns_a_copy_of_the_source_into_the_parquet_copy(
         assert f'"{database.schema}"."customers"' in text
     copies = sorted(p.stem for p in out.glob("*.parquet"))
     assert "customers" in copies
+    # the same run on the same rows: the copy's inputs are the rows read, so nothing changes
+    again = main([*command(kind, frames), "--catalog", str(database.catalog), "--out", str(out)])
+    assert again == 0
+    assert f"{out} already holds this result (same inputs)" in capsys.readouterr().out
 
     copy_dir = tmp_path / "copy"
     (copy_dir / "data").mkdir(parents=True)

@@ -600,7 +600,7 @@ def execute(
     when the same inputs already produced the same files. A dataset read from a database gets
     its change as `apply.sql` too (see `govlib.applysql`), for its data owner to run.
     """
-    inputs = sources.content_hashes(catalog)
+    inputs = sources.content_hashes(catalog, cleanse.originals)
     log = "".join(
         json.dumps(
             {

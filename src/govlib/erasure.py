@@ -252,7 +252,7 @@ def execute(
     the same inputs again finds `out_dir/<kind>.json` with the same fingerprint and the files
     with their recorded hashes, and changes nothing (see `outputs.write_bundle`).
     """
-    inputs = sources.content_hashes(catalog)
+    inputs = sources.content_hashes(catalog, plan.frames)
     fingerprint = {
         "kind": kind,
         "as_of": plan.as_of.isoformat(),

@@ -240,10 +240,14 @@ def file_sha256(path: str | Path) -> str:
     return outputs.sha256(path)
 
 
-def content_hashes(catalog: Catalog) -> dict[str, str]:
+def content_hashes(
+    catalog: Catalog, frames: dict[str, pl.DataFrame] | None = None
+) -> dict[str, str]:
     """Per dataset, the SHA-256 of its file (of its files' hashes, in order, for a glob).
 
-    A dataset on a database server has no file: its entry is `unknown:` and a fresh nonce.
+    A dataset on a database server has no file: its entry hashes its rows as read into
+    `frames` (`rows:`, in any order); one not read there is `unknown:` and a fresh nonce, so
+    never "unchanged".
     """
     import hashlib
     import os
@@ -251,7 +255,9 @@ def content_hashes(catalog: Catalog) -> dict[str, str]:
     hashes = {}
     for name in catalog.names():
         paths = files(catalog.dataset(name))
-        if not paths:  # a database server: no content to hash, so never "unchanged"
+        if not paths and frames is not None and name in frames:
+            hashes[name] = "rows:" + frame_sha256(frames[name])
+        elif not paths:
             hashes[name] = "unknown:" + os.urandom(16).hex()
         elif len(paths) == 1:
             hashes[name] = file_sha256(paths[0])
@@ -259,6 +265,16 @@ def content_hashes(catalog: Catalog) -> dict[str, str]:
             joined = "".join(file_sha256(p) for p in paths)
             hashes[name] = hashlib.sha256(joined.encode()).hexdigest()
     return hashes
+
+
+def frame_sha256(frame: pl.DataFrame) -> str:
+    """A digest of a frame's schema and rows, whatever their order (this polars version's)."""
+    import hashlib
+
+    digest = hashlib.sha256(repr(list(frame.schema.items())).encode())
+    if frame.height:
+        digest.update(frame.hash_rows(seed=0).sort().to_numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _merge_reports(label: str, fmt: str, reports: list[LoadReport]) -> LoadReport:
