@@ -295,3 +295,21 @@ def test_a_column_name_too_long_for_a_catalog_key_is_one_clear_error(tmp_path):
     with pytest.raises(SourceError, match="column 2's name has 10,000 characters; a catalog key"):
         draft.draft_catalog([tmp_path / "x.csv"], catalog_path=tmp_path / "c.yaml")
     assert not (tmp_path / "c.yaml").exists()
+
+
+def test_columns_named_as_places_and_special_categories_are_drafted_personal(tmp_path):
+    from .test_realdata import packaged
+
+    riots = tmp_path / "la-riots.csv"
+    riots.write_bytes(packaged("vega_datasets", "_data/la-riots.csv").read_bytes())
+    d = draft.draft_catalog([riots], catalog_path=tmp_path / "catalog.yaml")
+    draft.write(d)
+    columns = catalog.load(tmp_path / "catalog.yaml").dataset("la_riots").columns
+    personal = {name: str(spec.category) for name, spec in columns.items() if spec.personal}
+    assert personal == {
+        "first_name": "direct_identifier", "last_name": "direct_identifier",
+        "age": "quasi_identifier", "gender": "quasi_identifier", "race": "sensitive",
+        "address": "quasi_identifier", "longitude": "quasi_identifier",
+        "latitude": "quasi_identifier",
+    }  # fmt: skip
+    assert "category: sensitive  # by its name (special-category data): check it" in d.text

@@ -266,7 +266,8 @@ def test_a_typed_password_is_read_but_never_written(pg_crm, tmp_path, capsys, mo
     url, schema = pg_crm
     typed = pg.schema_url(url, schema)
     database = urlsplit(url).path.strip("/")
-    env = "GOVLIB_" + database.upper().replace("-", "_") + "_URL"
+    stem = database.upper().replace("-", "_").removeprefix("GOVLIB_")  # CI's is govlib_test
+    env = f"GOVLIB_{stem}_URL"
     monkeypatch.delenv(env, raising=False)
     path = tmp_path / "catalog.yaml"
     assert main(["catalog", "draft", typed, "--tables", "customers", "--catalog", str(path)]) == 0

@@ -60,6 +60,7 @@ class DraftColumn:
     pii: str | None = None
     evidence: str = ""  # e.g. "email, 98% of 2,000 sampled values"
     note: str = ""
+    category: str | None = None  # proposed by the column's name when no PII kind is detected
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +293,7 @@ def _column(
     fmt = inferred.format if inferred is not None else None
     note = inferred.note if inferred is not None else ""
     if finding is None:
-        return DraftColumn(name, kind, fmt, note=note)
+        return DraftColumn(name, kind, fmt, note=note, category=category_by_name(name))
     values = sample[name].drop_nulls()
     if values.dtype == pl.String:
         values = values.str.strip_chars().filter(values.str.strip_chars() != "")
@@ -305,6 +306,35 @@ def _column(
         counts = ", ".join(f"{k} in {n:,}" for k, n in sorted(finding.embedded.items()))  # type: ignore[attr-defined]
         evidence += f"; rows holding {counts}"
     return DraftColumn(name, kind, fmt, pii_kind, evidence, note)
+
+
+# Words of a column's name that make it personal though no PII kind is detected in its values:
+# where a person lives or is, and who they are (quasi-identifiers); special-category data
+# (GDPR article 9: sensitive).
+QUASI_WORDS = frozenset((
+    "address", "addr", "street", "city", "town", "home", "dest", "destination", "residence",
+    "location", "geo", "lat", "latitude", "lon", "lng", "longitude", "coordinates", "gender",
+    "sex", "age",
+))  # fmt: skip
+SENSITIVE_WORDS = frozenset((
+    "race", "racial", "ethnic", "ethnicity", "religion", "religious", "belief", "health",
+    "medical", "diagnosis", "disability", "sexuality", "orientation", "political", "union",
+    "biometric", "genetic",
+))  # fmt: skip
+
+
+def category_by_name(name: str) -> str | None:
+    """The category a column's name suggests, if any.
+
+    >>> category_by_name("home.dest"), category_by_name("Race"), category_by_name("page")
+    ('quasi_identifier', 'sensitive', None)
+    """
+    words = set(re.split(r"[^a-z0-9]+", name.lower()))
+    if words & SENSITIVE_WORDS:
+        return "sensitive"
+    if words & QUASI_WORDS:
+        return "quasi_identifier"
+    return None
 
 
 def _key_candidates(lf: pl.LazyFrame, columns: list[DraftColumn], rows: int) -> list[str]:
@@ -898,6 +928,9 @@ def _column_lines(column: DraftColumn, i2: str, i3: str) -> list[str]:
         lines.append(f"{i3}format: {_scalar(column.format)}")
     if column.pii:
         lines.append(f"{i3}pii: {column.pii}")
+    elif column.category:
+        why = "special-category data" if column.category == "sensitive" else "narrows who it is"
+        lines.append(f"{i3}category: {column.category}  # by its name ({why}): check it")
     if column.note:
         lines.append(f"{i3}# {_comment(column.note)}")
     return lines
