@@ -307,6 +307,7 @@ def test_cleanse_merges_people_under_a_text_key_without_an_activity_column(
     console, err = capsys.readouterr()
     assert "records merged: 1" in console
     assert "Traceback" not in err
+    assert err.count("declares no quality gate") == 1  # for the source, not again for the copy
     copy = pl.read_parquet(out / "riots.parquet")
     assert copy.height == people
     assert "LA-900" not in copy["case_id"].to_list()  # the lowest id survives a tie

@@ -19,6 +19,7 @@ never modifies the source. Outdated records are the retention rules' business, n
 from __future__ import annotations
 
 import json
+import logging
 import re
 import unicodedata
 from collections.abc import Callable
@@ -639,13 +640,25 @@ def execute(
     )  # fmt: skip
 
 
+class _SaidOnce(logging.Filter):
+    """Drops the warning that a dataset declares no gate: said for the source already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "declares no quality gate" not in record.getMessage()
+
+
 def score_change(
     catalog: Catalog, cleanse: CleansePlan, frames: dict[str, pl.DataFrame], as_of: date
 ) -> CleanseScores:
     """Quality scores per dimension of the source and of the cleansed copy, same suite."""
     ds = catalog.dataset(cleanse.dataset)
     before = quality.validate(ds, as_of=as_of, frame=frames[cleanse.dataset])
-    after = quality.validate(ds, as_of=as_of, frame=cleanse.frames[cleanse.dataset])
+    govlib_log, once = logging.getLogger("govlib"), _SaidOnce()
+    govlib_log.addFilter(once)  # the copy's validation would warn of a default gate again
+    try:
+        after = quality.validate(ds, as_of=as_of, frame=cleanse.frames[cleanse.dataset])
+    finally:
+        govlib_log.removeFilter(once)
     rows = [
         ScoreChange(dim, before.scores.get(dim), after.scores.get(dim))
         for dim in quality.DIMENSIONS
