@@ -55,12 +55,16 @@ lint: venv
 	$(BIN)/mypy
 	$(if $(NOTEBOOKS),$(BIN)/nbstripout --verify $(NOTEBOOKS))
 
+# Two pytest workers (pytest-xdist), each taking whole test files: the suite's notebooks,
+# Spark and PostgreSQL tests wait on other processes much of the time. TEST_WORKERS=1 for one.
+TEST_WORKERS ?= 2
+
 # The PostgreSQL tests use GOVLIB_TEST_POSTGRES_URL; without it, the machine's server is started
 # and prepared when this user may (root or passwordless sudo), else those tests skip.
 test: lint
 	@scripts/ensure-chromium
 	@if [ -z "$${GOVLIB_TEST_POSTGRES_URL:-}" ]; then eval "$$(scripts/postgres-test-db --if-possible)"; fi; \
-	export GOVLIB_TEST_POSTGRES_URL; $(BIN)/pytest
+	export GOVLIB_TEST_POSTGRES_URL; $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 format: venv
 	$(BIN)/ruff check --fix .
