@@ -333,6 +333,14 @@ def test_cleanse_reads_only_the_dataset_and_those_pointing_at_it(tmp_path, monke
     assert "records merged: 1" in capsys.readouterr().out
     assert pl.read_parquet(out / "riots.parquet").height == people
     assert not (out / "weather.parquet").exists()
+    # nor does it stop a subject's search or erasure: it cannot hold anyone
+    capsys.readouterr()
+    assert main(["subject", "find", "--customer-id", "LA-001", "--catalog", str(path)]) == 0
+    assert "riots" in capsys.readouterr().out
+    erased = tmp_path / "erased"
+    args = ["subject", "erase", "--customer-id", "LA-001", "--catalog", str(path)]
+    assert main([*args, "--out", str(erased)]) == 0
+    assert pl.read_parquet(erased / "riots.parquet").height == people
     # a dataset with no subject key is refused before anything is read
     assert main(["cleanse", "weather", "--catalog", str(path)]) == 2
     err = capsys.readouterr().err

@@ -321,10 +321,47 @@ def find(
 
 
 def _file_or_empty(ds: Dataset) -> pl.DataFrame:
-    """A file dataset read whole; a database table as an empty frame of its declared columns."""
-    if not ds.source.is_database:
+    """A file dataset read whole; a database table, or one no subject is in, empty.
+
+    Empty: a frame of the declared columns. `holders` says which datasets may hold a subject.
+    """
+    if not ds.source.is_database and ds.name in holders(ds.catalog):
         return sources.scan(ds).collect()
+    return _empty(ds)
+
+
+def _empty(ds: Dataset) -> pl.DataFrame:
     return pl.DataFrame(schema=sources.polars_schema(ds))
+
+
+def holders(catalog: Catalog) -> list[str]:
+    """The datasets that may hold a subject's rows: those a search reads.
+
+    A dataset holds an e-mail or phone column, or the subject id, or takes part in a
+    relationship (its rows follow, or are followed by, the rows they point at). Any other
+    (a weather table) cannot hold the subject, and is not read: it cannot stop a search.
+    """
+    linked = {rel.target[0] for name in catalog.names()
+              for rel in catalog.dataset(name).relationships}  # fmt: skip
+    found = []
+    for name in catalog.names():
+        ds = catalog.dataset(name)
+        identifying = any(
+            spec.pii in (PiiKind.EMAIL, PiiKind.PHONE) for spec in ds.columns.values()
+        )
+        if (identifying or ds.relationships or name in linked
+                or identity.subject_id_column(ds, catalog) is not None):  # fmt: skip
+            found.append(name)
+    return found
+
+
+def subject_frames(catalog: Catalog) -> dict[str, pl.DataFrame]:
+    """Every dataset that may hold a subject, read whole; the others as empty frames."""
+    loaded = sources.load_all(catalog, holders(catalog))
+    empty = {
+        n: pl.DataFrame(schema=sources.polars_schema(catalog.dataset(n))) for n in catalog.names()
+    }
+    return {name: loaded.get(name, empty[name]) for name in catalog.names()}
 
 
 def _gather(
@@ -339,7 +376,7 @@ def _gather(
     those rows add until it adds nothing: every row the whole tables would give is then among
     those read, and the subject's counts are the same (only the search reads less).
     """
-    tables = [name for name in catalog.names() if catalog.dataset(name).source.is_database]
+    tables = [name for name in holders(catalog) if catalog.dataset(name).source.is_database]
     if not tables:
         return frames
     known: set[tuple[str, str]] = {start}

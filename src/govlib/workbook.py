@@ -336,9 +336,9 @@ def subject_records(ctx: Context, subject_id: str = "") -> dict[str, Any]:
     Without `subject_id`, the subject of the dataset's first record past retention. Shows
     rows: run it interactively only (notebooks tag the cell `explore`).
     """
-    from govlib import identity, retention, rights, sources
+    from govlib import identity, retention, rights
 
-    frames = sources.load_all(ctx.catalog)
+    frames = rights.subject_frames(ctx.catalog)
     if not subject_id and ctx.dataset is not None:
         column = identity.subject_id_column(ctx.dataset, ctx.catalog)
         overdue = _overdue(frames[ctx.dataset.name], ctx.dataset, ctx.as_of, retention)

@@ -81,13 +81,13 @@ def subject_erase_cmd(
     yes: YesOption = False,
 ) -> None:
     """Erase the subject everywhere into a new copy, log it, and prove it (exit 4 if not)."""
-    from govlib import applysql, privacy, rights, sources, targets
+    from govlib import applysql, privacy, rights, targets
     from govlib import catalog as catalog_mod
 
     cat = catalog_mod.load(catalog)
     check_copies(cat, out, "erasure")
     key = privacy.load_key(key_file)
-    frames = sources.load_all(cat)
+    frames = rights.subject_frames(cat)
     match, plan = rights.find(
         cat, email=email, phone=phone, subject_id=customer_id, country=country,
         as_of=targets.as_of(as_of, cat.as_of), frames=frames,
