@@ -556,14 +556,20 @@ def duckdb_tables(database: Path) -> dict[str, list[tuple]]:
         con.close()
 
 
-def test_duckdb_foreign_keys_get_one_transaction_per_table_children_first(tmp_path, capsys):
-    path = duckdb_with_foreign_keys(tmp_path / "crm")
-    database = tmp_path / "crm" / "data" / "crm.duckdb"
+def erase_from_duckdb(folder: Path, customer: int) -> tuple[Path, Path, dict, Path]:
+    """The catalog, database and tables of `duckdb_with_foreign_keys`, and the erasure's --out."""
+    path = duckdb_with_foreign_keys(folder / "crm")
+    database = folder / "crm" / "data" / "crm.duckdb"
     before = duckdb_tables(database)
-    out = tmp_path / "out"
+    out = folder / "out"
+    args = ["subject", "erase", "--customer-id", str(customer), "--yes", "--catalog", str(path)]
+    assert main([*args, "--out", str(out)]) == 0
+    return path, database, before, out
+
+
+def test_duckdb_foreign_keys_get_one_transaction_per_table_children_first(tmp_path):
     # customer 1: two orders and their items go, children first (no invoice points at them)
-    assert main(["subject", "erase", "--customer-id", "1", "--yes", "--catalog", str(path),
-                 "--out", str(out)]) == 0  # fmt: skip
+    path, database, before, out = erase_from_duckdb(tmp_path, 1)
     text = (out / "apply.sql").read_text()
     assert "one table per transaction" in text
     assert text.count("BEGIN;") == 4  # the counts, then items, orders and customers
@@ -581,15 +587,10 @@ def test_duckdb_foreign_keys_get_one_transaction_per_table_children_first(tmp_pa
 
 
 def test_a_duckdb_row_outside_the_catalog_pointing_at_a_deleted_row_stops_the_script_first(
-    tmp_path, capsys
+    tmp_path,
 ):
-    path = duckdb_with_foreign_keys(tmp_path / "crm")
-    database = tmp_path / "crm" / "data" / "crm.duckdb"
-    before = duckdb_tables(database)
-    out = tmp_path / "out"
     # customer 2's order 12 has an invoice the catalog does not know: the counts fail first
-    assert main(["subject", "erase", "--customer-id", "2", "--yes", "--catalog", str(path),
-                 "--out", str(out)]) == 0  # fmt: skip
+    _, database, before, out = erase_from_duckdb(tmp_path, 2)
     assert run_duckdb(database, (out / "apply.sql").read_text()) == 1
     assert duckdb_tables(database) == before
 
