@@ -410,6 +410,9 @@ def test_two_databases_get_one_script_each_in_their_own_dialect(tmp_path, frames
             "orders": {"uri": "duckdb:///sales.duckdb", "table": "sales.orders"},
         },
     )
+    import duckdb
+
+    duckdb.connect(str(tmp_path / "data" / "sales.duckdb")).close()  # its keys are read
     cat = catalog.load(path)
     gone = frames["customers"]["customer_id"][0]
     after = {
@@ -575,7 +578,7 @@ def test_duckdb_foreign_keys_get_one_transaction_per_table_children_first(tmp_pa
     assert text.count("BEGIN;") == 4  # the counts, then items, orders and customers
     assert text.index('DELETE FROM "order_items"') < text.index('DELETE FROM "orders"')
     assert text.index('DELETE FROM "orders"') < text.index('DELETE FROM "customers"')
-    assert "invoices: rows pointing at deleted orders rows" in text
+    assert "main.invoices: rows left pointing at rows orders loses or re-keys" in text
     # in one transaction, DuckDB refuses the orders' delete after their items' one
     assert run_duckdb(database, text) == 0
     after = duckdb_tables(database)
@@ -595,21 +598,96 @@ def test_a_duckdb_row_outside_the_catalog_pointing_at_a_deleted_row_stops_the_sc
     assert duckdb_tables(database) == before
 
 
-def test_a_duckdb_foreign_key_the_catalog_does_not_declare_is_refused_when_writing(
-    tmp_path, capsys
-):
+def test_a_duckdb_foreign_key_the_catalog_does_not_declare_stops_the_script_first(tmp_path):
+    # the items of customer 1's orders stay in the copy, pointing at deleted orders
     path = duckdb_with_foreign_keys(tmp_path / "crm", declared=False)
+    database = tmp_path / "crm" / "data" / "crm.duckdb"
+    before = duckdb_tables(database)
     out = tmp_path / "out"
-    # the items of customer 1's orders would stay, pointing at deleted orders
-    code = main(["subject", "erase", "--customer-id", "1", "--yes", "--catalog", str(path),
-                 "--out", str(out)])  # fmt: skip
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert (
-        "dataset 'order_items': 2 row(s) of the new copy point at rows deleted from 'orders'" in err
-    )
-    assert "declare the relationship in the catalog" in err
-    assert not out.exists()
+    args = ["subject", "erase", "--customer-id", "1", "--yes", "--catalog", str(path)]
+    assert main([*args, "--out", str(out)]) == 0
+    text = (out / "apply.sql").read_text()
+    assert "main.order_items: rows left pointing at rows orders loses or re-keys" in text
+    assert run_duckdb(database, text) == 1
+    assert duckdb_tables(database) == before
+
+
+def test_duckdb_tables_are_ordered_by_the_databases_own_foreign_keys_too(tmp_path):
+    """`z_lines` points at `baskets` in the database only: the catalog relates both to
+    customers, and its order alone would delete the baskets first, in a transaction DuckDB
+    refuses after committing the tables before it."""
+    import duckdb
+
+    meta = {"owner": "o", "steward": "s", "purpose": "p", "lawful_basis": "contract"}
+    person = {"type": "int64", "pii": "person_id"}
+    rel = [{"column": "customer_id", "references": "customers.customer_id"}]
+    datasets = {
+        "customers": {"primary_key": ["customer_id"], "columns": {
+            "customer_id": person, "email": {"type": "string", "pii": "email"}}},
+        "baskets": {"primary_key": ["basket_id"], "relationships": rel, "columns": {
+            "basket_id": {"type": "int64"}, "customer_id": person}},
+        "z_lines": {"primary_key": ["line_id"], "relationships": rel, "columns": {
+            "line_id": {"type": "int64"}, "basket_id": {"type": "int64"}, "customer_id": person}},
+    }  # fmt: skip
+    raw = {"version": 1, "as_of": "2025-01-31", "data_root": "data", "datasets": {
+        n: {"description": "d", "source": {"uri": "duckdb:///shop.duckdb", "table": f"sales.{n}"},
+            **meta, **spec} for n, spec in datasets.items()}}  # fmt: skip
+    (tmp_path / "data").mkdir()
+    (tmp_path / "catalog.yaml").write_text(json.dumps(raw))
+    database = tmp_path / "data" / "shop.duckdb"
+    con = duckdb.connect(str(database))
+    con.execute("""
+        CREATE SCHEMA sales;
+        CREATE TABLE sales.customers (customer_id BIGINT PRIMARY KEY, email VARCHAR UNIQUE);
+        CREATE TABLE sales.baskets (basket_id BIGINT PRIMARY KEY,
+                                   customer_id BIGINT REFERENCES sales.customers (customer_id));
+        CREATE TABLE sales.z_lines (line_id BIGINT PRIMARY KEY,
+                                   basket_id BIGINT REFERENCES sales.baskets (basket_id),
+                                   customer_id BIGINT);
+        INSERT INTO sales.customers VALUES (1, 'a@example.com'), (2, 'b@example.com');
+        INSERT INTO sales.baskets VALUES (10, 1), (11, 2);
+        INSERT INTO sales.z_lines VALUES (100, 10, 1), (101, 11, 2);
+    """)
+    con.close()
+    out = tmp_path / "out"
+    args = ["subject", "erase", "--customer-id", "1", "--yes", "--catalog"]
+    assert main([*args, str(tmp_path / "catalog.yaml"), "--out", str(out)]) == 0
+    text = (out / "apply.sql").read_text()
+    assert text.index('DELETE FROM "sales"."z_lines"') < text.index('DELETE FROM "sales"."baskets"')
+    assert run_duckdb(database, text) == 0
+    con = duckdb.connect(str(database), read_only=True)
+    assert con.sql("SELECT * FROM sales.baskets").fetchall() == [(11, 2)]
+    assert con.sql("SELECT * FROM sales.z_lines").fetchall() == [(101, 11, 2)]
+    assert con.sql("SELECT customer_id FROM sales.customers").fetchall() == [(2,)]
+    con.close()
+
+
+def test_duckdb_updating_an_indexed_column_of_a_row_pointed_at_stops_before_any_change(tmp_path):
+    """DuckDB runs the UPDATE of an indexed column as a delete and an insert, which fails while
+    a row points at it: counted first, so no table is left half changed."""
+    import duckdb
+
+    path = duckdb_with_foreign_keys(tmp_path / "crm")
+    database = tmp_path / "crm" / "data" / "crm.duckdb"
+    con = duckdb.connect(str(database))
+    con.execute("CREATE UNIQUE INDEX customers_email ON customers (email)")
+    con.execute("INSERT INTO customers VALUES (3, 'c@example.com')")  # no order points at 3
+    con.close()
+    cat = catalog.load(path)
+    frames = {"customers": sources.scan(cat.dataset("customers")).collect()}
+
+    def without_email(customer: int) -> str:
+        gone = pl.when(pl.col("customer_id") == customer).then(None).otherwise(pl.col("email"))
+        after = {"customers": frames["customers"].with_columns(email=gone)}
+        return applysql.scripts(cat, frames, after, title="test")["apply.sql"]
+
+    before = duckdb_tables(database)
+    text = without_email(2)  # order 12 points at customer 2
+    assert "main.orders: rows left pointing at rows customers loses or re-keys" in text
+    assert run_duckdb(database, text) == 1
+    assert duckdb_tables(database) == before
+    assert run_duckdb(database, without_email(3)) == 0
+    assert duckdb_tables(database)["customers"][-1] == (3, None)
 
 
 @pytest.mark.parametrize("what", ["keys", "values"])

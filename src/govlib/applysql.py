@@ -355,6 +355,7 @@ class Step:
     """One statement of the script, with the key table it reads and the counts around it."""
 
     dataset: str
+    column: str | None  # the column an UPDATE sets; None for the DELETE
     keys: str  # the temporary table of its keys (and new values)
     head: str  # the comment naming it
     fill: list[str]  # the temporary key table, created and filled
@@ -378,6 +379,7 @@ def _update(ds: Dataset, column: str, rows: pl.DataFrame, temp: str, dialect: st
     step = f"{ds.name}.{column}"
     return Step(
         ds.name,
+        column,
         temp,
         f"-- {flat(step)}: new values for {rows.height} row(s)",
         _fill(ds, temp, rows, dialect),
@@ -398,6 +400,7 @@ def _delete(ds: Dataset, keys: pl.DataFrame, temp: str, dialect: str) -> Step:
     found = f"EXISTS (SELECT 1 FROM {temp} WHERE {_match(ds, temp, short, dialect)})"
     return Step(
         ds.name,
+        None,
         temp,
         f"-- {flat(ds.name)}: {keys.height} row(s) deleted",
         _fill(ds, temp, keys, dialect),
@@ -420,18 +423,23 @@ def statements(ds: Dataset, change: TableChange, dialect: str, number: Iterator[
     return steps
 
 
-def order(catalog: Catalog, names: Iterable[str]) -> list[str]:
-    """`names` with every dataset before the ones it points at (children's rows go first)."""
+def order(
+    catalog: Catalog, names: Iterable[str], links: Iterable[tuple[str, str]] = ()
+) -> list[str]:
+    """`names` with every dataset before the ones it points at (children's rows go first).
+
+    A dataset points at another by a relationship of the catalog, or by a `(child, parent)`
+    pair of `links` (the database's own foreign keys).
+    """
     remaining = sorted(names)
+    targets = {n: {rel.target[0] for rel in catalog.dataset(n).relationships} for n in remaining}
+    for child, parent in links:
+        if child in targets:
+            targets[child].add(parent)
     done: list[str] = []
     while remaining:
         for name in remaining:
-            pointing = [
-                other
-                for other in remaining
-                if other != name
-                and name in {rel.target[0] for rel in catalog.dataset(other).relationships}
-            ]
+            pointing = [other for other in remaining if other != name and name in targets[other]]
             if not pointing:
                 break
         else:  # a cycle: keep the catalog's order for the rest
@@ -470,12 +478,18 @@ def script(catalog: Catalog, changes: list[TableChange], *, title: str) -> str:
     from govlib import databases
 
     by_name = {c.dataset: c for c in changes}
-    names = order(catalog, by_name)
-    first = catalog.dataset(names[0])
+    first = catalog.dataset(changes[0].dataset)
     dialect = dialect_of(first)
-    deletes = any(c.deleted.height for c in changes)
-    links = foreign_keys(first) if dialect == "duckdb" and deletes else []
-    phased = _phased(catalog, by_name, links)
+    keys = _DuckDBKeys.read(catalog, first) if dialect == "duckdb" else None
+    names = order(catalog, by_name, keys.pairs() if keys else ())
+    first = catalog.dataset(names[0])
+    number = iter(range(1, 1_000_000))
+    steps = [
+        step for name in names for step in statements(catalog.dataset(name), by_name[name],
+                                                      dialect, number)
+    ]  # fmt: skip
+    checks = keys.checks(steps) if keys else []
+    phased = bool(checks)
     header = [
         f"govlib apply.sql: {title}",
         f"Database: {databases.location(first.source).rsplit(' table ', 1)[0]}",
@@ -490,11 +504,6 @@ def script(catalog: Catalog, changes: list[TableChange], *, title: str) -> str:
         f"CREATE TEMP TABLE {check} (step TEXT, expected BIGINT, found BIGINT, "
         "CONSTRAINT govlib_rows_as_planned CHECK (found = expected));"
     )
-    number = iter(range(1, 1_000_000))
-    steps = [
-        step for name in names for step in statements(catalog.dataset(name), by_name[name],
-                                                      dialect, number)
-    ]  # fmt: skip
     if not phased:
         body = [*before, "BEGIN;", *start, create]
         body += [line for step in steps for line in step.lines()]
@@ -502,7 +511,7 @@ def script(catalog: Catalog, changes: list[TableChange], *, title: str) -> str:
     else:
         body = [*before, "BEGIN;", *start, create, "-- every statement's rows, before any change"]
         body += [line for step in steps for line in (step.head, *step.fill, step.before)]
-        body += _kept_references(catalog, by_name, steps, links, dialect)
+        body += checks
         body.append("COMMIT;")
         for name in names:
             body += [f"-- {flat(name)}", "BEGIN;", *start]
@@ -520,129 +529,146 @@ ONE_TRANSACTION = (
     f"that would change other rows than planned (counted into {CHECK_TABLE}).",
 )
 PHASED = (
-    "DuckDB checks a foreign key against rows deleted earlier in the same transaction, so this",
+    "DuckDB checks a foreign key against rows deleted earlier in the same transaction, and",
+    "updates a column of a key or an index as a delete and an insert, so this",
     "script changes one table per transaction, the rows pointing at others first. A first",
-    "transaction counts the rows of every statement (into " + CHECK_TABLE + ") and the rows",
-    "outside the change that point at rows it deletes, and changes nothing: when any count",
-    "differs from the plan, the script stops there and every table stays as it was.",
+    "transaction counts the rows of every statement (into " + CHECK_TABLE + ") and every row",
+    "a foreign key would leave pointing at a row deleted or re-keyed, and changes nothing: when",
+    "any count differs from the plan, the script stops there and every table stays as it was.",
 )
 
 
 @dataclass(frozen=True, slots=True)
 class ForeignKey:
-    """A FOREIGN KEY the database declares: `table(columns)` references `parent(referenced)`."""
+    """A FOREIGN KEY of a DuckDB file: `table(columns)` references `parent(referenced)`.
 
-    table: str
+    Tables are `(schema, table)`, lower-cased as DuckDB matches them; a key references a table
+    of its own schema.
+    """
+
+    table: tuple[str, str]
     columns: list[str]
-    parent: str
+    parent: tuple[str, str]
     referenced: list[str]
 
 
-def foreign_keys(ds: Dataset) -> list[ForeignKey]:
-    """The foreign keys of a DuckDB dataset's database file, read from `duckdb_constraints()`."""
-    from govlib import databases
-
-    con = databases.connect(ds)
-    try:
-        found = con.con.sql(
-            "SELECT table_name, constraint_column_names, referenced_table, "
-            "referenced_column_names FROM duckdb_constraints() "
-            "WHERE constraint_type = 'FOREIGN KEY' ORDER BY ALL"
-        ).fetchall()
-    finally:
-        con.disconnect()
-    return [ForeignKey(t, list(c), p, list(r)) for t, c, p, r in found]
+def _table_of(ds: Dataset) -> tuple[str, str]:
+    schema, _, table = (ds.source.table or "").rpartition(".")
+    return (schema or "main").lower(), table.lower()
 
 
-def _short(ds: Dataset) -> str:
-    return (ds.source.table or "").split(".")[-1]
+@dataclass(frozen=True, slots=True)
+class _DuckDBKeys:
+    """The foreign keys and unique indexes of a DuckDB file, with the catalog's datasets on it.
 
-
-def _phased(catalog: Catalog, changes: dict[str, TableChange], links: list[ForeignKey]) -> bool:
-    """Whether a changed table points, by a declared foreign key, at one losing rows."""
-    tables = {_short(catalog.dataset(n)): c for n, c in changes.items()}
-    return any(
-        link.table in tables and link.parent in tables and tables[link.parent].deleted.height
-        for link in links
-    )
-
-
-def _kept_references(
-    catalog: Catalog,
-    changes: dict[str, TableChange],
-    steps: list[Step],
-    links: list[ForeignKey],
-    dialect: str,
-) -> list[str]:
-    """Counts of rows the change leaves in place that point at rows it deletes: all must be 0.
-
-    Only tables the script does not change are counted here; the new copy of a changed table
-    was checked when the script was written (`_dangling`).
+    DuckDB checks a foreign key against rows deleted earlier in the same transaction, and runs
+    an UPDATE of a column in a key or an index as a delete and an insert: while another row
+    points at the row, both fail (its documented over-eager constraint checking). An index on
+    an expression counts every word of it as a column (more checks, never fewer).
     """
-    tables = {_short(catalog.dataset(n)): n for n in changes}
-    deleting = {step.dataset: step for step in steps if step.change.startswith("DELETE")}
-    lines = []
-    for link in links:
-        parent = tables.get(link.parent)
-        if parent not in deleting or link.table in tables:
-            continue
-        ds = catalog.dataset(parent)
-        temp = deleting[parent].keys
-        alias, child = identifier("govlib_parent", dialect), identifier(link.table, dialect)
+
+    catalog: Catalog
+    links: list[ForeignKey]
+    unique: dict[tuple[str, str], set[str]]  # table -> columns of its keys and indexes
+    datasets: dict[tuple[str, str], str]  # table -> the catalog's dataset reading it
+
+    @classmethod
+    def read(cls, catalog: Catalog, ds: Dataset) -> _DuckDBKeys:
+        from govlib import databases
+
+        con = databases.connect(ds)
+        try:
+            found = con.con.sql(
+                "SELECT schema_name, table_name, constraint_type, constraint_column_names, "
+                "referenced_table, referenced_column_names FROM duckdb_constraints() "
+                "WHERE constraint_type IN ('FOREIGN KEY', 'PRIMARY KEY', 'UNIQUE') ORDER BY ALL"
+            ).fetchall()
+            indexes = con.con.sql(
+                "SELECT schema_name, table_name, expressions FROM duckdb_indexes() ORDER BY ALL"
+            ).fetchall()
+        finally:
+            con.disconnect()
+        links: list[ForeignKey] = []
+        unique: dict[tuple[str, str], set[str]] = {}
+        for schema, table, kind, columns, parent, referenced in found:
+            at = (schema.lower(), table.lower())
+            if kind == "FOREIGN KEY":
+                links.append(ForeignKey(at, list(columns), (at[0], parent.lower()),
+                                        list(referenced)))  # fmt: skip
+            else:
+                unique.setdefault(at, set()).update(c.lower() for c in columns)
+        for schema, table, expressions in indexes:  # `[email]`, `['"name"', lower(x)]`
+            words = re.findall(r'"((?:[^"]|"")*)"|(\w+)', expressions or "")
+            named = {(quoted.replace('""', '"') or bare).lower() for quoted, bare in words}
+            unique.setdefault((schema.lower(), table.lower()), set()).update(named)
+        uri = databases.uri_of(ds)
+        datasets = {
+            _table_of(catalog.dataset(n)): n
+            for n in catalog.names()
+            if catalog.dataset(n).source.is_database and databases.uri_of(catalog.dataset(n)) == uri
+        }
+        return cls(catalog, links, unique, datasets)
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """(child, parent) datasets of each foreign key between two datasets of the catalog."""
+        return [
+            (self.datasets[link.table], self.datasets[link.parent])
+            for link in self.links
+            if link.table in self.datasets and link.parent in self.datasets
+        ]
+
+    def checks(self, steps: list[Step]) -> list[str]:
+        """Per foreign key into a row the script deletes or re-keys, the rows still pointing.
+
+        Counted before any change, each must be 0: rows the script deletes, or re-points, are
+        not counted. Empty when no step touches a row a foreign key may point at: the script
+        is then one transaction.
+        """
+        lines = []
+        for link in self.links:
+            parent = self.datasets.get(link.parent)
+            gone = [
+                step for step in steps if step.dataset == parent and (
+                    step.column is None or step.column.lower() in self.unique.get(link.parent, ())
+                )
+            ]  # fmt: skip
+            if gone:
+                lines.append(self._pointing(link, gone, steps))
+        return lines
+
+    def _pointing(self, link: ForeignKey, gone: list[Step], steps: list[Step]) -> str:
+        dialect = "duckdb"
+        parent = self.catalog.dataset(self.datasets[link.parent])
+        child_name = self.datasets.get(link.table)
+        parent_alias, child = (
+            identifier("govlib_parent", dialect),
+            identifier("govlib_child", dialect),
+        )
         joined = " AND ".join(
-            f"{alias}.{identifier(r, dialect)} = {child}.{identifier(c, dialect)}"
+            f"{parent_alias}.{identifier(r, dialect)} = {child}.{identifier(c, dialect)}"
             for c, r in zip(link.columns, link.referenced, strict=True)
         )
-        pointing = (
-            f"EXISTS (SELECT 1 FROM {table_name(ds, dialect)} AS {alias} WHERE {joined} "
-            f"AND EXISTS (SELECT 1 FROM {temp} WHERE {_match(ds, temp, alias, dialect)}))"
+        touched = " OR ".join(
+            f"EXISTS (SELECT 1 FROM {s.keys} WHERE {_match(parent, s.keys, parent_alias, dialect)})"
+            for s in gone
         )
-        step = f"{link.table}: rows pointing at deleted {parent} rows"
-        lines.append(_count(step, 0, child, pointing, dialect))
-    return lines
-
-
-def _dangling(
-    catalog: Catalog,
-    before: dict[str, pl.DataFrame],
-    after: dict[str, pl.DataFrame],
-    changes: list[TableChange],
-) -> None:
-    """Refuse a new copy keeping rows that point, by a DuckDB foreign key, at rows it deletes.
-
-    The catalog's relationships take such rows along; a key the database declares and the
-    catalog does not would fail the script half way, after tables before it were changed.
-    """
-    from govlib import databases
-
-    first = catalog.dataset(changes[0].dataset)
-    uri = databases.uri_of(first)
-    named = {  # the catalog's datasets on this database, by table
-        _short(catalog.dataset(n)): n
-        for n in catalog.names()
-        if catalog.dataset(n).source.is_database and databases.uri_of(catalog.dataset(n)) == uri
-    }
-    changed = {c.dataset: c for c in changes}
-    for link in foreign_keys(first):
-        child, parent = named.get(link.table), changed.get(named.get(link.parent, ""))
-        if child is None or parent is None or not parent.deleted.height:
-            continue
-        gone = before[parent.dataset].join(parent.deleted, on=parent.keys, how="semi")
-        kept = after.get(child, before.get(child))  # a dataset the copy leaves as it was
-        if kept is None or not (
-            set(link.columns) <= set(kept.columns) and set(link.referenced) <= set(gone.columns)
-        ):
-            continue  # counted by the script itself before it changes anything
-        values = gone.select(pl.col(r).alias(c) for c, r in zip(link.columns, link.referenced,
-                                                                 strict=True))  # fmt: skip
-        values = values.cast({c: kept.schema[c] for c in link.columns}, strict=False)
-        left = kept.drop_nulls(link.columns).join(values, on=link.columns, how="semi").height
-        if left:
-            raise ParameterError(
-                f"dataset {child!r}: {left} row(s) of the new copy point at rows deleted "
-                f"from {parent.dataset!r} by a foreign key the database declares "
-                f"({', '.join(link.columns)}); declare the relationship in the catalog"
-            )
+        condition = (
+            f"EXISTS (SELECT 1 FROM {table_name(parent, dialect)} AS {parent_alias} "
+            f"WHERE {joined} AND ({touched}))"
+        )
+        if child_name is not None:  # not the rows the script deletes or re-points itself
+            ds = self.catalog.dataset(child_name)
+            for s in steps:
+                if s.dataset == child_name and (s.column is None or s.column in link.columns):
+                    condition += (
+                        f" AND NOT EXISTS (SELECT 1 FROM {s.keys} WHERE "
+                        f"{_match(ds, s.keys, child, dialect)})"
+                    )
+            table = table_name(ds, dialect)
+        else:
+            table = ".".join(identifier(part, dialect) for part in link.table)
+        step = f"{'.'.join(link.table)}: rows left pointing at rows {parent.name} loses or re-keys"
+        return _count(step, 0, f"{table} AS {child}", condition, dialect)
 
 
 def scripts(
@@ -668,10 +694,6 @@ def scripts(
         change = diff(catalog.dataset(name), before[name], after[name])
         if not change.empty:
             groups.setdefault(databases.uri_of(catalog.dataset(name)), []).append(change)
-    for changes in groups.values():
-        duck = dialect_of(catalog.dataset(changes[0].dataset)) == "duckdb"
-        if duck and any(c.deleted.height for c in changes):
-            _dangling(catalog, before, after, changes)
     if len(groups) == 1:
         return {FILE_NAME: script(catalog, next(iter(groups.values())), title=title)}
     return {
