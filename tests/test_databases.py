@@ -183,6 +183,32 @@ def test_a_postgres_view_larger_than_the_sample_is_sampled_too(pg_catalog, pg_sc
     )
 
 
+def test_a_postgres_table_named_in_mixed_case_keeps_its_seeded_sample(pg_catalog, pg_schema):  # noqa: F811
+    import psycopg
+
+    with psycopg.connect(pg.postgres_url(), autocommit=True) as con:
+        con.execute(f'CREATE TABLE "{pg_schema}"."SeenOrders" AS SELECT * FROM "{pg_schema}".orders')
+    path = pg_catalog.parent / "mixed.yaml"
+    path.write_text(pg_catalog.read_text().replace("table: orders", "table: SeenOrders"))
+    ds = catalog.load(path).dataset("orders")
+    first = databases.sample(ds, n=2_000, columns=["order_id"])
+    assert 1_700 <= first.height <= 2_000
+    assert databases.sample(ds, n=2_000, columns=["order_id"]).equals(first)  # TABLESAMPLE, seeded
+
+
+def test_a_change_fingerprints_the_rows_it_read_and_nothing_else(pg_catalog, frames):
+    cat = catalog.load(pg_catalog)
+    read = {"orders": sources.scan(cat.dataset("orders")).collect()}
+    first = sources.content_hashes(cat, read)
+    assert list(first) == ["orders"]  # the tables it did not read cannot change its result
+    assert first["orders"].startswith("rows:")
+    shuffled = {"orders": read["orders"].sample(fraction=1.0, shuffle=True, seed=7)}
+    assert sources.content_hashes(cat, shuffled) == first  # rows in any order
+    one_less = {"orders": read["orders"].head(-1)}
+    assert sources.content_hashes(cat, one_less) != first
+    assert sources.content_hashes(cat)["orders"].startswith("unknown:")  # nothing read
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "duckdb"])
 def test_file_sessions_are_read_only(file_catalogs, kind):
     ds = catalog.load(file_catalogs[kind]).dataset("customers")

@@ -401,7 +401,8 @@ def test_data_columns_named_like_govlibs_own_do_not_change_the_consent_verdict(t
 
 
 @pytest.mark.parametrize(
-    ("key", "named"), [(["visit_id"], ["3", "4"]), (["site", "visit_id"], ["b|3", "b|4"]), ([], [])]
+    ("key", "named"),
+    [(["visit_id"], ["3", "4"]), (["site", "visit_id"], ['["b", 3]', '["b", 4]']), ([], [])],
 )
 def test_the_log_names_rows_by_primary_key_when_there_is_no_subject(
     tmp_path, monkeypatch, caplog, key, named

@@ -572,7 +572,7 @@ def _samples_itself(con: BaseBackend, raw: ibis.Table) -> bool:
     import sqlglot as sg
 
     op = raw.op()
-    qualified = sg.table(op.name, db=op.namespace.database).sql("postgres")  # type: ignore[attr-defined]
+    qualified = sg.table(op.name, db=op.namespace.database, quoted=True).sql("postgres")  # type: ignore[attr-defined]
     cursor = con.con.cursor()
     try:
         sql = "SELECT relkind::text FROM pg_class WHERE oid = to_regclass(%s)"

@@ -25,6 +25,7 @@ so the outcome never depends on the order of the log's rows.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -696,7 +697,8 @@ def plan_retention(
 def _logged_ids(ds: Dataset, frame: pl.DataFrame, key: str | None) -> pl.Series | None:
     """What the log names a row by (pseudonymised): its subject, else its primary key.
 
-    A composite key is its values joined by `|`. With neither, the log has no entry per row.
+    A composite key is its values as a JSON list (`[1, "a|b", null]`). With neither, the log
+    has no entry per row.
     """
     if key is not None:
         return frame[key]
@@ -710,8 +712,8 @@ def _logged_ids(ds: Dataset, frame: pl.DataFrame, key: str | None) -> pl.Series 
         return None
     if len(columns) == 1:
         return frame[columns[0]]
-    return frame.select(pl.concat_str([pl.col(c).cast(pl.String) for c in columns],
-                                      separator="|", ignore_nulls=False)).to_series()  # fmt: skip
+    rows = frame.select(columns).iter_rows()
+    return pl.Series([json.dumps(list(row), default=str) for row in rows], dtype=pl.String)
 
 
 def write_report(

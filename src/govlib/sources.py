@@ -245,15 +245,15 @@ def content_hashes(
 ) -> dict[str, str]:
     """Per dataset, the SHA-256 of its file (of its files' hashes, in order, for a glob).
 
-    A dataset on a database server has no file: its entry hashes its rows as read into
-    `frames` (`rows:`, in any order); one not read there is `unknown:` and a fresh nonce, so
-    never "unchanged".
+    Given `frames` (what a change read), only those datasets, and one on a database server by
+    its rows as read (`rows:`, in any order). Without, one on a server has no content to hash:
+    `unknown:` and a fresh nonce, so never "unchanged".
     """
     import hashlib
     import os
 
     hashes = {}
-    for name in catalog.names():
+    for name in catalog.names() if frames is None else [n for n in catalog.names() if n in frames]:
         paths = files(catalog.dataset(name))
         if not paths and frames is not None and name in frames:
             hashes[name] = "rows:" + frame_sha256(frames[name])
