@@ -165,11 +165,14 @@ def standard_email(values: pl.Expr) -> pl.Expr:
 def standard_name(value: str) -> str:
     """NFC, single spaces, and words written all in capitals or all in lower case titled.
 
-    Each run of letters is titled (`O'BRIEN` is `O'Brien`, `R.E.` stays `R.E.`); a word in
-    capitals with no vowel (`CC`, `TJ`: initials) stays as written.
+    Each run of letters is titled (`O'BRIEN` is `O'Brien`, `R.E.` stays `R.E.`, `MCDONALD` is
+    `McDonald`); a word in capitals with no vowel (`CC`, `TJ`: initials, but also `NG`) or a
+    Roman numeral (`III`) stays as written.
 
-    >>> standard_name("JEAN-PAUL O'BRIEN"), standard_name("CC R.E. SMITH")
-    ("Jean-Paul O'Brien", 'CC R.E. Smith')
+    >>> standard_name("JEAN-PAUL O'BRIEN"), standard_name("CC R.E. SMITH III")
+    ("Jean-Paul O'Brien", 'CC R.E. Smith III')
+    >>> standard_name("ÓG MCDONALD"), standard_name("ó súilleabháin")
+    ('Óg McDonald', 'Ó Súilleabháin')
     """
     text = " ".join(unicodedata.normalize("NFC", value).split())
     if text and (text.isupper() or text.islower()) and len(text) > 1:
@@ -181,9 +184,20 @@ LETTERS = re.compile(r"[^\W\d_]+")
 
 
 def _titled(word: str) -> str:
-    if word.isupper() and len(word) <= 3 and not set(word.lower()) & set("aeiouy"):
+    if word.isupper() and len(word) <= 4 and ROMAN.fullmatch(word):
+        return word
+    plain = unicodedata.normalize("NFKD", word.lower())  # Ó is O and a combining accent
+    if word.isupper() and len(word) <= 3 and not set(plain) & set("aeiouy"):
         return word  # initials
-    return LETTERS.sub(lambda run: run.group().capitalize(), word.lower())
+    return LETTERS.sub(lambda run: MC.sub(_mc, run.group().capitalize()), word.lower())
+
+
+ROMAN = re.compile(r"(?:II|III|IV|VI|VII|VIII|IX)")  # a name's suffix; `I` and `V` are letters
+MC = re.compile(r"^Mc([a-z])")
+
+
+def _mc(match: re.Match[str]) -> str:
+    return "Mc" + match.group(1).upper()
 
 
 def standard_country(value: str) -> str | None:

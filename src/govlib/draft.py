@@ -312,7 +312,7 @@ def _column(
 # where a person lives or is, and who they are (quasi-identifiers); special-category data
 # (GDPR article 9: sensitive).
 QUASI_WORDS = frozenset((
-    "address", "addr", "street", "city", "town", "home", "dest", "destination", "residence",
+    "address", "addr", "street", "city", "town", "dest", "destination", "residence",
     "location", "geo", "lat", "latitude", "lon", "lng", "longitude", "coordinates", "gender",
     "sex", "age",
 ))  # fmt: skip
@@ -326,10 +326,13 @@ SENSITIVE_WORDS = frozenset((
 def category_by_name(name: str) -> str | None:
     """The category a column's name suggests, if any.
 
-    >>> category_by_name("home.dest"), category_by_name("Race"), category_by_name("page")
+    >>> category_by_name("home.dest"), category_by_name("ethnicGroup"), category_by_name("page")
     ('quasi_identifier', 'sensitive', None)
+    >>> category_by_name("BillingCity"), category_by_name("home_page")
+    ('quasi_identifier', None)
     """
-    words = set(re.split(r"[^a-z0-9]+", name.lower()))
+    spaced = re.sub(r"([a-z0-9])([A-Z])|([A-Z])([A-Z][a-z])", r"\1\3 \2\4", name)  # camelCase
+    words = set(re.split(r"[^a-z0-9]+", spaced.lower()))
     if words & SENSITIVE_WORDS:
         return "sensitive"
     if words & QUASI_WORDS:
