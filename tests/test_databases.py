@@ -187,7 +187,8 @@ def test_a_postgres_table_named_in_mixed_case_keeps_its_seeded_sample(pg_catalog
     import psycopg
 
     with psycopg.connect(pg.postgres_url(), autocommit=True) as con:
-        con.execute(f'CREATE TABLE "{pg_schema}"."SeenOrders" AS SELECT * FROM "{pg_schema}".orders')
+        source = f'"{pg_schema}".orders'
+        con.execute(f'CREATE TABLE "{pg_schema}"."SeenOrders" AS SELECT * FROM {source}')
     path = pg_catalog.parent / "mixed.yaml"
     path.write_text(pg_catalog.read_text().replace("table: orders", "table: SeenOrders"))
     ds = catalog.load(path).dataset("orders")
