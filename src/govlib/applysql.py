@@ -521,7 +521,61 @@ def script(catalog: Catalog, changes: list[TableChange], *, title: str) -> str:
         body.append(f"DROP TABLE {check};")
     lines = [f"-- {flat(line)}" for line in header]
     lines[2:2] = _schema_note(first, dialect)
-    return "\n".join(lines + body) + "\n"
+    text = "\n".join(lines + body) + "\n"
+    if phased:
+        rehearse(first, text)
+    return text
+
+
+def _what(query: str) -> str:
+    """A statement named without any value: a count's step, or a change's table."""
+    found = re.search(rf"INSERT INTO \"{CHECK_TABLE}\" .*? SELECT ('(?:[^']|'')*')", query)
+    if found:
+        return "the count " + flat(found.group(1))
+    change = re.match(r"\s*((?:DELETE FROM|UPDATE) (?:\"(?:[^\"]|\"\")*\"\.?)+)", query)
+    return flat(change.group(1)) if change else query.strip().split(" ", 1)[0]
+
+
+def rehearse(ds: Dataset, text: str) -> None:
+    """Run a script of several transactions on a copy of its DuckDB file; refuse it if it fails.
+
+    Such a script cannot undo a transaction it has committed, and DuckDB refuses more than its
+    counts foresee (a NOT NULL column, a view, a row of a table deleted with the rows pointing
+    at it). Run on today's data, it either turns the copy into the new copy or is refused
+    (exit 2) with the number and kind of the statement that failed, never a value.
+    """
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import duckdb
+
+    from govlib import databases
+
+    source = databases.database_file(ds, databases.uri_of(ds))
+    with tempfile.TemporaryDirectory(prefix="govlib-rehearsal-") as folder:
+        copy = Path(folder) / source.name
+        shutil.copyfile(source, copy)
+        wal = source.with_name(source.name + ".wal")
+        if wal.exists():
+            shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
+        con = duckdb.connect(str(copy))
+        try:
+            committed = False
+            for number, statement in enumerate(con.extract_statements(text), start=1):
+                try:
+                    con.execute(statement)
+                except duckdb.Error as exc:
+                    where = "after committing part of it" if committed else "before any change"
+                    raise ParameterError(
+                        f"dataset {ds.name!r}: apply.sql fails on a copy of its DuckDB file at "
+                        f"statement {number} ({_what(statement.query)}: {type(exc).__name__}), "
+                        f"{where}, so it is not written: make the change in the database "
+                        "itself, or change the catalog (see the README's DuckDB notes)"
+                    ) from None
+                committed = committed or statement.query.strip().upper() == "COMMIT;"
+        finally:
+            con.close()
 
 
 ONE_TRANSACTION = (
@@ -659,7 +713,9 @@ class _DuckDBKeys:
         if child_name is not None:  # not the rows the script deletes or re-points itself
             ds = self.catalog.dataset(child_name)
             for s in steps:
-                if s.dataset == child_name and (s.column is None or s.column in link.columns):
+                if s.dataset == child_name and (
+                    s.column is None or s.column.lower() in {c.lower() for c in link.columns}
+                ):
                     condition += (
                         f" AND NOT EXISTS (SELECT 1 FROM {s.keys} WHERE "
                         f"{_match(ds, s.keys, child, dialect)})"
