@@ -333,7 +333,8 @@ def test_cleanse_reads_only_the_dataset_and_those_pointing_at_it(tmp_path, monke
     assert "records merged: 1" in capsys.readouterr().out
     assert pl.read_parquet(out / "riots.parquet").height == people
     assert not (out / "weather.parquet").exists()
-    # nor does it stop a subject's search or erasure: it cannot hold anyone
+    # nor does it stop a subject's search or erasure, even gone: it cannot hold anyone
+    (tmp_path / "data" / "weather.csv").unlink()
     capsys.readouterr()
     assert main(["subject", "find", "--customer-id", "LA-001", "--catalog", str(path)]) == 0
     assert "riots" in capsys.readouterr().out

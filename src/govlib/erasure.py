@@ -57,6 +57,7 @@ class Plan:
     anonymise: dict[str, pl.Series] = field(default_factory=dict)
     actions: list[PlannedAction] = field(default_factory=list)
     subjects: list[tuple[str, str, str, object]] = field(default_factory=list)
+    read: frozenset[str] | None = None  # the datasets `frames` were read from (None: all)
 
     @property
     def changes(self) -> int:
@@ -252,7 +253,8 @@ def execute(
     the same inputs again finds `out_dir/<kind>.json` with the same fingerprint and the files
     with their recorded hashes, and changes nothing (see `outputs.write_bundle`).
     """
-    inputs = sources.content_hashes(catalog, plan.frames)
+    read = plan.frames if plan.read is None else {n: plan.frames[n] for n in plan.read}
+    inputs = sources.content_hashes(catalog, read)
     fingerprint = {
         "kind": kind,
         "as_of": plan.as_of.isoformat(),

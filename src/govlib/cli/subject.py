@@ -94,6 +94,7 @@ def subject_erase_cmd(
     )  # fmt: skip
     show(*views.match(match))
     rights.require_one(match, yes=yes, by_id=customer_id is not None, verb="erase")
+    plan.read = frozenset(rights.holders(cat))  # the others are empty: not read, not hashed
     applysql.check(cat, plan.changed())  # only the tables apply.sql changes must be keyed
     done = rights.erase(cat, match, plan, out, key=key, run_at=datetime.now(UTC))
     show(*views.written(done.to_dict(), out), *views.apply_scripts(done.to_dict(), out))
