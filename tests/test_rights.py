@@ -163,3 +163,59 @@ def test_erase_returns_a_proven_record_that_round_trips(sample_catalog, frames, 
                          run_at=run_at)  # fmt: skip
     assert again.unchanged
     assert again.datasets == done.datasets
+
+
+@pytest.mark.parametrize("kind", ["files", "duckdb"])
+def test_erasure_finds_ids_by_name_and_national_ids_and_warns_of_names_alone(
+    kind, tmp_path, monkeypatch, capsys
+):
+    """Tickets name the customer by `customer_id` (typed person_id, no relationship declared);
+    KYC checks hold the national id as the customer wrote it; a guest book only names."""
+    import duckdb
+
+    frames = {
+        "customers": pl.DataFrame({"customer_id": [1, 2], "email": ["a@example.com", None],
+                                   "national_id": ["AB 12 34 56 C", "ZX 98 76 54 A"]}),
+        "tickets": pl.DataFrame({"ticket_id": [10, 11, 12], "customer_id": [1, 2, 1]}),
+        "kyc": pl.DataFrame({"check_id": [20, 21], "national_id": ["ab123456c", "zx987654a"]}),
+        "guests": pl.DataFrame({"guest_id": [30], "name": ["Ann Lee"]}),
+    }  # fmt: skip
+    columns = {
+        "customers": {"customer_id": {"type": "int64", "pii": "person_id"},
+                      "email": {"type": "string", "pii": "email"},
+                      "national_id": {"type": "string", "pii": "national_id"}},
+        "tickets": {"ticket_id": {"type": "int64"},
+                    "customer_id": {"type": "int64", "pii": "person_id"}},
+        "kyc": {"check_id": {"type": "int64"},
+                "national_id": {"type": "string", "pii": "national_id"}},
+        "guests": {"guest_id": {"type": "int64"}, "name": {"type": "string", "pii": "person_name"}},
+    }  # fmt: skip
+    (tmp_path / "data").mkdir()
+    if kind == "duckdb":
+        con = duckdb.connect(str(tmp_path / "data" / "crm.duckdb"))
+        for name, frame in frames.items():
+            con.register("frame", frame.to_arrow())
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
+            con.unregister("frame")
+        con.close()
+    datasets = {}
+    for name, frame in frames.items():
+        if kind == "files":
+            frame.write_parquet(tmp_path / "data" / f"{name}.parquet")
+        source = ({"path": f"{name}.parquet"} if kind == "files"
+                  else {"uri": "duckdb:///crm.duckdb", "table": name})  # fmt: skip
+        datasets[name] = {"source": source, "primary_key": [frame.columns[0]], "owner": "o",
+                          "steward": "s", "purpose": "p", "lawful_basis": "contract",
+                          "columns": columns[name]}  # fmt: skip
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "as_of": "2025-01-31", "data_root": "data",
+                                    "datasets": datasets}))  # fmt: skip
+    monkeypatch.setenv("GOVLIB_KEY", "3f9a0c2d7b1e4f6a8c5d2e9b0a7f1c3e")
+    out = tmp_path / "out"
+    args = ["subject", "erase", "--customer-id", "1", "--yes", "--catalog", str(path)]
+    assert main([*args, "--out", str(out)]) == 0
+    assert pl.read_parquet(out / "tickets.parquet")["ticket_id"].to_list() == [11]
+    assert pl.read_parquet(out / "kyc.parquet")["check_id"].to_list() == [21]
+    err = capsys.readouterr().err
+    assert "guests: holds personal columns but no e-mail, phone, national id" in err
+    assert "Ann" not in err

@@ -191,14 +191,28 @@ def subject_key(ds: Dataset, catalog: Catalog | None = None) -> str | None:
 def subject_id_column(ds: Dataset, catalog: Catalog) -> str | None:
     """The column holding the catalog-wide subject ids (those `--customer-id` names), if any.
 
-    The `subject_key`; for the root dataset its primary key; else the relationship to the root.
-    A dataset's own primary key is not a subject id: its rows are found by e-mail or phone.
+    The `subject_key`; for the root dataset its primary key; else the relationship to the root;
+    else a column declared `pii: person_id` named as the root's key (`customer_id`, with no
+    relationship declared). A dataset's own primary key is not a subject id: its rows are found
+    by e-mail or phone.
     """
     if ds.subject_key:
         return ds.subject_key
-    if ds.name == root_dataset(catalog):
+    root = catalog.dataset(root_dataset(catalog))
+    if ds.name == root.name:
         return ds.primary_key[0] if ds.primary_key else None
-    return _root_link(ds, catalog)
+    linked = _root_link(ds, catalog)
+    if linked is not None or not root.primary_key:
+        return linked
+    from govlib.catalog import PiiKind
+
+    named = ds.columns.get(root.primary_key[0])
+    return root.primary_key[0] if named is not None and named.pii is PiiKind.PERSON_ID else None
+
+
+def national_id_key(values: pl.Expr) -> pl.Expr:
+    """A national id as matched: upper case, without spaces, dashes, dots or slashes."""
+    return values.cast(pl.String).str.to_uppercase().str.replace_all(r"[\s\-./]", "")
 
 
 def _root_link(ds: Dataset, catalog: Catalog) -> str | None:

@@ -121,6 +121,9 @@ def _identifiers(
                 parts.append(("email", frame.select(identity.email_keys(pl.col(column)))[column]))
             elif spec.pii is PiiKind.PHONE:
                 parts.append(("phone", phones[(name, column)]))
+            elif spec.pii is PiiKind.NATIONAL_ID:
+                key = identity.national_id_key(pl.col(column))
+                parts.append(("national_id", frame.select(key)[column]))
         rows = pl.int_range(frame.height, dtype=pl.UInt32, eager=True)
         tables[name] = pl.concat(
             [pl.DataFrame({"row": rows, "key": keys.cast(pl.String)})
@@ -188,6 +191,19 @@ def _count_unsearchable(ds: Dataset, con: Any, t: Any, columns: list[str]) -> in
     }
     [row] = databases.rows(con, t.aggregate(**counts))
     return sum(int(v or 0) for v in row.values())
+
+
+def _warn_unmatched(catalog: Catalog) -> None:
+    """Say which datasets hold personal columns a search cannot match a subject by."""
+    reached = set(holders(catalog))
+    for name in catalog.names():
+        if name not in reached and catalog.dataset(name).pii_columns():
+            log.warning(
+                "%s: holds personal columns but no e-mail, phone, national id, subject id or "
+                "relationship a search can match: any rows of the subject there are not found; "
+                "review it by hand, or declare how it relates to the others",
+                name,
+            )
 
 
 def _warn_unsearchable(
@@ -307,6 +323,7 @@ def find(
         frames = _gather(catalog, frames, start, as_of=as_of)
     phones = _phone_keys(catalog, frames)
     _warn_unsearchable(catalog, frames, searched, phones)
+    _warn_unmatched(catalog)
     identifiers, rows = _closure(_identifiers(catalog, frames, phones), start)
     if not any(len(r) for r in rows.values()):
         raise UnknownSubjectError(
@@ -337,8 +354,8 @@ def _empty(ds: Dataset) -> pl.DataFrame:
 def holders(catalog: Catalog) -> list[str]:
     """The datasets that may hold a subject's rows: those a search reads.
 
-    A dataset holds an e-mail or phone column, or the subject id, or takes part in a
-    relationship (its rows follow, or are followed by, the rows they point at). Any other
+    A dataset holds an e-mail, phone or national id column, or the subject id, or takes part
+    in a relationship (its rows follow, or are followed by, the rows they point at). Any other
     (a weather table) cannot hold the subject, and is not read: it cannot stop a search.
     """
     linked = {rel.target[0] for name in catalog.names()
@@ -346,9 +363,8 @@ def holders(catalog: Catalog) -> list[str]:
     found = []
     for name in catalog.names():
         ds = catalog.dataset(name)
-        identifying = any(
-            spec.pii in (PiiKind.EMAIL, PiiKind.PHONE) for spec in ds.columns.values()
-        )
+        kinds = {spec.pii for spec in ds.columns.values()}
+        identifying = bool(kinds & {PiiKind.EMAIL, PiiKind.PHONE, PiiKind.NATIONAL_ID})
         if (identifying or ds.relationships or name in linked
                 or identity.subject_id_column(ds, catalog) is not None):  # fmt: skip
             found.append(name)
@@ -437,6 +453,10 @@ def _may_hold(
     for column, spec in ds.columns.items():
         if spec.pii is PiiKind.EMAIL and wanted["email"]:
             found.append(email_key_expr(table[column], backend).isin(wanted["email"]))
+        elif spec.pii is PiiKind.NATIONAL_ID and wanted["national_id"]:
+            plain = table[column].cast("string").upper()
+            plain = plain.re_replace(translate(r"[\s\-./]", backend=backend), "")
+            found.append(plain.isin(wanted["national_id"]))
         elif spec.pii is PiiKind.PHONE and suffixes:
             text = table[column].cast("string")
             digits = text.re_replace(translate("[^0-9]", backend=backend), "")
