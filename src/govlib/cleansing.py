@@ -171,6 +171,8 @@ def standard_name(value: str) -> str:
 
     >>> standard_name("JEAN-PAUL O'BRIEN"), standard_name("CC R.E. SMITH III")
     ("Jean-Paul O'Brien", 'CC R.E. Smith III')
+    >>> standard_name("LOUIS XIV"), standard_name("XAVI")
+    ('Louis XIV', 'Xavi')
     >>> standard_name("ÓG MCDONALD"), standard_name("ó súilleabháin")
     ('Óg McDonald', 'Ó Súilleabháin')
     """
@@ -192,7 +194,7 @@ def _titled(word: str) -> str:
     return LETTERS.sub(lambda run: MC.sub(_mc, run.group().capitalize()), word.lower())
 
 
-ROMAN = re.compile(r"(?:II|III|IV|VI|VII|VIII|IX)")  # a name's suffix; `I` and `V` are letters
+ROMAN = re.compile(r"(?=[IVX]{2})X{0,3}(?:IX|IV|VI{0,3}|I{1,3})")  # a suffix: II, IV, XIV
 MC = re.compile(r"^Mc([a-z])")
 
 
