@@ -362,7 +362,11 @@ class Step:
     before: str  # the rows it addresses, counted
     change: str  # the UPDATE or DELETE
     after: str  # its result, counted
-    drop: str  # the key table dropped
+
+    @property
+    def drop(self) -> str:
+        """The key table dropped."""
+        return f"DROP TABLE {self.keys};"
 
     def lines(self) -> list[str]:
         """The step as one block, for a script of one transaction."""
@@ -389,7 +393,6 @@ def _update(ds: Dataset, column: str, rows: pl.DataFrame, temp: str, dialect: st
         _count(f"{step}: rows holding their new value", rows.height, table,
                f"EXISTS (SELECT 1 FROM {temp} WHERE {match} AND {short}.{col} {same} {temp}.{col})",
                dialect),
-        f"DROP TABLE {temp};",
     )  # fmt: skip
 
 
@@ -407,7 +410,6 @@ def _delete(ds: Dataset, keys: pl.DataFrame, temp: str, dialect: str) -> Step:
         _count(f"{ds.name}: rows to delete", keys.height, table, found, dialect),
         f"DELETE FROM {table} WHERE {found};",
         _count(f"{ds.name}: deleted rows left", 0, table, found, dialect),
-        f"DROP TABLE {temp};",
     )
 
 
@@ -482,7 +484,6 @@ def script(catalog: Catalog, changes: list[TableChange], *, title: str) -> str:
     dialect = dialect_of(first)
     keys = _DuckDBKeys.read(catalog, first) if dialect == "duckdb" else None
     names = order(catalog, by_name, keys.pairs() if keys else ())
-    first = catalog.dataset(names[0])
     number = iter(range(1, 1_000_000))
     steps = [
         step for name in names for step in statements(catalog.dataset(name), by_name[name],
@@ -623,7 +624,7 @@ class _DuckDBKeys:
 
     catalog: Catalog
     links: list[ForeignKey]
-    unique: dict[tuple[str, str], set[str]]  # table -> columns of its keys and indexes
+    indexed: dict[tuple[str, str], set[str]]  # table -> columns of its keys and indexes
     datasets: dict[tuple[str, str], str]  # table -> the catalog's dataset reading it
 
     @classmethod
@@ -643,25 +644,25 @@ class _DuckDBKeys:
         finally:
             con.disconnect()
         links: list[ForeignKey] = []
-        unique: dict[tuple[str, str], set[str]] = {}
+        indexed: dict[tuple[str, str], set[str]] = {}
         for schema, table, kind, columns, parent, referenced in found:
             at = (schema.lower(), table.lower())
             if kind == "FOREIGN KEY":
                 links.append(ForeignKey(at, list(columns), (at[0], parent.lower()),
                                         list(referenced)))  # fmt: skip
             else:
-                unique.setdefault(at, set()).update(c.lower() for c in columns)
+                indexed.setdefault(at, set()).update(c.lower() for c in columns)
         for schema, table, expressions in indexes:  # `[email]`, `['"name"', lower(x)]`
             words = re.findall(r'"((?:[^"]|"")*)"|(\w+)', expressions or "")
             named = {(quoted.replace('""', '"') or bare).lower() for quoted, bare in words}
-            unique.setdefault((schema.lower(), table.lower()), set()).update(named)
+            indexed.setdefault((schema.lower(), table.lower()), set()).update(named)
         uri = databases.uri_of(ds)
         datasets = {
             _table_of(catalog.dataset(n)): n
             for n in catalog.names()
             if catalog.dataset(n).source.is_database and databases.uri_of(catalog.dataset(n)) == uri
         }
-        return cls(catalog, links, unique, datasets)
+        return cls(catalog, links, indexed, datasets)
 
     def pairs(self) -> list[tuple[str, str]]:
         """(child, parent) datasets of each foreign key between two datasets of the catalog."""
@@ -683,7 +684,7 @@ class _DuckDBKeys:
             parent = self.datasets.get(link.parent)
             gone = [
                 step for step in steps if step.dataset == parent and (
-                    step.column is None or step.column.lower() in self.unique.get(link.parent, ())
+                    step.column is None or step.column.lower() in self.indexed.get(link.parent, ())
                 )
             ]  # fmt: skip
             if gone:

@@ -193,9 +193,8 @@ def _count_unsearchable(ds: Dataset, con: Any, t: Any, columns: list[str]) -> in
     return sum(int(v or 0) for v in row.values())
 
 
-def _warn_unmatched(catalog: Catalog) -> None:
+def _warn_unmatched(catalog: Catalog, reached: list[str]) -> None:
     """Say which datasets hold personal columns a search cannot match a subject by."""
-    reached = set(holders(catalog))
     for name in catalog.names():
         if name not in reached and catalog.dataset(name).pii_columns():
             log.warning(
@@ -314,16 +313,17 @@ def find(
     national format needs `country` (a code or name); stored numbers take the record's own.
     """
     searched = frames is None  # database tables are searched where they are
+    reached = holders(catalog)
     if frames is None:
-        frames = {name: _file_or_empty(catalog.dataset(name)) for name in catalog.names()}
+        frames = subject_frames(catalog, reached, tables=False)
     start = _query(
         catalog, frames, email=email, phone=phone, subject_id=subject_id, country=country
     )
     if searched:
-        frames = _gather(catalog, frames, start, as_of=as_of)
+        frames = _gather(catalog, frames, start, reached, as_of=as_of)
     phones = _phone_keys(catalog, frames)
     _warn_unsearchable(catalog, frames, searched, phones)
-    _warn_unmatched(catalog)
+    _warn_unmatched(catalog, reached)
     identifiers, rows = _closure(_identifiers(catalog, frames, phones), start)
     if not any(len(r) for r in rows.values()):
         raise UnknownSubjectError(
@@ -335,20 +335,6 @@ def find(
     ids = sum(kind == "id" for kind, _ in identifiers)
     match = SubjectMatch(dict(sorted(counts.items())), max(ids, 1), identifiers)
     return match, plan
-
-
-def _file_or_empty(ds: Dataset) -> pl.DataFrame:
-    """A file dataset read whole; a database table, or one no subject is in, empty.
-
-    Empty: a frame of the declared columns. `holders` says which datasets may hold a subject.
-    """
-    if not ds.source.is_database and ds.name in holders(ds.catalog):
-        return sources.scan(ds).collect()
-    return _empty(ds)
-
-
-def _empty(ds: Dataset) -> pl.DataFrame:
-    return pl.DataFrame(schema=sources.polars_schema(ds))
 
 
 def holders(catalog: Catalog) -> list[str]:
@@ -371,17 +357,30 @@ def holders(catalog: Catalog) -> list[str]:
     return found
 
 
-def subject_frames(catalog: Catalog) -> dict[str, pl.DataFrame]:
-    """Every dataset that may hold a subject, read whole; the others as empty frames."""
-    loaded = sources.load_all(catalog, holders(catalog))
-    empty = {
-        n: pl.DataFrame(schema=sources.polars_schema(catalog.dataset(n))) for n in catalog.names()
-    }
-    return {name: loaded.get(name, empty[name]) for name in catalog.names()}
+def subject_frames(
+    catalog: Catalog, reached: list[str] | None = None, *, tables: bool = True
+) -> dict[str, pl.DataFrame]:
+    """Every dataset that may hold a subject (`reached`, default `holders`), read whole.
+
+    The others, and without `tables` the database tables (searched where they are), as empty
+    frames of their declared columns.
+    """
+    reached = holders(catalog) if reached is None else reached
+    read = [n for n in reached if tables or not catalog.dataset(n).source.is_database]
+    loaded = sources.load_all(catalog, read)
+    for name in catalog.names():
+        if name not in loaded:
+            loaded[name] = pl.DataFrame(schema=sources.polars_schema(catalog.dataset(name)))
+    return {name: loaded[name] for name in catalog.names()}
 
 
 def _gather(
-    catalog: Catalog, frames: dict[str, pl.DataFrame], start: tuple[str, str], *, as_of: date
+    catalog: Catalog,
+    frames: dict[str, pl.DataFrame],
+    start: tuple[str, str],
+    reached: list[str],
+    *,
+    as_of: date,
 ) -> dict[str, pl.DataFrame]:
     """`frames` with each database table's rows that may be the subject's, and no others.
 
@@ -392,7 +391,7 @@ def _gather(
     those rows add until it adds nothing: every row the whole tables would give is then among
     those read, and the subject's counts are the same (only the search reads less).
     """
-    tables = [name for name in holders(catalog) if catalog.dataset(name).source.is_database]
+    tables = [name for name in reached if catalog.dataset(name).source.is_database]
     if not tables:
         return frames
     known: set[tuple[str, str]] = {start}

@@ -255,7 +255,7 @@ def content_hashes(
     hashes = {}
     for name in catalog.names() if frames is None else [n for n in catalog.names() if n in frames]:
         paths = files(catalog.dataset(name))
-        if not paths and frames is not None and name in frames:
+        if not paths and frames is not None:
             hashes[name] = "rows:" + frame_sha256(frames[name])
         elif not paths:
             hashes[name] = "unknown:" + os.urandom(16).hex()

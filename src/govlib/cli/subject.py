@@ -87,14 +87,15 @@ def subject_erase_cmd(
     cat = catalog_mod.load(catalog)
     check_copies(cat, out, "erasure")
     key = privacy.load_key(key_file)
-    frames = rights.subject_frames(cat)
+    reached = rights.holders(cat)  # the datasets that can hold a person: the others stay unread
+    frames = rights.subject_frames(cat, reached)
     match, plan = rights.find(
         cat, email=email, phone=phone, subject_id=customer_id, country=country,
         as_of=targets.as_of(as_of, cat.as_of), frames=frames,
     )  # fmt: skip
     show(*views.match(match))
     rights.require_one(match, yes=yes, by_id=customer_id is not None, verb="erase")
-    plan.read = frozenset(rights.holders(cat))  # the others are empty: not read, not hashed
+    plan.read = frozenset(reached)  # and are not hashed either
     applysql.check(cat, plan.changed())  # only the tables apply.sql changes must be keyed
     done = rights.erase(cat, match, plan, out, key=key, run_at=datetime.now(UTC))
     show(*views.written(done.to_dict(), out), *views.apply_scripts(done.to_dict(), out))
